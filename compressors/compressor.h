@@ -1,0 +1,88 @@
+// The one interface every codec implements: classical baselines and language-model compressors.
+//
+// The harness drives a Compressor in two ways (PAPER.md section 3):
+//  - chunked: compress() / decompress() on each chunk on its own;
+//  - unchunked: a StreamEncoder fed every chunk in order, so a 1 GB corpus never needs a 1 GB
+//    buffer for codecs that can stream; a StreamDecoder checks the result.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/bytes.h"
+#include "common/options.h"
+
+namespace lmc {
+
+// Additive per-chunk statistics a codec may report beyond its output size (for example the LM
+// compressor's ideal code length or masked bits). Partial results merge by summing them, so
+// they must be sums, never averages.
+using Counters = std::map<std::string, double>;
+
+// Consumes input in pieces and appends output to `out`; finish() flushes the rest.
+class StreamCodec {
+ public:
+  virtual ~StreamCodec() = default;
+  virtual void write(ByteView in, Bytes& out) = 0;
+  virtual void finish(Bytes& out) = 0;
+};
+
+class Compressor {
+ public:
+  virtual ~Compressor() = default;
+
+  // One self-contained compressed stream for `data`. May add to `counters`.
+  virtual Bytes compress(ByteView data, Counters& counters) const = 0;
+  Bytes compress(ByteView data) const {
+    Counters ignored;
+    return compress(data, ignored);
+  }
+
+  // Inverse of compress(). `original_size` is the chunk length known to the container (the LM
+  // compressor's stream, like the paper's, does not store it). Throws CorruptDataError on
+  // input that does not decode; must never hang or crash on arbitrary bytes.
+  virtual Bytes decompress(ByteView compressed, std::size_t original_size) const = 0;
+
+  // What decompress(compress(x)) must equal: x for lossless codecs; the LM compressor codes a
+  // 7-bit image of x (PAPER.md section 4) and overrides this.
+  virtual Bytes expected_roundtrip(ByteView data) const { return Bytes(data.begin(), data.end()); }
+
+  // Streaming variants for the unchunked mode. The defaults buffer everything and call
+  // compress()/decompress(): correct for any codec, O(corpus) memory.
+  virtual std::unique_ptr<StreamCodec> stream_encoder() const;
+  virtual std::unique_ptr<StreamCodec> stream_decoder() const;
+
+  // Chunked totals count a container header once (PAPER.md section 3); the LM compressor has
+  // no header and no discount.
+  virtual bool discounts_header() const { return true; }
+
+  // False for codecs defined per chunk only (the LM compressor codes each chunk from an empty
+  // context); the harness then reports no unchunked row for them.
+  virtual bool supports_unchunked() const { return true; }
+
+  // Weights that a decoder needs, for the adjusted rate (2 bytes each). 0 for classical codecs.
+  virtual std::uint64_t parameter_count() const { return 0; }
+
+  // Everything that pins the output down: library and version, level, encoder settings.
+  virtual nlohmann::json settings() const = 0;
+};
+
+// A registry entry: how `{"name": ..., "kind": ..., options...}` in a config becomes a
+// Compressor. `kind` defaults to `name`.
+struct CompressorKind {
+  std::string name;
+  std::string summary;
+  std::vector<OptionSpec> options;
+  std::function<std::unique_ptr<Compressor>(const Options&)> make;
+};
+
+const std::vector<CompressorKind>& compressor_kinds();
+const CompressorKind* find_compressor_kind(std::string_view name);
+
+}  // namespace lmc
