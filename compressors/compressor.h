@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "common/bytes.h"
+#include "common/mapping.h"
 #include "common/options.h"
 
 namespace lmc {
@@ -73,13 +74,20 @@ class Compressor {
   virtual nlohmann::json settings() const = 0;
 };
 
+// What a compressor may need to know about the corpus it runs on. The harness builds one
+// Compressor per (compressor, dataset) pair.
+struct CodecContext {
+  std::size_t chunk_size = 2048;
+  SevenBitMapping mapping = SevenBitMapping::ShiftRight;
+};
+
 // A registry entry: how `{"name": ..., "kind": ..., options...}` in a config becomes a
 // Compressor. `kind` defaults to `name`.
 struct CompressorKind {
   std::string name;
   std::string summary;
   std::vector<OptionSpec> options;
-  std::function<std::unique_ptr<Compressor>(const Options&)> make;
+  std::function<std::unique_ptr<Compressor>(const Options&, const CodecContext&)> make;
 };
 
 const std::vector<CompressorKind>& compressor_kinds();

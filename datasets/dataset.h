@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/mapping.h"
 #include "common/options.h"
 
 namespace lmc {
@@ -35,9 +36,6 @@ class Dataset {
   virtual nlohmann::json provenance() const = 0;
 };
 
-// How the LM compressor maps a corpus to 7 bits by default (PAPER.md section 4).
-enum class SevenBitMapping { ClearTopBit, ShiftRight };
-
 // A registry entry: how `{"name": ..., "kind": ..., options...}` becomes a Dataset. `make` checks
 // that the data exists before any work starts and throws InputError naming the key path, the
 // missing file or folder and where to get it.
@@ -45,7 +43,7 @@ struct DatasetKind {
   std::string name;
   std::string summary;
   std::vector<OptionSpec> options;
-  SevenBitMapping default_mapping;
+  SevenBitMapping default_mapping;  // for the LM compressor (PAPER.md section 4)
   std::function<std::unique_ptr<Dataset>(const Options&, std::size_t chunk_size)> make;
 };
 
