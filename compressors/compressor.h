@@ -22,8 +22,10 @@
 namespace lmc {
 
 // Additive per-chunk statistics a codec may report beyond its output size (for example the LM
-// compressor's ideal code length or masked bits). Partial results merge by summing them, so
-// they must be sums, never averages.
+// compressor's ideal code length). Partial results merge by summing them, so they must be sums,
+// never averages. The harness reads one key: "masked_bits", the bits a 7-bit mapping dropped,
+// for the rescaling size x total_bits / (total_bits - masked_bits) (PAPER.md section 4).
+inline constexpr const char* kMaskedBits = "masked_bits";
 using Counters = std::map<std::string, double>;
 
 // Consumes input in pieces and appends output to `out`; finish() flushes the rest.
@@ -66,6 +68,10 @@ class Compressor {
   // False for codecs defined per chunk only (the LM compressor codes each chunk from an empty
   // context); the harness then reports no unchunked row for them.
   virtual bool supports_unchunked() const { return true; }
+
+  // False for a compressor that only estimates its output size (the LM compressor's
+  // teacher-forced "estimate" mode): the harness cannot decode it and labels its rows so.
+  virtual bool verifiable() const { return true; }
 
   // Weights that a decoder needs, for the adjusted rate (2 bytes each). 0 for classical codecs.
   virtual std::uint64_t parameter_count() const { return 0; }
