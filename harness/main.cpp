@@ -1,0 +1,211 @@
+// `bench`: the command line. Every error is caught here, once, and mapped to an exit code:
+// 0 success, 2 bad config or missing data, 3 a round trip failed, 1 anything else.
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <mutex>
+
+#include "common/error.h"
+#include "compressors/compressor.h"
+#include "datasets/dataset.h"
+#include "harness/config.h"
+#include "harness/progress.h"
+#include "harness/provenance.h"
+#include "harness/report.h"
+#include "harness/runner.h"
+#include "harness/version.h"
+
+namespace lmc {
+namespace {
+
+constexpr int kExitOk = 0;
+constexpr int kExitFailure = 1;
+constexpr int kExitBadInput = 2;
+constexpr int kExitRoundTrip = 3;
+
+// Log lines go to stderr and to the run's run.log.
+class RunLog {
+ public:
+  void open(const std::filesystem::path& path) { file_.open(path, std::ios::app); }
+  void operator()(const std::string& line) {
+    std::lock_guard lock(mutex_);
+    const std::string stamped = utc_timestamp() + " " + line + "\n";
+    std::cerr << line << '\n';
+    if (file_) file_ << stamped << std::flush;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::ofstream file_;
+};
+
+struct RunArgs {
+  std::string config;
+  std::vector<std::string> overrides;
+  std::string out;
+  bool no_verify = false;
+  bool quiet = false;
+};
+
+nlohmann::json dataset_summaries(const PreparedRun& run) {
+  nlohmann::json list = nlohmann::json::array();
+  for (const auto& d : run.datasets) {
+    list.push_back({{"name", d.entry->name},
+                    {"kind", d.entry->kind},
+                    {"options", d.entry->options.json()},
+                    {"lm_mapping", to_string(d.entry->mapping)},
+                    {"requested_chunks", d.entry->num_chunks ? nlohmann::json(*d.entry->num_chunks)
+                                                             : nlohmann::json("all")},
+                    {"available_chunks", d.available_chunks},
+                    {"chunks", d.chunks},
+                    {"provenance", d.dataset->provenance()}});
+  }
+  return list;
+}
+
+int run_command(const RunArgs& args, const std::vector<std::string>& command_line) {
+  // Everything is read and checked before any output exists.
+  nlohmann::json source = read_json_file(args.config);
+  for (const auto& assignment : args.overrides) apply_override(source, assignment);
+  RunConfig config = parse_run_config(source);
+  if (args.no_verify) config.verify = false;
+  const PreparedRun prepared = prepare_run(config);
+
+  const std::filesystem::path out =
+      args.out.empty() ? std::filesystem::path("results") / config.name : args.out;
+  std::filesystem::create_directories(out);
+  RunLog log;
+  log.open(out / "run.log");
+  nlohmann::json provenance = run_provenance(command_line);
+  log("bench " LMC_VERSION " (" LMC_GIT_REVISION "): run '" + config.name + "' from " +
+      args.config + " -> " + out.string());
+  for (const auto& d : prepared.datasets) {
+    std::string line = "dataset " + d.entry->name + ": " + std::to_string(d.chunks) + " chunks of " +
+                       std::to_string(config.chunk_size) + " bytes";
+    if (d.entry->num_chunks && *d.entry->num_chunks > d.available_chunks) {
+      line += " (only " + std::to_string(d.available_chunks) + " available of the " +
+              std::to_string(*d.entry->num_chunks) + " requested)";
+    }
+    log(line);
+  }
+  log(std::string("threads: ") + std::to_string(config.threads) +
+      ", verification: " + (config.verify ? "on" : "OFF (--no-verify)"));
+
+  std::unique_ptr<ConsoleProgress> progress;
+  if (!args.quiet) progress = std::make_unique<ConsoleProgress>(std::cerr, isatty(STDERR_FILENO));
+  RunOptions options;
+  options.verify = config.verify;
+  options.threads = config.threads;
+  options.progress = progress.get();
+  options.log = [&log](const std::string& line) { log(line); };
+  const auto started = std::chrono::steady_clock::now();
+  std::vector<RowResult> rows;
+  try {
+    rows = execute_run(prepared, options);
+  } catch (const std::exception& e) {
+    progress.reset();
+    log(std::string("run failed: ") + e.what());
+    throw;
+  }
+  progress.reset();
+
+  provenance["finished_utc"] = utc_timestamp();
+  provenance["wall_seconds"] =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  provenance["threads"] = config.threads;
+  provenance["verify"] = config.verify;
+  provenance["libraries"] = library_versions();
+  nlohmann::json results = {{"schema", "lmc-bench/results/1"},
+                            {"run", provenance},
+                            {"config", config.source},
+                            {"datasets", dataset_summaries(prepared)},
+                            {"rows", nlohmann::json::array()}};
+  for (const auto& row : rows) results["rows"].push_back(row_to_json(row));
+  write_results(out, results);
+  log("wrote " + (out / "results.json").string() + ", results.csv, table.md, table.tex");
+  std::cout << table_markdown(results["rows"]);
+  return kExitOk;
+}
+
+std::string describe_options(const std::vector<OptionSpec>& options) {
+  std::string text;
+  for (const auto& o : options) {
+    text += "      " + o.name + " (" + std::string(to_string(o.type)) + ", " +
+            (o.default_value.is_null() ? std::string("required") : "default " + o.default_value.dump()) +
+            "): " + o.help + "\n";
+  }
+  return text;
+}
+
+int list_command() {
+  std::cout << "Compressors (config: {\"name\": label, \"kind\": kind (defaults to name), options...}):\n";
+  for (const auto& kind : compressor_kinds()) {
+    std::cout << "  " << kind.name << ": " << kind.summary << "\n" << describe_options(kind.options);
+  }
+  std::cout << "\nDataset kinds (config: {\"name\": label, \"kind\": kind, \"num_chunks\": cap, "
+               "\"lm_mapping\": \"clear_top_bit\"|\"shift_right\", options...}):\n";
+  for (const auto& kind : dataset_kinds()) {
+    std::cout << "  " << kind.name << ": " << kind.summary << " (LM mapping: "
+              << to_string(kind.default_mapping) << ")\n"
+              << describe_options(kind.options);
+  }
+  return kExitOk;
+}
+
+int version_command() {
+  std::cout << "bench (lmc-bench) " << LMC_VERSION << " revision " << LMC_GIT_REVISION << "\n";
+  for (const auto& [library, version] : library_versions().items()) {
+    std::cout << "  " << library << " " << (version.is_string() ? version.get<std::string>() : version.dump())
+              << "\n";
+  }
+  return kExitOk;
+}
+
+int main_with_exit_code(int argc, char** argv) {
+  CLI::App app{"lmc-bench: language modeling is compression, reproduced and checked"};
+  app.require_subcommand(0, 1);
+  bool show_version = false;
+  app.add_flag("--version", show_version, "Print version and library versions");
+
+  RunArgs run_args;
+  auto* run = app.add_subcommand("run", "Evaluate every configured compressor on every dataset");
+  run->add_option("config", run_args.config, "Config file (JSON)")->required();
+  run->add_option("--set", run_args.overrides, "Override a config key: key=value, e.g. datasets[0].num_chunks=100")
+      ->allow_extra_args(false);
+  run->add_option("--out", run_args.out, "Output folder (default results/<config name>)");
+  run->add_flag("--no-verify", run_args.no_verify, "Skip decoding compressed chunks");
+  run->add_flag("--quiet", run_args.quiet, "No progress output");
+  auto* list = app.add_subcommand("list", "Print registered compressors and dataset kinds");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e);
+    return code == 0 ? kExitOk : kExitBadInput;
+  }
+  const std::vector<std::string> command_line(argv, argv + argc);
+  try {
+    if (show_version) return version_command();
+    if (*run) return run_command(run_args, command_line);
+    if (*list) return list_command();
+    std::cout << app.help();
+    return kExitBadInput;
+  } catch (const InputError& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return kExitBadInput;
+  } catch (const RoundTripError& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return kExitRoundTrip;
+  } catch (const std::exception& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return kExitFailure;
+  }
+}
+
+}  // namespace
+}  // namespace lmc
+
+int main(int argc, char** argv) { return lmc::main_with_exit_code(argc, argv); }

@@ -1,0 +1,27 @@
+// Result files of a run (README "Output files"): results.json holds everything; results.csv,
+// table.md and table.tex are derived from its rows, so `bench report` can rebuild them later.
+#pragma once
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "harness/runner.h"
+
+namespace lmc {
+
+nlohmann::json row_to_json(const RowResult& row);
+
+// One tidy row per dataset x compressor x mode; rates in percent.
+std::string results_csv(const nlohmann::json& rows);
+
+// Table 1 of the paper: rows = compressors by chunk mode ("whole" first), columns = datasets,
+// raw and adjusted rate in percent with one decimal.
+std::string table_markdown(const nlohmann::json& rows);
+std::string table_latex(const nlohmann::json& rows);
+
+// Writes results.json, results.csv, table.md and table.tex into `dir`, each atomically.
+void write_results(const std::filesystem::path& dir, const nlohmann::json& results);
+
+}  // namespace lmc

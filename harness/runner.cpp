@@ -1,0 +1,365 @@
+#include "harness/runner.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <exception>
+#include <mutex>
+#include <thread>
+
+#include "common/error.h"
+
+namespace lmc {
+
+namespace {
+
+// Datasets that never run out (random) report this many chunks or more; they need num_chunks.
+constexpr std::uint64_t kUnboundedChunks = std::uint64_t{1} << 40;
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+// Times one call and adds its duration to `total`.
+template <typename F>
+auto timed(double& total, F&& f) {
+  const auto start = std::chrono::steady_clock::now();
+  if constexpr (std::is_void_v<decltype(f())>) {
+    f();
+    total += seconds_since(start);
+  } else {
+    auto result = f();
+    total += seconds_since(start);
+    return result;
+  }
+}
+
+std::string chunk_label(const std::string& compressor, const std::string& dataset,
+                        std::uint64_t chunk) {
+  return "compressor '" + compressor + "' on dataset '" + dataset + "', chunk " +
+         std::to_string(chunk);
+}
+
+bool stopped(const std::atomic<bool>* stop) { return stop != nullptr && stop->load(); }
+
+}  // namespace
+
+PreparedRun prepare_run(const RunConfig& config) {
+  PreparedRun run{&config, {}};
+  for (const auto& entry : config.datasets) {
+    PreparedDataset prepared;
+    prepared.entry = &entry;
+    prepared.dataset = find_dataset_kind(entry.kind)->make(entry.options, config.chunk_size);
+    prepared.available_chunks = prepared.dataset->available_chunks();
+    if (!entry.num_chunks && prepared.available_chunks >= kUnboundedChunks) {
+      throw InputError(entry.key_path + ".num_chunks: required for dataset kind '" + entry.kind +
+                       "', which has no natural end");
+    }
+    prepared.chunks = std::min(prepared.available_chunks,
+                               entry.num_chunks.value_or(prepared.available_chunks));
+    if (prepared.chunks == 0) {
+      throw InputError(entry.key_path + ": holds no complete chunk of " +
+                       std::to_string(config.chunk_size) + " bytes");
+    }
+    const CodecContext context{config.chunk_size, entry.mapping};
+    for (const auto& compressor : config.compressors) {
+      prepared.compressors.push_back(
+          find_compressor_kind(compressor.kind)->make(compressor.options, context));
+    }
+    run.datasets.push_back(std::move(prepared));
+  }
+  return run;
+}
+
+std::vector<ChunkRange> split_into_ranges(std::uint64_t chunks, std::uint64_t range_size) {
+  std::vector<ChunkRange> ranges;
+  range_size = std::max<std::uint64_t>(1, range_size);
+  for (std::uint64_t first = 0; first < chunks; first += range_size) {
+    ranges.push_back({first, std::min(range_size, chunks - first)});
+  }
+  return ranges;
+}
+
+std::vector<PartialResult> evaluate_range(const Dataset& dataset, ChunkRange range,
+                                          std::span<const Compressor* const> compressors,
+                                          const EvaluationLabel& label, bool verify,
+                                          ProgressSink* progress, const std::atomic<bool>* stop) {
+  std::vector<PartialResult> partials(compressors.size());
+  auto reader = dataset.open(range.first);
+  Bytes chunk(dataset.chunk_size());
+  for (std::uint64_t i = 0; i < range.count && !stopped(stop); ++i) {
+    const std::uint64_t index = range.first + i;
+    if (!reader->next(chunk)) {
+      throw InputError("dataset '" + label.dataset + "' ended at chunk " + std::to_string(index) +
+                       ", before the " + std::to_string(range.first + range.count) +
+                       " chunks it announced");
+    }
+    for (std::size_t c = 0; c < compressors.size(); ++c) {
+      const Compressor& compressor = *compressors[c];
+      PartialResult& partial = partials[c];
+      const Bytes compressed =
+          timed(partial.compress_seconds, [&] { return compressor.compress(chunk, partial.counters); });
+      partial.chunks += 1;
+      partial.raw_bytes += chunk.size();
+      partial.compressed_bytes += compressed.size();
+      if (verify && compressor.verifiable()) {
+        Bytes decoded;
+        try {
+          decoded = timed(partial.decompress_seconds,
+                          [&] { return compressor.decompress(compressed, chunk.size()); });
+        } catch (const CorruptDataError& e) {
+          throw RoundTripError("round trip failed: " +
+                               chunk_label(label.compressors[c], label.dataset, index) +
+                               ": decoding failed: " + e.what());
+        }
+        if (decoded != compressor.expected_roundtrip(chunk)) {
+          throw RoundTripError("round trip failed: " +
+                               chunk_label(label.compressors[c], label.dataset, index) +
+                               ": decoded bytes differ from the input (" +
+                               std::to_string(decoded.size()) + " bytes decoded)");
+        }
+        partial.verified_chunks += 1;
+      }
+      if (progress != nullptr) progress->advance(1, chunk.size());
+    }
+  }
+  return partials;
+}
+
+namespace {
+
+// Compares the decoder's output, as it arrives, with the raw bytes fed to the encoder.
+class StreamComparator {
+ public:
+  StreamComparator(std::string what, std::size_t chunk_size)
+      : what_(std::move(what)), chunk_size_(chunk_size) {}
+
+  void expect(ByteView raw) { append(pending_, raw); }
+
+  void check(ByteView decoded) {
+    const std::size_t available = pending_.size() - head_;
+    if (decoded.size() > available) fail(matched_ + available, "the decoder produced extra bytes");
+    const auto mismatch =
+        std::mismatch(decoded.begin(), decoded.end(), pending_.begin() + head_).first;
+    if (mismatch != decoded.end()) {
+      fail(matched_ + static_cast<std::uint64_t>(mismatch - decoded.begin()), "bytes differ");
+    }
+    head_ += decoded.size();
+    matched_ += decoded.size();
+    if (head_ > (std::size_t{1} << 20) && head_ * 2 > pending_.size()) {
+      pending_.erase(pending_.begin(), pending_.begin() + static_cast<std::ptrdiff_t>(head_));
+      head_ = 0;
+    }
+  }
+
+  void finish() {
+    if (head_ != pending_.size()) fail(matched_, "the decoded stream ended early");
+  }
+
+ private:
+  [[noreturn]] void fail(std::uint64_t offset, const std::string& why) const {
+    throw RoundTripError("round trip failed: " + what_ + ", chunk " +
+                         std::to_string(offset / chunk_size_) + " (unchunked stream, byte " +
+                         std::to_string(offset) + "): " + why);
+  }
+
+  std::string what_;
+  std::size_t chunk_size_;
+  Bytes pending_;
+  std::size_t head_ = 0;
+  std::uint64_t matched_ = 0;
+};
+
+}  // namespace
+
+PartialResult evaluate_unchunked(const Dataset& dataset, std::uint64_t chunks,
+                                 const Compressor& compressor, const std::string& dataset_name,
+                                 const std::string& compressor_name, bool verify,
+                                 ProgressSink* progress, const std::atomic<bool>* stop) {
+  PartialResult result;
+  verify = verify && compressor.verifiable();
+  const std::string what = "compressor '" + compressor_name + "' on dataset '" + dataset_name + "'";
+  auto encoder = compressor.stream_encoder();
+  auto decoder = verify ? compressor.stream_decoder() : nullptr;
+  StreamComparator comparator(what, dataset.chunk_size());
+  Bytes compressed;
+  Bytes decoded;
+
+  // Hands freshly compressed bytes to the decoder and checks what comes out.
+  auto decode_step = [&](bool last) {
+    result.compressed_bytes += compressed.size();
+    if (decoder) {
+      try {
+        timed(result.decompress_seconds, [&] {
+          decoder->write(compressed, decoded);
+          if (last) decoder->finish(decoded);
+        });
+      } catch (const CorruptDataError& e) {
+        throw RoundTripError("round trip failed: " + what + " (unchunked stream): " + e.what());
+      }
+      comparator.check(decoded);
+      decoded.clear();
+    }
+    compressed.clear();
+  };
+
+  auto reader = dataset.open(0);
+  Bytes chunk(dataset.chunk_size());
+  for (std::uint64_t i = 0; i < chunks && !stopped(stop); ++i) {
+    if (!reader->next(chunk)) {
+      throw InputError("dataset '" + dataset_name + "' ended at chunk " + std::to_string(i) +
+                       ", before the " + std::to_string(chunks) + " chunks it announced");
+    }
+    if (decoder) comparator.expect(chunk);
+    timed(result.compress_seconds, [&] { encoder->write(chunk, compressed); });
+    result.chunks += 1;
+    result.raw_bytes += chunk.size();
+    decode_step(false);
+    if (progress != nullptr) progress->advance(1, chunk.size());
+  }
+  if (stopped(stop)) return result;
+  timed(result.compress_seconds, [&] { encoder->finish(compressed); });
+  decode_step(true);
+  if (decoder) {
+    comparator.finish();
+    result.verified_chunks = result.chunks;
+  }
+  return result;
+}
+
+namespace {
+
+// Runs tasks on `threads` workers; the first exception stops the others and is rethrown.
+class TaskPool {
+ public:
+  void add(std::function<void()> task) { tasks_.push_back(std::move(task)); }
+
+  void run(unsigned threads, std::atomic<bool>& stop) {
+    std::atomic<std::size_t> next{0};
+    std::exception_ptr error;
+    std::mutex error_mutex;
+    auto worker = [&] {
+      for (std::size_t i; !stop.load() && (i = next.fetch_add(1)) < tasks_.size();) {
+        try {
+          tasks_[i]();
+        } catch (...) {
+          std::lock_guard lock(error_mutex);
+          if (!error) error = std::current_exception();
+          stop = true;
+        }
+      }
+    };
+    std::vector<std::jthread> workers;
+    for (unsigned t = 1; t < threads; ++t) workers.emplace_back(worker);
+    worker();
+    workers.clear();  // joins
+    if (error) std::rethrow_exception(error);
+  }
+
+ private:
+  std::vector<std::function<void()>> tasks_;
+};
+
+// Enough ranges that both cores stay busy until the end, few enough that reading overhead and
+// task bookkeeping vanish; the totals do not depend on it.
+std::uint64_t choose_range_size(std::uint64_t chunks, unsigned threads) {
+  const std::uint64_t target_tasks = 16ull * threads;
+  return std::clamp<std::uint64_t>((chunks + target_tasks - 1) / target_tasks, 1, 1024);
+}
+
+}  // namespace
+
+std::vector<RowResult> execute_run(const PreparedRun& run, const RunOptions& options) {
+  const RunConfig& config = *run.config;
+  const bool want_chunked =
+      std::find(config.modes.begin(), config.modes.end(), Mode::Chunked) != config.modes.end();
+
+  // Rows in table order: per dataset, per mode, per compressor. Work fills their totals.
+  std::vector<RowResult> rows;
+  std::vector<std::vector<RowResult*>> chunked_rows(run.datasets.size());
+  TaskPool pool;
+  std::atomic<bool> stop{false};
+  std::mutex merge_mutex;
+  std::uint64_t total_units = 0;
+  std::uint64_t total_bytes = 0;
+
+  for (const auto& prepared : run.datasets) {
+    for (Mode mode : config.modes) {
+      for (std::size_t c = 0; c < config.compressors.size(); ++c) {
+        const Compressor& compressor = *prepared.compressors[c];
+        if (mode == Mode::Unchunked && !compressor.supports_unchunked()) {
+          options.log("note: " + config.compressors[c].name +
+                      " codes each chunk on its own; no unchunked row");
+          continue;
+        }
+        RowResult row;
+        row.dataset = prepared.entry->name;
+        row.compressor = config.compressors[c].name;
+        row.mode = mode;
+        row.chunk_size = config.chunk_size;
+        row.requested_chunks = prepared.entry->num_chunks.value_or(0);
+        row.available_chunks = prepared.available_chunks;
+        row.verified = options.verify && compressor.verifiable();
+        row.decodable = compressor.verifiable();
+        row.rule.discount_header = mode == Mode::Chunked && compressor.discounts_header();
+        row.rule.header_bytes = row.rule.discount_header ? compressor.compress(Bytes{0}).size() : 0;
+        row.rule.parameter_count = compressor.parameter_count();
+        row.settings = compressor.settings();
+        rows.push_back(std::move(row));
+      }
+    }
+  }
+  // Pointers into `rows` are stable from here on.
+  std::size_t row_index = 0;
+  for (std::size_t d = 0; d < run.datasets.size(); ++d) {
+    const auto& prepared = run.datasets[d];
+    std::vector<const Compressor*> chunked_compressors;
+    EvaluationLabel label{prepared.entry->name, {}};
+    for (Mode mode : config.modes) {
+      for (std::size_t c = 0; c < config.compressors.size(); ++c) {
+        const Compressor& compressor = *prepared.compressors[c];
+        if (mode == Mode::Unchunked && !compressor.supports_unchunked()) continue;
+        RowResult* row = &rows[row_index++];
+        total_units += prepared.chunks;
+        total_bytes += prepared.chunks * config.chunk_size;
+        if (mode == Mode::Chunked) {
+          chunked_rows[d].push_back(row);
+          chunked_compressors.push_back(&compressor);
+          label.compressors.push_back(row->compressor);
+          continue;
+        }
+        pool.add([&, row, &compressor = compressor, &prepared = prepared] {
+          PartialResult result =
+              evaluate_unchunked(*prepared.dataset, prepared.chunks, compressor, row->dataset,
+                                 row->compressor, options.verify, options.progress, &stop);
+          std::lock_guard lock(merge_mutex);
+          row->totals += result;
+        });
+      }
+    }
+    if (!want_chunked || chunked_compressors.empty()) continue;
+    const auto range_size = choose_range_size(prepared.chunks, options.threads);
+    for (const ChunkRange& range : split_into_ranges(prepared.chunks, range_size)) {
+      pool.add([&, d, range, compressors = chunked_compressors, label] {
+        auto partials = evaluate_range(*run.datasets[d].dataset, range, compressors, label,
+                                       options.verify, options.progress, &stop);
+        std::lock_guard lock(merge_mutex);
+        for (std::size_t c = 0; c < partials.size(); ++c) chunked_rows[d][c]->totals += partials[c];
+      });
+    }
+  }
+
+  if (options.progress != nullptr) options.progress->start(total_units, total_bytes);
+  try {
+    pool.run(options.threads, stop);
+  } catch (...) {
+    if (options.progress != nullptr) options.progress->finish();
+    throw;
+  }
+  if (options.progress != nullptr) options.progress->finish();
+
+  for (auto& row : rows) row.rates = compute_rates(row.totals, row.rule);
+  return rows;
+}
+
+}  // namespace lmc

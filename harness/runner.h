@@ -1,0 +1,110 @@
+// Evaluation of every configured compressor on every configured dataset (PAPER.md section 3):
+// chunked (each chunk on its own, split into ranges of chunks over threads) and unchunked (one
+// stream over all chunks), verifying every compressed chunk by decoding it.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "compressors/compressor.h"
+#include "datasets/dataset.h"
+#include "harness/accounting.h"
+#include "harness/config.h"
+
+namespace lmc {
+
+// A decoded chunk differs from its input, or does not decode. Exit code 3.
+class RoundTripError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// Thread-safe sink for progress: units are chunk x compressor evaluations.
+class ProgressSink {
+ public:
+  virtual ~ProgressSink() = default;
+  virtual void start(std::uint64_t total_units, std::uint64_t total_bytes) = 0;
+  virtual void advance(std::uint64_t units, std::uint64_t bytes) = 0;
+  virtual void finish() = 0;
+};
+
+// A dataset and its compressors, built and checked before any work starts.
+struct PreparedDataset {
+  const DatasetEntry* entry;
+  std::unique_ptr<Dataset> dataset;
+  std::uint64_t available_chunks = 0;
+  std::uint64_t chunks = 0;  // min(available, num_chunks)
+  std::vector<std::unique_ptr<Compressor>> compressors;  // one per config compressor entry
+};
+
+struct PreparedRun {
+  const RunConfig* config;
+  std::vector<PreparedDataset> datasets;
+};
+
+// Builds every dataset and compressor; throws InputError (naming the key path) when data is
+// missing or an option is wrong. Does no compression work.
+PreparedRun prepare_run(const RunConfig& config);
+
+struct RowResult {
+  std::string dataset;
+  std::string compressor;
+  Mode mode;
+  std::size_t chunk_size = 0;
+  std::uint64_t requested_chunks = 0;  // 0 = all
+  std::uint64_t available_chunks = 0;
+  bool verified = false;    // verification ran (and passed: failures abort the run)
+  bool decodable = true;    // false for estimate-only compressors
+  PartialResult totals;
+  AccountingRule rule;
+  Rates rates;
+  nlohmann::json settings;
+};
+
+struct RunOptions {
+  bool verify = true;
+  unsigned threads = 1;
+  ProgressSink* progress = nullptr;
+  std::function<void(const std::string&)> log = [](const std::string&) {};
+};
+
+std::vector<RowResult> execute_run(const PreparedRun& run, const RunOptions& options);
+
+// --- The seams a distributed or resumable runner builds on -------------------------------
+
+struct ChunkRange {
+  std::uint64_t first = 0;
+  std::uint64_t count = 0;
+};
+
+// Splits [0, chunks) into consecutive ranges of at most `range_size` chunks.
+std::vector<ChunkRange> split_into_ranges(std::uint64_t chunks, std::uint64_t range_size);
+
+// Names used in error messages.
+struct EvaluationLabel {
+  std::string dataset;
+  std::vector<std::string> compressors;
+};
+
+// Chunked evaluation of one range: the chunks are read once and given to every compressor.
+// Returns one partial per compressor. Throws RoundTripError naming compressor, dataset, chunk.
+std::vector<PartialResult> evaluate_range(const Dataset& dataset, ChunkRange range,
+                                          std::span<const Compressor* const> compressors,
+                                          const EvaluationLabel& label, bool verify,
+                                          ProgressSink* progress, const std::atomic<bool>* stop);
+
+// Unchunked evaluation: chunks [0, chunks) as one stream, decoded alongside and compared, so
+// memory stays bounded for streaming codecs.
+PartialResult evaluate_unchunked(const Dataset& dataset, std::uint64_t chunks,
+                                 const Compressor& compressor, const std::string& dataset_name,
+                                 const std::string& compressor_name, bool verify,
+                                 ProgressSink* progress, const std::atomic<bool>* stop);
+
+}  // namespace lmc
