@@ -1,0 +1,96 @@
+#include "harness/config.h"
+
+#include <gtest/gtest.h>
+
+#include "common/error.h"
+
+namespace lmc {
+namespace {
+
+nlohmann::json minimal_config() {
+  return nlohmann::json::parse(R"({
+    "name": "t",
+    "datasets": [{"name": "random", "kind": "random", "num_chunks": 10, "seed": 1}],
+    "compressors": [{"name": "gzip"}]
+  })");
+}
+
+// The message of the InputError that parsing `config` throws.
+std::string config_error(const nlohmann::json& config) {
+  try {
+    parse_run_config(config);
+  } catch (const InputError& e) {
+    return e.what();
+  }
+  return "no error";
+}
+
+TEST(Config, DefaultsMatchThePaper) {
+  const RunConfig config = parse_run_config(minimal_config());
+  EXPECT_EQ(config.chunk_size, 2048u);
+  EXPECT_EQ(config.modes, (std::vector<Mode>{Mode::Chunked, Mode::Unchunked}));
+  EXPECT_TRUE(config.verify);
+  ASSERT_EQ(config.compressors.size(), 1u);
+  EXPECT_EQ(config.compressors[0].kind, "gzip");  // kind defaults to name
+  EXPECT_EQ(config.datasets[0].mapping, SevenBitMapping::ShiftRight);
+  EXPECT_EQ(config.datasets[0].num_chunks, 10u);
+}
+
+TEST(Config, ErrorsNameTheKeyPath) {
+  auto config = minimal_config();
+  config["chunk_size"] = 0;
+  EXPECT_EQ(config_error(config), "chunk_size: expected a positive integer, got 0");
+
+  config = minimal_config();
+  config["datasets"][0]["num_chunk"] = 5;
+  EXPECT_NE(config_error(config).find("datasets[0].num_chunk: unknown key"), std::string::npos);
+
+  config = minimal_config();
+  config["datasets"][0]["seed"] = "zero";
+  EXPECT_NE(config_error(config).find("datasets[0].seed: expected integer"), std::string::npos);
+
+  config = minimal_config();
+  config["compressors"].push_back({{"name", "lzma3"}});
+  EXPECT_NE(config_error(config).find("compressors[1].name: unknown compressor 'lzma3'"),
+            std::string::npos);
+
+  config = minimal_config();
+  config["compressors"].push_back({{"name", "gzip"}});
+  EXPECT_NE(config_error(config).find("compressors[1].name: duplicate name"), std::string::npos);
+
+  config = minimal_config();
+  config["modes"] = {"chunked", "streamed"};
+  EXPECT_NE(config_error(config).find("modes[1]"), std::string::npos);
+
+  config = minimal_config();
+  config["datasets"][0]["lm_mapping"] = "clear";
+  EXPECT_NE(config_error(config).find("datasets[0].lm_mapping"), std::string::npos);
+
+  config = minimal_config();
+  config["colour"] = "blue";
+  EXPECT_NE(config_error(config).find("colour: unknown key"), std::string::npos);
+
+  config = minimal_config();
+  config.erase("datasets");
+  EXPECT_EQ(config_error(config), "datasets: required key is missing");
+}
+
+TEST(Config, OverridesApplyByKeyPath) {
+  auto config = minimal_config();
+  apply_override(config, "datasets[0].num_chunks=100");
+  apply_override(config, "name=quick2");
+  apply_override(config, "modes=[\"chunked\"]");
+  apply_override(config, "datasets[0].lm_mapping=clear_top_bit");
+  EXPECT_EQ(config["datasets"][0]["num_chunks"], 100);
+  EXPECT_EQ(config["name"], "quick2");
+  const RunConfig run = parse_run_config(config);
+  EXPECT_EQ(run.modes, std::vector<Mode>{Mode::Chunked});
+  EXPECT_EQ(run.datasets[0].mapping, SevenBitMapping::ClearTopBit);
+
+  EXPECT_THROW(apply_override(config, "datasets[3].num_chunks=1"), InputError);
+  EXPECT_THROW(apply_override(config, "no-equals-sign"), InputError);
+  EXPECT_THROW(apply_override(config, "datasets[x]=1"), InputError);
+}
+
+}  // namespace
+}  // namespace lmc

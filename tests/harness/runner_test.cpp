@@ -1,0 +1,171 @@
+#include "harness/runner.h"
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+
+#include "common/error.h"
+
+namespace lmc {
+namespace {
+
+// Chunk i is filled with the byte value i % 251, so every chunk is identifiable.
+class CountingDataset : public Dataset {
+ public:
+  CountingDataset(std::uint64_t chunks, std::size_t chunk_size)
+      : chunks_(chunks), chunk_size_(chunk_size) {}
+  std::size_t chunk_size() const override { return chunk_size_; }
+  std::uint64_t available_chunks() const override { return chunks_; }
+  std::unique_ptr<ChunkReader> open(std::uint64_t first) const override {
+    struct Reader : ChunkReader {
+      std::uint64_t next_chunk, end;
+      bool next(std::span<std::uint8_t> chunk) override {
+        if (next_chunk >= end) return false;
+        std::memset(chunk.data(), static_cast<int>(next_chunk++ % 251), chunk.size());
+        return true;
+      }
+    };
+    auto reader = std::make_unique<Reader>();
+    reader->next_chunk = first;
+    reader->end = chunks_;
+    return reader;
+  }
+  nlohmann::json provenance() const override { return {{"kind", "counting"}}; }
+
+ private:
+  std::uint64_t chunks_;
+  std::size_t chunk_size_;
+};
+
+// Run-length "codec": a chunk of identical bytes becomes (value, count); a header of 2 bytes.
+// Optionally decodes chunk `corrupt_value` wrongly, to exercise verification.
+class RunLengthCodec : public Compressor {
+ public:
+  explicit RunLengthCodec(int corrupt_value = -1) : corrupt_value_(corrupt_value) {}
+  Bytes compress(ByteView data, Counters& counters) const override {
+    counters["calls"] += 1;
+    Bytes out = {'R', 'L'};
+    for (std::size_t i = 0; i < data.size();) {
+      std::size_t run = 1;
+      while (i + run < data.size() && data[i + run] == data[i] && run < 255) ++run;
+      out.push_back(data[i]);
+      out.push_back(static_cast<std::uint8_t>(run));
+      i += run;
+    }
+    return out;
+  }
+  Bytes decompress(ByteView compressed, std::size_t) const override {
+    if (compressed.size() < 2 || compressed[0] != 'R' || compressed.size() % 2 != 0) {
+      throw CorruptDataError("not a run-length stream");
+    }
+    Bytes out;
+    for (std::size_t i = 2; i < compressed.size(); i += 2) {
+      out.insert(out.end(), compressed[i + 1], compressed[i]);
+    }
+    if (!out.empty() && out[0] == corrupt_value_) out.back() ^= 1;
+    return out;
+  }
+  nlohmann::json settings() const override { return {{"codec", "run-length"}}; }
+
+ private:
+  int corrupt_value_;
+};
+
+TEST(Runner, RangesCoverEveryChunkOnce) {
+  const auto ranges = split_into_ranges(10, 4);
+  ASSERT_EQ(ranges.size(), 3u);
+  EXPECT_EQ(ranges[0].first, 0u);
+  EXPECT_EQ(ranges[2].first, 8u);
+  EXPECT_EQ(ranges[2].count, 2u);
+  EXPECT_TRUE(split_into_ranges(0, 4).empty());
+}
+
+TEST(Runner, SplitRangesMergeToTheSameTotals) {
+  CountingDataset dataset(37, 64);
+  RunLengthCodec codec;
+  const Compressor* codecs[] = {&codec};
+  const EvaluationLabel label{"counting", {"rle"}};
+  const auto whole = evaluate_range(dataset, {0, 37}, codecs, label, true, nullptr, nullptr);
+  PartialResult merged;
+  for (const auto& range : split_into_ranges(37, 5)) {
+    merged += evaluate_range(dataset, range, codecs, label, true, nullptr, nullptr)[0];
+  }
+  EXPECT_EQ(merged.chunks, 37u);
+  EXPECT_EQ(merged.raw_bytes, 37u * 64);
+  EXPECT_EQ(merged.compressed_bytes, whole[0].compressed_bytes);
+  EXPECT_EQ(merged.compressed_bytes, 37u * 4);  // header 2 + one (value, 64) pair
+  EXPECT_EQ(merged.verified_chunks, 37u);
+  EXPECT_EQ(merged.counters.at("calls"), 37);
+}
+
+TEST(Runner, ChunkedMismatchNamesCompressorDatasetAndChunk) {
+  CountingDataset dataset(20, 64);
+  RunLengthCodec broken(/*corrupt_value=*/13);
+  const Compressor* codecs[] = {&broken};
+  try {
+    evaluate_range(dataset, {10, 10}, codecs, {"counting", {"broken-rle"}}, true, nullptr, nullptr);
+    FAIL() << "expected a RoundTripError";
+  } catch (const RoundTripError& e) {
+    EXPECT_STREQ(e.what(),
+                 "round trip failed: compressor 'broken-rle' on dataset 'counting', chunk 13: "
+                 "decoded bytes differ from the input (64 bytes decoded)");
+  }
+  // Without verification the same run completes.
+  EXPECT_NO_THROW(
+      evaluate_range(dataset, {10, 10}, codecs, {"counting", {"broken-rle"}}, false, nullptr, nullptr));
+}
+
+TEST(Runner, UnchunkedStreamIsVerifiedAndMismatchNamesTheChunk) {
+  CountingDataset dataset(20, 64);
+  RunLengthCodec codec;
+  const PartialResult ok =
+      evaluate_unchunked(dataset, 20, codec, "counting", "rle", true, nullptr, nullptr);
+  EXPECT_EQ(ok.chunks, 20u);
+  EXPECT_EQ(ok.verified_chunks, 20u);
+  EXPECT_EQ(ok.compressed_bytes, 2u + 20 * 2);
+
+  RunLengthCodec broken(/*corrupt_value=*/0);  // the decoded stream starts with value 0
+  try {
+    evaluate_unchunked(dataset, 20, broken, "counting", "rle", true, nullptr, nullptr);
+    FAIL() << "expected a RoundTripError";
+  } catch (const RoundTripError& e) {
+    // The last byte of the whole stream is flipped: chunk 19.
+    EXPECT_NE(std::string(e.what()).find("chunk 19 (unchunked stream, byte 1279)"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
+TEST(Runner, ExecuteRunFillsEveryRowAndUsesThreads) {
+  RunConfig config;
+  config.name = "t";
+  config.chunk_size = 64;
+  config.modes = {Mode::Unchunked, Mode::Chunked};
+  config.datasets.push_back({.name = "counting", .kind = "counting", .num_chunks = 500});
+  config.compressors.push_back({.name = "rle", .kind = "rle"});
+  PreparedRun run{&config, {}};
+  PreparedDataset prepared;
+  prepared.entry = &config.datasets[0];
+  prepared.dataset = std::make_unique<CountingDataset>(300, 64);
+  prepared.available_chunks = 300;
+  prepared.chunks = 300;
+  prepared.compressors.push_back(std::make_unique<RunLengthCodec>());
+  run.datasets.push_back(std::move(prepared));
+
+  RunOptions options;
+  options.threads = 2;
+  const auto rows = execute_run(run, options);
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0].mode, Mode::Unchunked);
+  EXPECT_EQ(rows[1].mode, Mode::Chunked);
+  const RowResult& chunked = rows[1];
+  EXPECT_EQ(chunked.totals.chunks, 300u);
+  EXPECT_EQ(chunked.totals.verified_chunks, 300u);
+  EXPECT_EQ(chunked.rule.header_bytes, 4u);  // compress(one zero byte) = "RL" + (0, 1)
+  // 300 x 4 bytes, header counted once: 1200 - 299 x 4 = 4.
+  EXPECT_DOUBLE_EQ(chunked.rates.compressed_bytes, 4);
+  EXPECT_EQ(chunked.requested_chunks, 500u);
+}
+
+}  // namespace
+}  // namespace lmc

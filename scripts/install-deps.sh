@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages lmc-bench builds against, plus the sample corpora of the demo
+# (GCIDE dictionary text, scikit-image photographs, pocketsphinx speech). Idempotent.
+set -euo pipefail
+
+packages=(
+  # build
+  g++ cmake make pkg-config git
+  # libraries (the design card)
+  libtorch-dev nlohmann-json3-dev libeigen3-dev libsndfile1-dev libstb-dev zlib1g-dev
+  libflac-dev libflac++-dev liblzma-dev libpng-dev libzstd-dev libbrotli-dev libbz2-dev
+  libcli11-dev libgtest-dev libbenchmark-dev
+  libavcodec-dev libavformat-dev libavutil-dev ffmpeg
+  # runtime speed-ups for libtorch (TOOLCHAIN.md)
+  libopenblas0-pthread libtcmalloc-minimal4
+  # reports
+  python3 python3-matplotlib
+  # sample corpora for the demo
+  dict-gcide python3-skimage pocketsphinx-testdata
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#packages[@]} packages present"
+  exit 0
+fi
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+echo "install-deps: installing ${missing[*]}"
+$sudo apt-get update
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends "${missing[@]}"
