@@ -1,0 +1,217 @@
+#include <gtest/gtest.h>
+#include <stb_image_write.h>
+
+#include <functional>
+
+#include "datasets/dataset_testing.h"
+#include "test_support.h"
+
+namespace lmc::test {
+namespace {
+
+namespace fs = std::filesystem;
+
+using PixelFunction = std::function<std::uint8_t(int x, int y, int channel)>;
+
+void write_png(const fs::path& path, int width, int height, int channels,
+               const PixelFunction& pixel) {
+  fs::create_directories(path.parent_path());
+  Bytes pixels(static_cast<std::size_t>(width) * height * channels);
+  for (int y = 0; y < height; ++y) {
+    for (int x = 0; x < width; ++x) {
+      for (int c = 0; c < channels; ++c) {
+        pixels[(static_cast<std::size_t>(y) * width + x) * channels + c] = pixel(x, y, c);
+      }
+    }
+  }
+  ASSERT_NE(stbi_write_png(path.c_str(), width, height, channels, pixels.data(), width * channels),
+            0)
+      << path;
+}
+
+void write_uniform_png(const fs::path& path, int width, int height, std::uint8_t value) {
+  write_png(path, width, height, 1, [=](int, int, int) { return value; });
+}
+
+// R, G and B vary differently along x and y, so a swapped axis or channel, luma weights or
+// rounding instead of truncation all change some pixel.
+std::uint8_t test_rgb(int x, int y, int channel) {
+  switch (channel) {
+    case 0:
+      return static_cast<std::uint8_t>(x * 2);
+    case 1:
+      return static_cast<std::uint8_t>(y * 3);
+    case 2:
+      return static_cast<std::uint8_t>((x + y) % 5);
+    default:
+      return 200;  // alpha, must be ignored
+  }
+}
+
+std::uint8_t expected_gray(int x, int y) {
+  return static_cast<std::uint8_t>((test_rgb(x, y, 0) + test_rgb(x, y, 1) + test_rgb(x, y, 2)) / 3);
+}
+
+TEST(ImagenetDataset, TilesAreRasterOrderedGrayMeansWithEdgesDropped) {
+  TempDir dir;
+  // 130 x 70: two tile columns (2 pixels left over), two tile rows (6 rows left over).
+  write_png(dir.path() / "image.png", 130, 70, 3, test_rgb);
+  auto dataset = make_dataset("imagenet", {{"path", dir.path().string()}});
+  ASSERT_EQ(dataset->available_chunks(), 4u);
+  const auto tiles = read_chunks(*dataset);
+  ASSERT_EQ(tiles.size(), 4u);
+  for (int tile = 0; tile < 4; ++tile) {
+    const int top = (tile / 2) * 32, left = (tile % 2) * 64;
+    for (int row = 0; row < 32; ++row) {
+      for (int column = 0; column < 64; ++column) {
+        ASSERT_EQ(tiles[tile][row * 64 + column], expected_gray(left + column, top + row))
+            << "tile " << tile << " row " << row << " column " << column;
+      }
+    }
+  }
+}
+
+TEST(ImagenetDataset, GrayIsTheTruncatedMeanAndAlphaIsIgnored) {
+  TempDir dir;
+  // Pixel means 764 / 3 = 254.67 and 2 / 3 = 0.67: luma weights or rounding would give 255 / 1.
+  write_png(dir.path() / "rgba.png", 64, 32, 4, [](int x, int, int c) -> std::uint8_t {
+    if (c == 3) return static_cast<std::uint8_t>(x);  // alpha varies, gray must not
+    return x < 32 ? (c < 2 ? 255 : 254) : (c < 2 ? 1 : 0);
+  });
+  write_png(dir.path() / "sgray.png", 64, 32, 1, [](int x, int, int) { return std::uint8_t(x); });
+  write_png(dir.path() / "tgray_alpha.png", 64, 32, 2,
+            [](int x, int, int c) { return std::uint8_t(c == 0 ? 3 * x : 17); });
+  const auto tiles = read_chunks(*make_dataset("imagenet", {{"path", dir.path().string()}}));
+  ASSERT_EQ(tiles.size(), 3u);
+  EXPECT_EQ(tiles[0][0], 254);
+  EXPECT_EQ(tiles[0][31], 254);
+  EXPECT_EQ(tiles[0][32], 0);
+  EXPECT_EQ(tiles[0][2047], 0);
+  EXPECT_EQ(tiles[1][10], 10);  // gray stays as stored
+  EXPECT_EQ(tiles[2][10], 30);  // gray + alpha: the gray channel
+}
+
+TEST(ImagenetDataset, FilesAreSortedByRelativePathBytesAcrossFolders) {
+  TempDir dir;
+  // Byte order puts "a-c.png" ('-' = 0x2d) before "a/..." ('/' = 0x2f) and "B" before "a";
+  // extensions match case-insensitively; other files are ignored.
+  const std::vector<std::pair<std::string, std::uint8_t>> files = {
+      {"b.png", 50}, {"a/z.png", 40}, {"a/b/c.PNG", 30}, {"a-c.png", 20}, {"B.png", 10}};
+  for (const auto& [name, value] : files) write_uniform_png(dir.path() / name, 64, 32, value);
+  write_file(dir.path() / "a/notes.txt", as_bytes("not an image"));
+  write_file(dir.path() / "a/b/data.raw", Bytes(4096, 1));
+  const auto tiles = read_chunks(*make_dataset("imagenet", {{"path", dir.path().string()}}));
+  ASSERT_EQ(tiles.size(), 5u);
+  const std::vector<std::uint8_t> order = {tiles[0][0], tiles[1][0], tiles[2][0], tiles[3][0],
+                                           tiles[4][0]};
+  EXPECT_EQ(order, (std::vector<std::uint8_t>{10, 20, 30, 40, 50}));
+}
+
+TEST(ImagenetDataset, OpenAtAnyTileAgreesWithReadingThrough) {
+  TempDir dir;
+  write_png(dir.path() / "1.png", 200, 100, 3, test_rgb);  // 3 x 3 tiles
+  write_uniform_png(dir.path() / "2.png", 63, 500, 9);     // too narrow: no tile
+  write_png(dir.path() / "3.png", 64, 64, 3, test_rgb);    // 1 x 2 tiles
+  auto dataset = make_dataset("imagenet", {{"path", dir.path().string()}});
+  ASSERT_EQ(dataset->available_chunks(), 11u);
+  EXPECT_EQ(dataset->provenance().at("images_smaller_than_a_tile"), 1);
+  const auto through = read_chunks(*dataset);
+  ASSERT_EQ(through.size(), 11u);
+  for (std::uint64_t first = 0; first <= 11; ++first) {
+    const auto part = read_chunks(*dataset, first);
+    ASSERT_EQ(part.size(), 11 - first);
+    for (std::size_t i = 0; i < part.size(); ++i) EXPECT_EQ(part[i], through[first + i]);
+  }
+  EXPECT_EQ(read_chunks_in_parallel(*dataset, 3), through);
+}
+
+TEST(ImagenetDataset, OtherChunkSizesChangeTheTileHeight) {
+  TempDir dir;
+  write_png(dir.path() / "image.png", 128, 130, 3, test_rgb);
+  auto dataset = make_dataset("imagenet", {{"path", dir.path().string()}}, 4096);  // 64 rows
+  ASSERT_EQ(dataset->available_chunks(), 4u);
+  const auto tiles = read_chunks(*dataset, 3);
+  EXPECT_EQ(tiles.at(0)[0], expected_gray(64, 64));
+  EXPECT_EQ(tiles.at(0)[63 * 64 + 63], expected_gray(127, 127));
+
+  const auto error = input_error_of([&] {
+    make_dataset("imagenet", {{"path", dir.path().string()}}, 1000);
+  });
+  EXPECT_EQ(error.rfind("datasets[0].kind: ", 0), 0u) << error;
+  EXPECT_NE(error.find("multiple of 64 (got 1000)"), std::string::npos) << error;
+}
+
+TEST(ImagenetDataset, IncludeReadsTheListedFilesInTheirOrder) {
+  TempDir dir;
+  write_uniform_png(dir.path() / "a.png", 64, 32, 1);
+  write_uniform_png(dir.path() / "sub/b.png", 64, 32, 2);
+  write_uniform_png(dir.path() / "c.png", 64, 32, 3);
+  auto dataset = make_dataset("imagenet",
+                              {{"path", dir.path().string()}, {"include", {"c.png", "sub/b.png"}}});
+  const auto tiles = read_chunks(*dataset);
+  ASSERT_EQ(tiles.size(), 2u);
+  EXPECT_EQ(tiles[0][0], 3);
+  EXPECT_EQ(tiles[1][0], 2);
+
+  const auto error = input_error_of([&] {
+    make_dataset("imagenet", {{"path", dir.path().string()}, {"include", {"a.png", "d.png"}}});
+  });
+  EXPECT_EQ(error.rfind("datasets[0].include[1]: file not found: ", 0), 0u) << error;
+  EXPECT_NE(error.find("d.png"), std::string::npos) << error;
+}
+
+TEST(ImagenetDataset, MissingFolderNamesTheKeyAndImagenet) {
+  const auto error = input_error_of([] {
+    make_dataset("imagenet", {{"path", "/nonexistent/data/imagenet"}});
+  });
+  EXPECT_EQ(error.rfind("datasets[0].path: folder not found: /nonexistent/data/imagenet", 0), 0u)
+      << error;
+  EXPECT_NE(error.find("image-net.org"), std::string::npos) << error;
+}
+
+TEST(ImagenetDataset, UnreadableImageIsNamedAtMake) {
+  TempDir dir;
+  write_uniform_png(dir.path() / "good.png", 64, 32, 1);
+  write_file(dir.path() / "broken.JPEG", as_bytes("this is not a JPEG file"));
+  const auto error = input_error_of([&] {
+    make_dataset("imagenet", {{"path", dir.path().string()}});
+  });
+  EXPECT_EQ(error.rfind("datasets[0].path: cannot read the image header of ", 0), 0u) << error;
+  EXPECT_NE(error.find("broken.JPEG"), std::string::npos) << error;
+}
+
+TEST(ImagenetDataset, FolderWithoutImagesIsRejected) {
+  TempDir dir;
+  write_file(dir.path() / "readme.txt", as_bytes("no images"));
+  const auto error = input_error_of([&] {
+    make_dataset("imagenet", {{"path", dir.path().string()}});
+  });
+  EXPECT_NE(error.find("no .jpeg/.jpg/.png files under"), std::string::npos) << error;
+}
+
+TEST(ImagenetDatasetGolden, ImagenetSample) {
+  LMC_REQUIRE_SHARED_DATA("images/imagenet-sample");
+  auto dataset =
+      make_dataset("imagenet", {{"path", (shared_data() / "images/imagenet-sample").string()}});
+  EXPECT_EQ(dataset->available_chunks(), 17085u);
+  EXPECT_EQ(dataset->provenance().at("images"), 200);
+  // The last image decodes to exactly as many tiles as its header promised.
+  const auto tail = read_chunks(*dataset, 17085 - 40);
+  EXPECT_EQ(tail.size(), 40u);
+}
+
+// The demo's photographs: scikit-image's sample data (python3-skimage). Skipped without it.
+TEST(ImagenetDatasetDemo, ScikitImagePhotographs) {
+  const fs::path folder = "/usr/lib/python3/dist-packages/skimage/data";
+  if (!fs::exists(folder / "astronaut.png")) GTEST_SKIP() << folder << " not installed";
+  const nlohmann::json photos = {
+      "astronaut.png",       "brick.png",  "camera.png", "chelsea.png",
+      "coffee.png",          "grass.png",  "gravel.png", "hubble_deep_field.jpg",
+      "motorcycle_left.png", "retina.jpg", "rocket.jpg"};
+  auto dataset = make_dataset("imagenet", {{"path", folder.string()}, {"include", photos}});
+  EXPECT_EQ(dataset->provenance().at("images"), photos.size());
+  EXPECT_EQ(dataset->available_chunks(), 2479u);  // Debian 12's python3-skimage 0.19.3
+}
+
+}  // namespace
+}  // namespace lmc::test
