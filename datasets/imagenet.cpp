@@ -56,6 +56,12 @@ Bytes to_gray(const stbi_uc* pixels, std::size_t count, int channels) {
   return gray;
 }
 
+// stb_image keeps its last error per thread; it may be unset when a file merely stops early.
+std::string stbi_reason() {
+  const char* reason = stbi_failure_reason();
+  return reason != nullptr ? reason : "unknown stb_image error";
+}
+
 class ImageTileReader : public PerFileChunkReader {
  public:
   ImageTileReader(std::shared_ptr<const ImageCatalog> catalog, std::uint64_t first)
@@ -70,7 +76,7 @@ class ImageTileReader : public PerFileChunkReader {
     StbiPixels pixels(stbi_load(image.path.c_str(), &width, &height, &channels, 0));
     if (!pixels) {
       throw InputError(catalog_->key + ": cannot decode " + image.path.string() + ": " +
-                       stbi_failure_reason());
+                       stbi_reason());
     }
     if (width != expected.width || height != expected.height) {
       throw InputError(catalog_->key + ": " + image.path.string() + " decodes to " +
@@ -154,7 +160,7 @@ std::unique_ptr<Dataset> make_imagenet(const Options& options, std::size_t chunk
     int channels = 0;
     if (!stbi_info(image.path.c_str(), &size.width, &size.height, &channels)) {
       throw InputError(catalog->key + ": cannot read the image header of " + image.path.string() +
-                       " (" + stbi_failure_reason() + ")");
+                       " (" + stbi_reason() + ")");
     }
     catalog->sizes.push_back(size);
     catalog->tiles.add_file(static_cast<std::uint64_t>(size.height) / catalog->tile_rows *
