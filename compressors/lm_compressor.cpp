@@ -195,9 +195,14 @@ std::unique_ptr<Compressor> make_lm(const Options& options, const CodecContext& 
     LmModelInfo info;
     info.vocab_size = 256;  // TeacherForcedModel scores the 256 byte values
     info.parameter_count = model->parameter_count();
-    info.description = {{"checkpoint", checkpoint.string()},
-                        {"checkpoint_fnv1a64", fnv1a64_file_hash(checkpoint)},
-                        {"path", "libtorch teacher-forced forward, one per chunk"}};
+    info.description = {
+        {"model", "byte_transformer"},
+        {"architecture",
+         checkpoint_architecture(read_checkpoint(checkpoint), checkpoint).to_json()},
+        {"parameters", info.parameter_count},
+        {"checkpoint", checkpoint.string()},
+        {"checkpoint_fnv1a64", fnv1a64_file_hash(checkpoint)},
+        {"inference", "libtorch teacher-forced forward, one per chunk"}};
     SequenceScorer scorer = [model](ByteView symbols) { return model->log_probs(symbols); };
     return std::make_unique<LmCompressor>(std::move(scorer), std::move(info), context.mapping);
   }

@@ -328,8 +328,9 @@ TEST_F(TinyTransformer, CompressesAndDecodesEachKindOfData) {
   const auto media_lm = make(SevenBitMapping::ShiftRight);
   EXPECT_EQ(text_lm->parameter_count(), shape_.parameter_count());
   EXPECT_TRUE(text_lm->verifiable());
-  const auto model = text_lm->settings().at("model").dump();
-  EXPECT_NE(model.find("tiny.lmct"), std::string::npos) << model;
+  const auto model = text_lm->settings().at("model");
+  EXPECT_NE(model.at("checkpoint").get<std::string>().find("tiny.lmct"), std::string::npos);
+  EXPECT_EQ(model.at("checkpoint_fnv1a64").get<std::string>().size(), 16u);
 
   for (const Bytes& chunk : {text_like(20)}) expect_round_trip(*text_lm, chunk);
   for (const Bytes& chunk : {image_like(20), audio_like(20), random_bytes(20)}) {
@@ -380,14 +381,19 @@ TEST_F(TinyTransformer, EstimateModeSizesAgreeWithTheDecodedPath) {
   EXPECT_EQ(estimate->parameter_count(), decode->parameter_count());
   EXPECT_TRUE(
       estimate->settings().at("mode").get<std::string>().starts_with("estimate: not decoded"));
+  EXPECT_EQ(estimate->settings().at("model").at("checkpoint_fnv1a64"),
+            decode->settings().at("model").at("checkpoint_fnv1a64"));
+  EXPECT_EQ(estimate->settings().at("model").at("architecture"),
+            decode->settings().at("model").at("architecture"));
   const Bytes chunk = text_like(50);
   Counters estimated, decoded;
   const Bytes a = estimate->compress(chunk, estimated);
   const Bytes b = decode->compress(chunk, decoded);
   // Batched and incremental floats differ only in the last bits: the code lengths agree to a
   // small fraction of a bit per symbol, the streams need not.
-  EXPECT_NEAR(estimated.at("ideal_bits"), decoded.at("ideal_bits"),
-              1e-3 * decoded.at("ideal_bits"));
+  EXPECT_NEAR(estimated.at("ideal_bits"), decoded.at("ideal_bits"), 0.05);
+  RecordProperty("ideal_bits_difference",
+                 std::to_string(estimated.at("ideal_bits") - decoded.at("ideal_bits")));
   EXPECT_NEAR(static_cast<double>(a.size()), static_cast<double>(b.size()), 4.0);
 }
 
