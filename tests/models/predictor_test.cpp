@@ -1,0 +1,132 @@
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <thread>
+
+#include "model_test_support.h"
+#include "models/teacher_forced.h"
+#include "models/transformer_predictor.h"
+
+namespace lmc {
+namespace {
+
+// Probabilities of every symbol of `symbols` (n x 256) from one session of `predictor`.
+std::vector<float> incremental_probabilities(const Predictor& predictor, ByteView symbols) {
+  auto session = predictor.new_session();
+  std::vector<float> all(symbols.size() * 256);
+  for (std::size_t t = 0; t < symbols.size(); ++t) {
+    session->next_probabilities(std::span<float>(&all[t * 256], 256));
+    session->append(symbols[t]);
+  }
+  return all;
+}
+
+class TrainedModel : public ::testing::TestWithParam<const char*> {
+ protected:
+  void SetUp() override {
+    LMC_REQUIRE_SHARED_DATA("text/enwik9-head-10000");
+    checkpoint_ = test::train(test::tiny_training_config(
+        dir_.path() / "tiny.lmct",
+        {{"architecture",
+          {{"embedding_dim", 32}, {"layers", 2}, {"heads", 4}, {"positional", GetParam()}}},
+         {"steps", 20}}));
+  }
+  test::TempDir dir_;
+  std::filesystem::path checkpoint_;
+};
+
+// The incremental step and the batched libtorch forward compute the same model: on a real
+// 2048-byte chunk their log-probabilities agree to 1e-4 at every position and symbol.
+TEST_P(TrainedModel, IncrementalAgreesWithTeacherForced) {
+  const auto chunk = test::enwik_chunk(2048);
+  const auto predictor = load_transformer_predictor(checkpoint_);
+  const auto teacher = TeacherForcedModel::load(checkpoint_);
+  EXPECT_EQ(predictor->parameter_count(), teacher->parameter_count());
+
+  const auto probabilities = incremental_probabilities(*predictor, chunk);
+  const auto log_probs = teacher->log_probs(chunk);
+  ASSERT_EQ(log_probs.size(), probabilities.size());
+  double worst = 0, code_length_incremental = 0, code_length_teacher = 0;
+  for (std::size_t i = 0; i < log_probs.size(); ++i) {
+    worst = std::max(worst, std::abs(std::log(double(probabilities[i])) - log_probs[i]));
+  }
+  for (std::size_t t = 0; t < chunk.size(); ++t) {
+    code_length_incremental -= std::log2(probabilities[t * 256 + chunk[t]]);
+    code_length_teacher -= log_probs[t * 256 + chunk[t]] / std::log(2.0);
+  }
+  EXPECT_LT(worst, 1e-4);
+  EXPECT_NEAR(code_length_incremental, code_length_teacher, 1e-2);
+  // 20 steps of training already beat a uniform 8 bits per byte clearly.
+  EXPECT_LT(code_length_teacher / chunk.size(), 6.5);
+}
+
+TEST_P(TrainedModel, ProbabilitiesAreNormalised) {
+  const auto predictor = load_transformer_predictor(checkpoint_);
+  auto session = predictor->new_session();
+  std::vector<float> p(256);
+  for (int symbol : {'<', 'm', 'e', 'd'}) {
+    session->next_probabilities(p);
+    double total = 0;
+    for (float v : p) {
+      EXPECT_GT(v, 0.0f);
+      total += v;
+    }
+    EXPECT_NEAR(total, 1.0, 1e-5);
+    session->append(symbol);
+  }
+}
+
+// Encoder and decoder must see the same floats: two sessions, and sessions running at the same
+// time on other threads, give bit-identical probabilities; so does a session that skips
+// next_probabilities for some symbols (a decoder never does, but the KV cache must not care).
+TEST_P(TrainedModel, IncrementalIsDeterministic) {
+  const auto chunk = test::enwik_chunk(2048);
+  const auto predictor = load_transformer_predictor(checkpoint_);
+  const auto reference = incremental_probabilities(*predictor, chunk);
+  EXPECT_EQ(incremental_probabilities(*predictor, chunk), reference);
+
+  std::vector<std::vector<float>> from_threads(3);
+  std::vector<std::thread> threads;
+  for (auto& result : from_threads) {
+    threads.emplace_back([&] { result = incremental_probabilities(*predictor, chunk); });
+  }
+  for (auto& t : threads) t.join();
+  for (const auto& result : from_threads) EXPECT_EQ(result, reference);
+
+  auto skipping = predictor->new_session();
+  for (std::size_t t = 0; t < 1000; ++t) skipping->append(chunk[t]);
+  std::vector<float> p(256);
+  skipping->next_probabilities(p);
+  EXPECT_EQ(p, std::vector<float>(reference.begin() + 1000 * 256, reference.begin() + 1001 * 256));
+}
+
+INSTANTIATE_TEST_SUITE_P(Positional, TrainedModel, ::testing::Values("sinusoidal", "rotary"));
+
+// An untrained paper-size model (the LM compressor's test fixture): the right parameter count,
+// a description with the checkpoint's hash, and agreement on positions beyond 2048, where the
+// incremental step computes its position encodings instead of reading the table.
+TEST(PaperModel, UntrainedCheckpointOf200K) {
+  LMC_REQUIRE_SHARED_DATA("text/enwik9-head-10000");
+  test::TempDir dir;
+  const auto checkpoint = test::train(test::tiny_training_config(
+      dir.path() / "200k.lmct",
+      {{"architecture", {{"embedding_dim", 64}, {"layers", 4}, {"heads", 4}}}, {"steps", 0}}));
+  const auto predictor = load_transformer_predictor(checkpoint);
+  EXPECT_EQ(predictor->parameter_count(), 231'936u);
+  const auto description = predictor->describe();
+  EXPECT_EQ(description["checkpoint"], checkpoint.string());
+  EXPECT_EQ(description["checkpoint_fnv1a64"].get<std::string>().size(), 16u);
+  EXPECT_EQ(description["architecture"]["embedding_dim"], 64);
+
+  const auto chunk = test::enwik_chunk(2300);
+  const auto probabilities = incremental_probabilities(*predictor, chunk);
+  const auto log_probs = TeacherForcedModel::load(checkpoint)->log_probs(chunk);
+  double worst = 0;
+  for (std::size_t i = 2040 * 256; i < log_probs.size(); ++i) {
+    worst = std::max(worst, std::abs(std::log(double(probabilities[i])) - log_probs[i]));
+  }
+  EXPECT_LT(worst, 1e-4);
+}
+
+}  // namespace
+}  // namespace lmc

@@ -1,0 +1,110 @@
+#include "models/training.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "common/error.h"
+#include "model_test_support.h"
+#include "models/checkpoint.h"
+
+namespace lmc {
+namespace {
+
+struct LogRow {
+  long step;
+  double train_bpb, heldout_bpb;
+};
+
+std::vector<LogRow> read_log(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  std::string line;
+  std::getline(in, line);
+  EXPECT_EQ(line, "step,train_bpb,heldout_bpb,tokens_per_s,elapsed_s");
+  std::vector<LogRow> rows;
+  while (std::getline(in, line)) {
+    LogRow row{};
+    char comma;
+    std::istringstream fields(line);
+    fields >> row.step >> comma >> row.train_bpb >> comma >> row.heldout_bpb;
+    rows.push_back(row);
+  }
+  return rows;
+}
+
+TEST(Training, ReducesLossAndLogsProgress) {
+  LMC_REQUIRE_SHARED_DATA("text/enwik9-head-10000");
+  test::TempDir dir;
+  const auto checkpoint = test::train(test::tiny_training_config(dir.path() / "t.lmct"));
+  const auto rows = read_log(dir.path() / "t.train.csv");
+  ASSERT_EQ(rows.size(), 6u);
+  EXPECT_EQ(rows.back().step, 30);
+  EXPECT_LT(rows.back().train_bpb, rows.front().train_bpb - 1.0);
+  EXPECT_LT(rows.back().heldout_bpb, 6.0);
+  const auto header = read_checkpoint(checkpoint).header;
+  EXPECT_EQ(header["training"]["step"], 30);
+  EXPECT_EQ(header["training"]["config"]["batch_size"], 4);
+  EXPECT_NEAR(header["training"]["heldout_bits_per_byte"].get<double>(), rows.back().heldout_bpb,
+              1e-4);
+}
+
+TEST(Training, SameSeedGivesIdenticalCheckpointBytes) {
+  LMC_REQUIRE_SHARED_DATA("text/enwik9-head-10000");
+  test::TempDir dir;
+  const auto config = test::tiny_training_config(
+      dir.path() / "m.lmct",
+      {{"steps", 8}, {"short_sequence_length", 32}, {"short_sequence_steps", 4}});
+  const auto first = test::read_bytes(test::train(config));
+  const auto second = test::read_bytes(test::train(config));
+  EXPECT_EQ(first, second);
+  const auto other_seed = test::tiny_training_config(
+      dir.path() / "m.lmct",
+      {{"steps", 8}, {"short_sequence_length", 32}, {"short_sequence_steps", 4}, {"seed", 1}});
+  EXPECT_NE(test::read_bytes(test::train(other_seed)), first);
+}
+
+TEST(Training, ResumedRunEqualsUninterruptedRun) {
+  LMC_REQUIRE_SHARED_DATA("text/enwik9-head-10000");
+  test::TempDir dir;
+  const auto whole = read_checkpoint(
+      test::train(test::tiny_training_config(dir.path() / "whole.lmct", {{"steps", 12}})));
+  // Stop after 6 steps, then continue to 12 from the resume state.
+  test::train(test::tiny_training_config(dir.path() / "split.lmct", {{"steps", 6}}));
+  const auto split = read_checkpoint(test::train(
+      test::tiny_training_config(dir.path() / "split.lmct", {{"steps", 12}}), /*resume=*/true));
+  EXPECT_EQ(split.header["training"]["step"], 12);
+  ASSERT_EQ(whole.tensors.size(), split.tensors.size());
+  for (std::size_t i = 0; i < whole.tensors.size(); ++i) {
+    EXPECT_EQ(whole.tensors[i].values, split.tensors[i].values) << whole.tensors[i].name;
+  }
+  const auto rows = read_log(dir.path() / "split.train.csv");
+  ASSERT_FALSE(rows.empty());
+  EXPECT_EQ(rows.back().step, 12);
+}
+
+TEST(Training, ConfigErrorsNameTheKey) {
+  test::TempDir dir;
+  auto expect_error = [&](const nlohmann::json& overrides, const std::string& key) {
+    auto config = test::tiny_training_config(dir.path() / "e.lmct", overrides);
+    const auto path = test::write_config(dir.path() / "e.json", config);
+    std::ostringstream progress;
+    try {
+      run_training(path, false, progress);
+      ADD_FAILURE() << "no error for " << overrides.dump();
+    } catch (const InputError& e) {
+      EXPECT_NE(std::string(e.what()).find(key), std::string::npos) << e.what();
+      const bool names_a_file =
+          std::string(e.what()).find(dir.path().string()) != std::string::npos;
+      EXPECT_TRUE(names_a_file) << e.what();
+    }
+  };
+  expect_error({{"batch_sise", 4}}, "batch_sise");
+  expect_error({{"batch_size", 0}}, "batch_size");
+  expect_error({{"learning_rate", "fast"}}, "learning_rate");
+  expect_error({{"schedule", "linear"}}, "schedule");
+  expect_error({{"architecture", {{"embedding_dim", 30}, {"heads", 4}}}}, "architecture.heads");
+  expect_error({{"data", (dir.path() / "absent").string()}}, "data");
+}
+
+}  // namespace
+}  // namespace lmc
