@@ -8,12 +8,18 @@ namespace lmc {
 
 std::string_view to_string(OptionType type) {
   switch (type) {
-    case OptionType::Integer: return "integer";
-    case OptionType::Number: return "number";
-    case OptionType::String: return "string";
-    case OptionType::Boolean: return "boolean";
-    case OptionType::Path: return "path";
-    case OptionType::StringList: return "list of strings";
+    case OptionType::Integer:
+      return "integer";
+    case OptionType::Number:
+      return "number";
+    case OptionType::String:
+      return "string";
+    case OptionType::Boolean:
+      return "boolean";
+    case OptionType::Path:
+      return "path";
+    case OptionType::StringList:
+      return "list of strings";
   }
   return "?";
 }
@@ -22,11 +28,15 @@ namespace {
 
 bool has_type(const nlohmann::json& value, OptionType type) {
   switch (type) {
-    case OptionType::Integer: return value.is_number_integer();
-    case OptionType::Number: return value.is_number();
+    case OptionType::Integer:
+      return value.is_number_integer();
+    case OptionType::Number:
+      return value.is_number();
     case OptionType::String:
-    case OptionType::Path: return value.is_string();
-    case OptionType::Boolean: return value.is_boolean();
+    case OptionType::Path:
+      return value.is_string();
+    case OptionType::Boolean:
+      return value.is_boolean();
     case OptionType::StringList:
       return value.is_array() &&
              std::all_of(value.begin(), value.end(), [](const auto& v) { return v.is_string(); });
@@ -51,7 +61,8 @@ Options Options::validate(const nlohmann::json& object, const std::vector<Option
   nlohmann::json values = nlohmann::json::object();
   for (const auto& [key, value] : object.items()) {
     if (std::find(reserved.begin(), reserved.end(), key) != reserved.end()) continue;
-    auto spec = std::find_if(specs.begin(), specs.end(), [&](const auto& s) { return s.name == key; });
+    auto spec =
+        std::find_if(specs.begin(), specs.end(), [&](const auto& s) { return s.name == key; });
     if (spec == specs.end()) {
       std::string known;
       for (const auto& s : specs) known += (known.empty() ? "" : ", ") + s.name;

@@ -28,8 +28,8 @@ void from_json(const nlohmann::json& j, PartialResult& p);
 
 // How a compressor's totals are turned into an effective size.
 struct AccountingRule {
-  bool discount_header = true;       // chunked classical codecs: count the header once
-  std::uint64_t header_bytes = 0;    // size(compress(one zero byte))
+  bool discount_header = true;        // chunked classical codecs: count the header once
+  std::uint64_t header_bytes = 0;     // size(compress(one zero byte))
   std::uint64_t parameter_count = 0;  // adjusted rate adds 2 bytes per parameter
 };
 

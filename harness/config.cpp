@@ -81,7 +81,8 @@ void apply_override(nlohmann::json& config, const std::string& assignment) {
       node = &(*node)[*step.index];
     } else {
       walked += (walked.empty() ? "" : ".") + step.key;
-      if (!node->is_object()) throw InputError("--set " + path + ": " + walked + " is not an object");
+      if (!node->is_object())
+        throw InputError("--set " + path + ": " + walked + " is not an object");
       node = &(*node)[step.key];
     }
   }
@@ -139,7 +140,8 @@ const nlohmann::json& require_array(const nlohmann::json& config, const std::str
 
 DatasetEntry parse_dataset(const nlohmann::json& object, const std::string& key_path) {
   const std::string where = key_path + ".";
-  if (!object.is_object()) throw InputError(key_path + ": expected an object, got " + object.dump());
+  if (!object.is_object())
+    throw InputError(key_path + ": expected an object, got " + object.dump());
   DatasetEntry entry;
   entry.key_path = key_path;
   entry.name = require_string(object, "name", where);
@@ -169,7 +171,8 @@ DatasetEntry parse_dataset(const nlohmann::json& object, const std::string& key_
 
 CompressorEntry parse_compressor(const nlohmann::json& object, const std::string& key_path) {
   const std::string where = key_path + ".";
-  if (!object.is_object()) throw InputError(key_path + ": expected an object, got " + object.dump());
+  if (!object.is_object())
+    throw InputError(key_path + ": expected an object, got " + object.dump());
   CompressorEntry entry;
   entry.key_path = key_path;
   entry.name = require_string(object, "name", where);

@@ -74,8 +74,9 @@ int run_command(const RunArgs& args, const std::vector<std::string>& command_lin
   if (args.no_verify) config.verify = false;
   const PreparedRun prepared = prepare_run(config);
 
-  const std::filesystem::path out =
-      args.out.empty() ? std::filesystem::path("results") / config.name : args.out;
+  const std::filesystem::path out = args.out.empty()
+                                        ? std::filesystem::path("results") / config.name
+                                        : std::filesystem::path(args.out);
   std::filesystem::create_directories(out);
   RunLog log;
   log.open(out / "run.log");
@@ -83,8 +84,8 @@ int run_command(const RunArgs& args, const std::vector<std::string>& command_lin
   log("bench " LMC_VERSION " (" LMC_GIT_REVISION "): run '" + config.name + "' from " +
       args.config + " -> " + out.string());
   for (const auto& d : prepared.datasets) {
-    std::string line = "dataset " + d.entry->name + ": " + std::to_string(d.chunks) + " chunks of " +
-                       std::to_string(config.chunk_size) + " bytes";
+    std::string line = "dataset " + d.entry->name + ": " + std::to_string(d.chunks) +
+                       " chunks of " + std::to_string(config.chunk_size) + " bytes";
     if (d.entry->num_chunks && *d.entry->num_chunks > d.available_chunks) {
       line += " (only " + std::to_string(d.available_chunks) + " available of the " +
               std::to_string(*d.entry->num_chunks) + " requested)";
@@ -134,22 +135,25 @@ std::string describe_options(const std::vector<OptionSpec>& options) {
   std::string text;
   for (const auto& o : options) {
     text += "      " + o.name + " (" + std::string(to_string(o.type)) + ", " +
-            (o.default_value.is_null() ? std::string("required") : "default " + o.default_value.dump()) +
+            (o.default_value.is_null() ? std::string("required")
+                                       : "default " + o.default_value.dump()) +
             "): " + o.help + "\n";
   }
   return text;
 }
 
 int list_command() {
-  std::cout << "Compressors (config: {\"name\": label, \"kind\": kind (defaults to name), options...}):\n";
+  std::cout << "Compressors (config: {\"name\": label, \"kind\": kind (defaults to name), "
+               "options...}):\n";
   for (const auto& kind : compressor_kinds()) {
-    std::cout << "  " << kind.name << ": " << kind.summary << "\n" << describe_options(kind.options);
+    std::cout << "  " << kind.name << ": " << kind.summary << "\n"
+              << describe_options(kind.options);
   }
   std::cout << "\nDataset kinds (config: {\"name\": label, \"kind\": kind, \"num_chunks\": cap, "
                "\"lm_mapping\": \"clear_top_bit\"|\"shift_right\", options...}):\n";
   for (const auto& kind : dataset_kinds()) {
-    std::cout << "  " << kind.name << ": " << kind.summary << " (LM mapping: "
-              << to_string(kind.default_mapping) << ")\n"
+    std::cout << "  " << kind.name << ": " << kind.summary
+              << " (LM mapping: " << to_string(kind.default_mapping) << ")\n"
               << describe_options(kind.options);
   }
   return kExitOk;
@@ -157,9 +161,10 @@ int list_command() {
 
 int version_command() {
   std::cout << "bench (lmc-bench) " << LMC_VERSION << " revision " << LMC_GIT_REVISION << "\n";
-  for (const auto& [library, version] : library_versions().items()) {
-    std::cout << "  " << library << " " << (version.is_string() ? version.get<std::string>() : version.dump())
-              << "\n";
+  const nlohmann::json versions = library_versions();
+  for (const auto& [library, version] : versions.items()) {
+    std::cout << "  " << library << " "
+              << (version.is_string() ? version.get<std::string>() : version.dump()) << "\n";
   }
   return kExitOk;
 }
@@ -173,7 +178,8 @@ int main_with_exit_code(int argc, char** argv) {
   RunArgs run_args;
   auto* run = app.add_subcommand("run", "Evaluate every configured compressor on every dataset");
   run->add_option("config", run_args.config, "Config file (JSON)")->required();
-  run->add_option("--set", run_args.overrides, "Override a config key: key=value, e.g. datasets[0].num_chunks=100")
+  run->add_option("--set", run_args.overrides,
+                  "Override a config key: key=value, e.g. datasets[0].num_chunks=100")
       ->allow_extra_args(false);
   run->add_option("--out", run_args.out, "Output folder (default results/<config name>)");
   run->add_flag("--no-verify", run_args.no_verify, "Skip decoding compressed chunks");

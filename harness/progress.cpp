@@ -59,10 +59,11 @@ void ConsoleProgress::print(bool final) {
     const int filled = static_cast<int>(fraction * kWidth);
     std::string bar(filled, '#');
     bar.resize(kWidth, '.');
-    std::snprintf(line, sizeof line, "\r[%s] %5.1f%%  %llu/%llu chunk evaluations  %.1f MB/s  %s %.0fs ",
-                  bar.c_str(), 100 * fraction, static_cast<unsigned long long>(units),
-                  static_cast<unsigned long long>(total_units_), mb_per_s,
-                  final ? "took" : "ETA", final ? elapsed : eta);
+    std::snprintf(line, sizeof line,
+                  "\r[%s] %5.1f%%  %llu/%llu chunk evaluations  %.1f MB/s  %s %.0fs ", bar.c_str(),
+                  100 * fraction, static_cast<unsigned long long>(units),
+                  static_cast<unsigned long long>(total_units_), mb_per_s, final ? "took" : "ETA",
+                  final ? elapsed : eta);
     out_ << line << (final ? "\n" : "") << std::flush;
   } else {
     std::snprintf(line, sizeof line,

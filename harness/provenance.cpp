@@ -60,11 +60,17 @@ nlohmann::json library_versions() {
   // defaults (a model checkpoint) are skipped.
   for (const auto& kind : compressor_kinds()) {
     try {
-      const auto codec = kind.make(Options::validate(nlohmann::json::object(), kind.options, kind.name),
-                                   CodecContext{});
+      const auto codec = kind.make(
+          Options::validate(nlohmann::json::object(), kind.options, kind.name), CodecContext{});
+      // Convention of settings(): "library" + "library_version", or "<library>_version".
       const auto settings = codec->settings();
-      if (settings.contains("library") && settings.contains("version")) {
-        versions[settings["library"].get<std::string>()] = settings["version"];
+      for (const auto& [key, value] : settings.items()) {
+        const auto suffix = key.rfind("_version");
+        if (suffix == std::string::npos || suffix + 8 != key.size()) continue;
+        const std::string library = key == "library_version" && settings.contains("library")
+                                        ? settings["library"].get<std::string>()
+                                        : key.substr(0, suffix);
+        versions[library] = value;
       }
     } catch (const std::exception&) {
     }

@@ -20,10 +20,9 @@ nlohmann::json row_to_json(const RowResult& row) {
       {"raw_bytes", row.totals.raw_bytes},
       {"compressed_bytes", row.rates.compressed_bytes},
       {"output_bytes", row.totals.compressed_bytes},
-      {"header_bytes_discounted",
-       row.rule.discount_header && row.totals.chunks > 0
-           ? (row.totals.chunks - 1) * row.rule.header_bytes
-           : 0},
+      {"header_bytes_discounted", row.rule.discount_header && row.totals.chunks > 0
+                                      ? (row.totals.chunks - 1) * row.rule.header_bytes
+                                      : 0},
       {"header_bytes", row.rule.header_bytes},
       {"parameters", row.rule.parameter_count},
       {"raw_rate", row.rates.raw_rate},

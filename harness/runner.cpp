@@ -55,8 +55,8 @@ PreparedRun prepare_run(const RunConfig& config) {
       throw InputError(entry.key_path + ".num_chunks: required for dataset kind '" + entry.kind +
                        "', which has no natural end");
     }
-    prepared.chunks = std::min(prepared.available_chunks,
-                               entry.num_chunks.value_or(prepared.available_chunks));
+    prepared.chunks =
+        std::min(prepared.available_chunks, entry.num_chunks.value_or(prepared.available_chunks));
     if (prepared.chunks == 0) {
       throw InputError(entry.key_path + ": holds no complete chunk of " +
                        std::to_string(config.chunk_size) + " bytes");
@@ -97,8 +97,8 @@ std::vector<PartialResult> evaluate_range(const Dataset& dataset, ChunkRange ran
     for (std::size_t c = 0; c < compressors.size(); ++c) {
       const Compressor& compressor = *compressors[c];
       PartialResult& partial = partials[c];
-      const Bytes compressed =
-          timed(partial.compress_seconds, [&] { return compressor.compress(chunk, partial.counters); });
+      const Bytes compressed = timed(partial.compress_seconds,
+                                     [&] { return compressor.compress(chunk, partial.counters); });
       partial.chunks += 1;
       partial.raw_bytes += chunk.size();
       partial.compressed_bytes += compressed.size();
@@ -108,15 +108,15 @@ std::vector<PartialResult> evaluate_range(const Dataset& dataset, ChunkRange ran
           decoded = timed(partial.decompress_seconds,
                           [&] { return compressor.decompress(compressed, chunk.size()); });
         } catch (const CorruptDataError& e) {
-          throw RoundTripError("round trip failed: " +
-                               chunk_label(label.compressors[c], label.dataset, index) +
-                               ": decoding failed: " + e.what());
+          throw RoundTripError(
+              "round trip failed: " + chunk_label(label.compressors[c], label.dataset, index) +
+              ": decoding failed: " + e.what());
         }
         if (decoded != compressor.expected_roundtrip(chunk)) {
-          throw RoundTripError("round trip failed: " +
-                               chunk_label(label.compressors[c], label.dataset, index) +
-                               ": decoded bytes differ from the input (" +
-                               std::to_string(decoded.size()) + " bytes decoded)");
+          throw RoundTripError(
+              "round trip failed: " + chunk_label(label.compressors[c], label.dataset, index) +
+              ": decoded bytes differ from the input (" + std::to_string(decoded.size()) +
+              " bytes decoded)");
         }
         partial.verified_chunks += 1;
       }

@@ -40,7 +40,7 @@ struct PreparedDataset {
   const DatasetEntry* entry;
   std::unique_ptr<Dataset> dataset;
   std::uint64_t available_chunks = 0;
-  std::uint64_t chunks = 0;  // min(available, num_chunks)
+  std::uint64_t chunks = 0;                              // min(available, num_chunks)
   std::vector<std::unique_ptr<Compressor>> compressors;  // one per config compressor entry
 };
 
@@ -60,8 +60,8 @@ struct RowResult {
   std::size_t chunk_size = 0;
   std::uint64_t requested_chunks = 0;  // 0 = all
   std::uint64_t available_chunks = 0;
-  bool verified = false;    // verification ran (and passed: failures abort the run)
-  bool decodable = true;    // false for estimate-only compressors
+  bool verified = false;  // verification ran (and passed: failures abort the run)
+  bool decodable = true;  // false for estimate-only compressors
   PartialResult totals;
   AccountingRule rule;
   Rates rates;

@@ -40,14 +40,14 @@ class TempDir {
 }  // namespace lmc::test
 
 // Skips the test when `relative` is missing under ../shared/data, unless CI=true (then fails).
-#define LMC_REQUIRE_SHARED_DATA(relative)                                                    \
-  do {                                                                                       \
-    const auto lmc_path_ = ::lmc::test::shared_data() / (relative);                          \
-    if (!std::filesystem::exists(lmc_path_)) {                                               \
-      if (::lmc::test::running_under_ci()) {                                                 \
-        FAIL() << "shared data missing under CI: " << lmc_path_;                             \
-      }                                                                                      \
-      GTEST_SKIP() << "shared data not present (" << lmc_path_                               \
-                   << "); golden tests run where ../shared/data exists";                     \
-    }                                                                                        \
+#define LMC_REQUIRE_SHARED_DATA(relative)                                \
+  do {                                                                   \
+    const auto lmc_path_ = ::lmc::test::shared_data() / (relative);      \
+    if (!std::filesystem::exists(lmc_path_)) {                           \
+      if (::lmc::test::running_under_ci()) {                             \
+        FAIL() << "shared data missing under CI: " << lmc_path_;         \
+      }                                                                  \
+      GTEST_SKIP() << "shared data not present (" << lmc_path_           \
+                   << "); golden tests run where ../shared/data exists"; \
+    }                                                                    \
   } while (0)

@@ -5,12 +5,19 @@
 namespace lmc {
 namespace {
 
+PartialResult totals_of(std::uint64_t chunks, std::uint64_t raw, std::uint64_t compressed,
+                        std::uint64_t verified = 0) {
+  PartialResult totals;
+  totals.chunks = chunks;
+  totals.raw_bytes = raw;
+  totals.compressed_bytes = compressed;
+  totals.verified_chunks = verified;
+  return totals;
+}
+
 TEST(Accounting, ChunkedCountsTheHeaderOnce) {
   // 3 chunks of 2048 bytes compressed to 1000, 1100, 1200 bytes with a 21-byte header.
-  PartialResult totals;
-  totals.chunks = 3;
-  totals.raw_bytes = 3 * 2048;
-  totals.compressed_bytes = 3300;
+  PartialResult totals = totals_of(3, 3 * 2048, 3300);
   const Rates rates = compute_rates(totals, {.discount_header = true, .header_bytes = 21});
   EXPECT_DOUBLE_EQ(rates.compressed_bytes, 3300 - 2 * 21);
   EXPECT_DOUBLE_EQ(rates.raw_rate, 100.0 * 3258 / 6144);
@@ -19,14 +26,14 @@ TEST(Accounting, ChunkedCountsTheHeaderOnce) {
 }
 
 TEST(Accounting, UnchunkedHasNoDiscount) {
-  PartialResult totals{.chunks = 10, .raw_bytes = 20480, .compressed_bytes = 5000};
+  PartialResult totals = totals_of(10, 20480, 5000);
   const Rates rates = compute_rates(totals, {.discount_header = false, .header_bytes = 60});
   EXPECT_DOUBLE_EQ(rates.compressed_bytes, 5000);
 }
 
 TEST(Accounting, MaskedBitsRescaleTheSize) {
   // enwik: 10 non-ASCII bytes in one 2048-byte chunk -> factor 16384 / 16374.
-  PartialResult totals{.chunks = 1, .raw_bytes = 2048, .compressed_bytes = 600};
+  PartialResult totals = totals_of(1, 2048, 600);
   totals.counters[kMaskedBits] = 10;
   const Rates rates = compute_rates(totals, {.discount_header = false});
   EXPECT_DOUBLE_EQ(rates.compressed_bytes, 600.0 * 16384 / 16374);
@@ -38,16 +45,15 @@ TEST(Accounting, MaskedBitsRescaleTheSize) {
 }
 
 TEST(Accounting, AdjustedRateAddsTwoBytesPerParameter) {
-  PartialResult totals{.chunks = 4, .raw_bytes = 8192, .compressed_bytes = 2000};
-  const Rates rates =
-      compute_rates(totals, {.discount_header = false, .parameter_count = 231936});
+  PartialResult totals = totals_of(4, 8192, 2000);
+  const Rates rates = compute_rates(totals, {.discount_header = false, .parameter_count = 231936});
   EXPECT_DOUBLE_EQ(rates.adjusted_rate, 100.0 * (2000 + 2 * 231936.0) / 8192);
 }
 
 TEST(Accounting, PartialsMergeExactlyInAnyOrder) {
-  PartialResult a{.chunks = 2, .raw_bytes = 4096, .compressed_bytes = 900, .verified_chunks = 2};
+  PartialResult a = totals_of(2, 4096, 900, 2);
   a.counters["ideal_bits"] = 7000;
-  PartialResult b{.chunks = 1, .raw_bytes = 2048, .compressed_bytes = 500, .verified_chunks = 1};
+  PartialResult b = totals_of(1, 2048, 500, 1);
   b.counters["ideal_bits"] = 3000;
   b.counters[kMaskedBits] = 4;
   PartialResult ab = a;

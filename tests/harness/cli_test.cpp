@@ -1,0 +1,169 @@
+// End-to-end tests of the `bench` program: exit codes, output files, error messages.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <array>
+#include <cstdio>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "test_support.h"
+
+namespace lmc {
+namespace {
+
+struct CommandResult {
+  int exit_code;
+  std::string output;  // stdout and stderr
+};
+
+CommandResult run_bench(const std::string& arguments) {
+  const std::string command = std::string(LMC_BENCH_BINARY) + " " + arguments + " 2>&1";
+  FILE* pipe = popen(command.c_str(), "r");
+  if (pipe == nullptr) throw std::runtime_error("popen failed");
+  std::string output;
+  std::array<char, 4096> buffer;
+  for (std::size_t n; (n = fread(buffer.data(), 1, buffer.size(), pipe)) > 0;) {
+    output.append(buffer.data(), n);
+  }
+  const int status = pclose(pipe);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
+}
+
+std::string read_text(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// A tiny corpus: a text file of 5.5 chunks and a seeded random dataset.
+class CliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::ofstream text(dir_.path() / "text.txt");
+    for (int i = 0; text.tellp() < 2048 * 5 + 1024; ++i) {
+      text << "<page><title>Entry " << i << "</title><text>The quick brown fox jumps over the "
+           << "lazy dog " << i * 7 << " times.</text></page>\n";
+    }
+    config_ = {
+        {"name", "tiny"},
+        {"datasets",
+         {{{"name", "text"}, {"kind", "enwik"}, {"path", (dir_.path() / "text.txt").string()}},
+          {{"name", "random"}, {"kind", "random"}, {"num_chunks", 200}, {"seed", 3}}}},
+        {"compressors", {{{"name", "gzip"}}, {{"name", "lzma2"}}, {{"name", "png"}}}}};
+  }
+
+  std::string write_config(const nlohmann::json& config) {
+    const auto path = dir_.path() / "config.json";
+    std::ofstream(path) << config.dump(2);
+    return path.string();
+  }
+
+  test::TempDir dir_;
+  nlohmann::json config_;
+};
+
+TEST_F(CliTest, RunWritesEveryResultFile) {
+  const auto out = dir_.path() / "out";
+  const auto result = run_bench("run " + write_config(config_) + " --out " + out.string() +
+                                " --set datasets[1].num_chunks=100");
+  ASSERT_EQ(result.exit_code, 0) << result.output;
+  for (const char* file : {"results.json", "results.csv", "table.md", "table.tex", "run.log"}) {
+    EXPECT_TRUE(std::filesystem::exists(out / file)) << file;
+  }
+  const auto results = nlohmann::json::parse(read_text(out / "results.json"));
+  ASSERT_EQ(results["rows"].size(), 2u * 3 * 2);                   // datasets x compressors x modes
+  EXPECT_EQ(results["config"]["datasets"][1]["num_chunks"], 100);  // the override applied
+  EXPECT_FALSE(results["run"]["git_revision"].get<std::string>().empty());
+  EXPECT_TRUE(results["run"]["libraries"].contains("zlib"));
+  for (const auto& row : results["rows"]) {
+    EXPECT_EQ(row["verified_chunks"], row["chunks"]) << row.dump();
+    if (row["dataset"] == "text") {
+      EXPECT_EQ(row["chunks"], 5);  // partial chunk dropped
+    }
+  }
+  // Random bytes, chunked: the paper's 100.1 % for gzip (header counted once).
+  for (const auto& row : results["rows"]) {
+    if (row["dataset"] == "random" && row["compressor"] == "gzip" && row["mode"] == "chunked") {
+      EXPECT_NEAR(row["raw_rate"].get<double>(), 100.1, 0.05);
+    }
+  }
+  const std::string csv = read_text(out / "results.csv");
+  EXPECT_EQ(csv.substr(0, csv.find('\n')),
+            "dataset,compressor,mode,chunk_size,chunks,raw_bytes,compressed_bytes,raw_rate,"
+            "adjusted_rate,bits_per_byte,seconds,verified_chunks,decompress_seconds,mb_per_s,"
+            "parameters,output_bytes,note");
+  EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 13);
+  const std::string table = read_text(out / "table.md");
+  EXPECT_NE(table.find("| whole | gzip |"), std::string::npos) << table;
+  EXPECT_NE(table.find("| 2048 | png |"), std::string::npos) << table;
+  EXPECT_NE(read_text(out / "table.tex").find("\\toprule"), std::string::npos);
+}
+
+TEST_F(CliTest, FewerChunksThanRequestedIsReported) {
+  config_["datasets"][0]["num_chunks"] = 50;
+  const auto out = dir_.path() / "out";
+  const auto result = run_bench("run " + write_config(config_) + " --out " + out.string());
+  ASSERT_EQ(result.exit_code, 0) << result.output;
+  EXPECT_NE(result.output.find("only 5 available of the 50 requested"), std::string::npos)
+      << result.output;
+  const auto results = nlohmann::json::parse(read_text(out / "results.json"));
+  EXPECT_EQ(results["rows"][0]["note"], "dataset has only 5 of the 50 chunks requested");
+}
+
+TEST_F(CliTest, MissingDataFailsBeforeAnyOutput) {
+  config_["datasets"][0]["path"] = (dir_.path() / "no-such-file").string();
+  const auto out = dir_.path() / "out";
+  const auto result = run_bench("run " + write_config(config_) + " --out " + out.string());
+  EXPECT_EQ(result.exit_code, 2) << result.output;
+  EXPECT_NE(result.output.find("datasets[0].path: "), std::string::npos) << result.output;
+  EXPECT_NE(result.output.find("no-such-file"), std::string::npos) << result.output;
+  EXPECT_FALSE(std::filesystem::exists(out));
+}
+
+TEST_F(CliTest, BadConfigNamesTheKey) {
+  config_["chunk_size"] = 0;
+  auto result =
+      run_bench("run " + write_config(config_) + " --out " + (dir_.path() / "o").string());
+  EXPECT_EQ(result.exit_code, 2);
+  EXPECT_NE(result.output.find("chunk_size: expected a positive integer"), std::string::npos)
+      << result.output;
+
+  result = run_bench("run " + write_config(config_) + " --set datasets[7].seed=1");
+  EXPECT_EQ(result.exit_code, 2);
+  EXPECT_NE(result.output.find("datasets[7] does not exist"), std::string::npos) << result.output;
+
+  result = run_bench("run " + (dir_.path() / "absent.json").string());
+  EXPECT_EQ(result.exit_code, 2);
+  EXPECT_NE(result.output.find("absent.json: cannot open config file"), std::string::npos);
+
+  config_.erase("chunk_size");
+  config_["datasets"][1].erase("num_chunks");
+  result = run_bench("run " + write_config(config_));
+  EXPECT_EQ(result.exit_code, 2);
+  EXPECT_NE(result.output.find("datasets[1].num_chunks: required"), std::string::npos)
+      << result.output;
+}
+
+TEST(Cli, ListAndVersion) {
+  auto result = run_bench("list");
+  EXPECT_EQ(result.exit_code, 0);
+  for (const char* name : {"gzip", "lzma2", "png", "flac", "flac-paper", "zstd", "brotli", "bzip2",
+                           "enwik", "imagenet", "librispeech", "random"}) {
+    EXPECT_NE(result.output.find(std::string("  ") + name), std::string::npos) << name;
+  }
+  EXPECT_NE(result.output.find("\"num_chunks\": cap"), std::string::npos);
+  result = run_bench("--version");
+  EXPECT_EQ(result.exit_code, 0);
+  EXPECT_NE(result.output.find("bench (lmc-bench) 0.1.0"), std::string::npos) << result.output;
+  EXPECT_NE(result.output.find("zlib 1."), std::string::npos) << result.output;
+  EXPECT_NE(result.output.find("liblzma 5."), std::string::npos) << result.output;
+
+  result = run_bench("frobnicate");
+  EXPECT_EQ(result.exit_code, 2);
+}
+
+}  // namespace
+}  // namespace lmc

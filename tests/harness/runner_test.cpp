@@ -111,8 +111,8 @@ TEST(Runner, ChunkedMismatchNamesCompressorDatasetAndChunk) {
                  "decoded bytes differ from the input (64 bytes decoded)");
   }
   // Without verification the same run completes.
-  EXPECT_NO_THROW(
-      evaluate_range(dataset, {10, 10}, codecs, {"counting", {"broken-rle"}}, false, nullptr, nullptr));
+  EXPECT_NO_THROW(evaluate_range(dataset, {10, 10}, codecs, {"counting", {"broken-rle"}}, false,
+                                 nullptr, nullptr));
 }
 
 TEST(Runner, UnchunkedStreamIsVerifiedAndMismatchNamesTheChunk) {
