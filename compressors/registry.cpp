@@ -14,11 +14,13 @@ CompressorKind flac_paper_kind();
 CompressorKind zstd_kind();
 CompressorKind brotli_kind();
 CompressorKind bzip2_kind();
+CompressorKind lm_kind();
 
 const std::vector<CompressorKind>& compressor_kinds() {
   static const std::vector<CompressorKind> kinds = {
       gzip_kind(), lzma2_kind(), png_kind(),    flac_kind(),
       flac_paper_kind(), zstd_kind(), brotli_kind(), bzip2_kind(),
+      lm_kind(),
   };
   return kinds;
 }
