@@ -1,0 +1,118 @@
+// Golden tests: the harness on the real data of ../shared/data against the reference values in
+// its README, computed with the authors' toolchain (Python gzip/lzma, Pillow, ffmpeg). gzip and
+// LZMA2 use the same zlib and liblzma, so they must match to 0.01 points; PNG (libpng vs
+// Pillow) within 1 point; on ImageNet the JPEG decoders differ (stb_image vs libjpeg-turbo), so
+// gzip and LZMA2 there are held to 0.5 points and the difference is printed.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <map>
+
+#include "harness/config.h"
+#include "harness/runner.h"
+#include "test_support.h"
+
+namespace lmc {
+namespace {
+
+struct Reference {
+  double chunked;
+  double whole;
+  double tolerance;
+};
+
+using References = std::map<std::string, Reference>;  // compressor -> reference
+
+// Runs gzip, LZMA2, PNG and ffmpeg-FLAC on one dataset entry, chunked and unchunked, and checks
+// every row against its reference.
+void check_against_reference(const nlohmann::json& dataset, const References& references) {
+  nlohmann::json config = {{"name", "golden"},
+                           {"datasets", {dataset}},
+                           {"compressors", nlohmann::json::array()},
+                           {"modes", {"chunked", "unchunked"}}};
+  for (const auto& [name, reference] : references) config["compressors"].push_back({{"name", name}});
+  const RunConfig run_config = parse_run_config(config);
+  const PreparedRun prepared = prepare_run(run_config);
+  RunOptions options;
+  options.threads = 2;
+  const auto rows = execute_run(prepared, options);
+  ASSERT_EQ(rows.size(), 2 * references.size());
+  for (const auto& row : rows) {
+    const Reference& reference = references.at(row.compressor);
+    const bool chunked = row.mode == Mode::Chunked;
+    const double expected = chunked ? reference.chunked : reference.whole;
+    std::printf("golden %-16s %-10s %-9s chunks %6llu  measured %8.3f %%  reference %8.3f %%  "
+                "difference %+.3f\n",
+                row.dataset.c_str(), row.compressor.c_str(), chunked ? "chunked" : "whole",
+                static_cast<unsigned long long>(row.totals.chunks), row.rates.raw_rate, expected,
+                row.rates.raw_rate - expected);
+    EXPECT_NEAR(row.rates.raw_rate, expected, reference.tolerance)
+        << row.dataset << " / " << row.compressor << " / " << to_string(row.mode);
+    EXPECT_EQ(row.totals.verified_chunks, row.totals.chunks);
+  }
+}
+
+std::string shared(const char* relative) { return (test::shared_data() / relative).string(); }
+
+TEST(Table1Golden, EnwikiText) {
+  LMC_REQUIRE_SHARED_DATA("text/enwiki-2016-sample.xml");
+  check_against_reference(
+      {{"name", "enwiki-2016"}, {"kind", "enwik"}, {"path", shared("text/enwiki-2016-sample.xml")}},
+      {{"gzip", {49.882, 34.627, 0.01}},
+       {"lzma2", {51.735, 26.572, 0.01}},
+       {"png", {88.020, 77.329, 1.0}},
+       {"flac-paper", {89.000, 89.435, 0.1}}});
+}
+
+TEST(Table1Golden, LibriSpeech) {
+  LMC_REQUIRE_SHARED_DATA("audio/librispeech");
+  check_against_reference(
+      {{"name", "librispeech"}, {"kind", "librispeech"}, {"path", shared("audio/librispeech")}},
+      {{"gzip", {42.916, 41.000, 0.01}},
+       {"lzma2", {41.522, 34.760, 0.01}},
+       {"png", {39.856, 36.514, 1.0}},
+       {"flac-paper", {35.989, 36.479, 0.1}}});
+}
+
+TEST(Table1Golden, LibriVox) {
+  LMC_REQUIRE_SHARED_DATA("audio/librivox");
+  check_against_reference(
+      {{"name", "librivox"}, {"kind", "librispeech"}, {"path", shared("audio/librivox")}},
+      {{"gzip", {42.475, 38.881, 0.01}},
+       {"lzma2", {42.246, 33.353, 0.01}},
+       {"png", {38.533, 33.800, 1.0}},
+       {"flac-paper", {34.273, 34.734, 0.1}}});
+}
+
+TEST(Table1Golden, ImageNet) {
+  LMC_REQUIRE_SHARED_DATA("images/imagenet-sample");
+  check_against_reference({{"name", "imagenet-sample"},
+                           {"kind", "imagenet"},
+                           {"path", shared("images/imagenet-sample")}},
+                          {{"gzip", {74.144, 76.851, 0.5}},
+                           {"lzma2", {67.398, 63.236, 0.5}},
+                           {"png", {66.732, 63.526, 1.0}},
+                           {"flac-paper", {65.064, 65.900, 0.5}}});
+}
+
+// The paper's Random column, chunked, one decimal: gzip 100.1, LZMA2 100.0, PNG 103.2.
+TEST(Table1Golden, RandomBytes) {
+  const nlohmann::json config = {
+      {"name", "golden-random"},
+      {"datasets", {{{"name", "random"}, {"kind", "random"}, {"num_chunks", 2000}, {"seed", 0}}}},
+      {"compressors", {{{"name", "gzip"}}, {{"name", "lzma2"}}, {{"name", "png"}}}},
+      {"modes", {"chunked"}}};
+  const RunConfig run_config = parse_run_config(config);
+  RunOptions options;
+  options.threads = 2;
+  const auto rows = execute_run(prepare_run(run_config), options);
+  const std::map<std::string, double> paper = {{"gzip", 100.1}, {"lzma2", 100.0}, {"png", 103.2}};
+  for (const auto& row : rows) {
+    std::printf("golden random %-6s chunked %.3f %% (paper %.1f)\n", row.compressor.c_str(),
+                row.rates.raw_rate, paper.at(row.compressor));
+    EXPECT_NEAR(row.rates.raw_rate, paper.at(row.compressor), 0.05) << row.compressor;
+  }
+}
+
+}  // namespace
+}  // namespace lmc
