@@ -132,7 +132,7 @@ class FlacEncoder {
                                                        const FLAC__byte buffer[], size_t bytes,
                                                        uint32_t, uint32_t, void* client) {
     auto* self = static_cast<FlacEncoder*>(client);
-    // libFLAC_stream_encoder_delete() may flush after an exception: nowhere to write then.
+    // FLAC__stream_encoder_delete() may flush after an exception: nowhere to write then.
     if (self->out_ == nullptr) return FLAC__STREAM_ENCODER_WRITE_STATUS_FATAL_ERROR;
     try {
       Bytes& out = *self->out_;
