@@ -21,15 +21,31 @@ TEST(Zstd, DamagedInputThrowsCorruptDataError) {
 
 TEST(Zstd, CompressIsThreadSafe) { expect_thread_safe(*make_codec(zstd_kind())); }
 
-TEST(Zstd, FrameHasChecksumAndNoContentSize) {
+TEST(Zstd, FrameHasChecksum) {
   const Bytes frame = make_codec(zstd_kind())->compress(text_like(kChunkSize, 8));
   ASSERT_GE(frame.size(), 5u);
   EXPECT_EQ(frame[0], 0x28);  // magic 0xFD2FB528, little endian
   EXPECT_EQ(frame[3], 0xFD);
-  const std::uint8_t descriptor = frame[4];
-  EXPECT_EQ(descriptor & 0x04, 0x04) << "content checksum flag";
-  EXPECT_EQ(descriptor & 0xC0, 0x00) << "content size field";
-  EXPECT_EQ(ZSTD_getFrameContentSize(frame.data(), frame.size()), ZSTD_CONTENTSIZE_UNKNOWN);
+  EXPECT_EQ(frame[4] & 0x04, 0x04) << "content checksum flag of the frame header descriptor";
+}
+
+TEST(Zstd, SizeIsKnownUpToOneMebibyteStreamedBeyond) {
+  const auto codec = make_codec(zstd_kind());
+  const Bytes chunk = codec->compress(text_like(kChunkSize, 8));
+  EXPECT_EQ(ZSTD_getFrameContentSize(chunk.data(), chunk.size()), kChunkSize);
+
+  // Fed in pieces, a stream that ends within 1 MiB still records its size...
+  const Bytes mebibyte = text_like(1 << 20, 9);
+  const Bytes held = run_in_pieces(*codec->stream_encoder(), mebibyte);
+  EXPECT_EQ(ZSTD_getFrameContentSize(held.data(), held.size()), mebibyte.size());
+  EXPECT_EQ(held, codec->compress(mebibyte));
+
+  // ...one byte more and it is streamed with unknown size, one-shot or not.
+  Bytes longer = mebibyte;
+  longer.push_back('x');
+  const Bytes streamed = codec->compress(longer);
+  EXPECT_EQ(ZSTD_getFrameContentSize(streamed.data(), streamed.size()), ZSTD_CONTENTSIZE_UNKNOWN);
+  EXPECT_EQ(codec->decompress(streamed, longer.size()), longer);
 }
 
 TEST(Zstd, LevelOptionIsValidatedAndUsed) {
@@ -46,6 +62,7 @@ TEST(Zstd, SettingsRecordLibraryAndParameters) {
   EXPECT_EQ(settings.at("library_version"), ZSTD_versionString());
   EXPECT_EQ(settings.at("level"), 19);
   EXPECT_EQ(settings.at("checksum"), true);
+  EXPECT_EQ(settings.at("known_size_limit_bytes"), 1 << 20);
 }
 
 // ---- brotli -----------------------------------------------------------------------------------
