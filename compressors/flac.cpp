@@ -48,6 +48,10 @@ using DecoderHandle = std::unique_ptr<FLAC__StreamDecoder, DecoderDeleter>;
 
 struct EncoderSettings {
   unsigned block_size;
+  // The strongest search by default; a user short of time may lower these (see `bench list`).
+  unsigned max_lpc_order = kMaxLpcOrder;
+  bool qlp_coeff_precision_search = true;
+  bool exhaustive_model_search = true;
 };
 
 // One libFLAC encoder. Its output is appended to the Bytes passed to each call. When
@@ -61,19 +65,20 @@ class FlacEncoder {
       : seekable_(seekable), encoder_(FLAC__stream_encoder_new()) {
     if (!encoder_) throw std::bad_alloc();
     FLAC__StreamEncoder* e = encoder_.get();
-    bool ok = FLAC__stream_encoder_set_channels(e, 1) &&
-              FLAC__stream_encoder_set_bits_per_sample(e, kBitsPerSample) &&
-              FLAC__stream_encoder_set_sample_rate(e, kSampleRate) &&
-              // Level 8 first: it sets the apodization; the settings after it override the rest.
-              FLAC__stream_encoder_set_compression_level(e, kCompressionLevel) &&
-              FLAC__stream_encoder_set_streamable_subset(e, false) &&
-              FLAC__stream_encoder_set_blocksize(e, settings.block_size) &&
-              FLAC__stream_encoder_set_max_lpc_order(e, kMaxLpcOrder) &&
-              FLAC__stream_encoder_set_do_qlp_coeff_prec_search(e, true) &&
-              FLAC__stream_encoder_set_do_exhaustive_model_search(e, true) &&
-              FLAC__stream_encoder_set_min_residual_partition_order(e, 0) &&
-              FLAC__stream_encoder_set_max_residual_partition_order(e, kMaxPartitionOrder) &&
-              FLAC__stream_encoder_set_total_samples_estimate(e, total_samples);
+    bool ok =
+        FLAC__stream_encoder_set_channels(e, 1) &&
+        FLAC__stream_encoder_set_bits_per_sample(e, kBitsPerSample) &&
+        FLAC__stream_encoder_set_sample_rate(e, kSampleRate) &&
+        // Level 8 first: it sets the apodization; the settings after it override the rest.
+        FLAC__stream_encoder_set_compression_level(e, kCompressionLevel) &&
+        FLAC__stream_encoder_set_streamable_subset(e, false) &&
+        FLAC__stream_encoder_set_blocksize(e, settings.block_size) &&
+        FLAC__stream_encoder_set_max_lpc_order(e, settings.max_lpc_order) &&
+        FLAC__stream_encoder_set_do_qlp_coeff_prec_search(e, settings.qlp_coeff_precision_search) &&
+        FLAC__stream_encoder_set_do_exhaustive_model_search(e, settings.exhaustive_model_search) &&
+        FLAC__stream_encoder_set_min_residual_partition_order(e, 0) &&
+        FLAC__stream_encoder_set_max_residual_partition_order(e, kMaxPartitionOrder) &&
+        FLAC__stream_encoder_set_total_samples_estimate(e, total_samples);
     if (!ok) throw std::logic_error("flac: libFLAC rejected an encoder setting");
   }
 
@@ -389,9 +394,9 @@ class FlacCompressor final : public Compressor {
         {"compression_level", kCompressionLevel},
         {"apodization", "tukey(5e-1);partial_tukey(2);punchout_tukey(3) (level 8)"},
         {"block_size", settings_.block_size},
-        {"max_lpc_order", kMaxLpcOrder},
-        {"qlp_coeff_precision_search", true},
-        {"exhaustive_model_search", true},
+        {"max_lpc_order", settings_.max_lpc_order},
+        {"qlp_coeff_precision_search", settings_.qlp_coeff_precision_search},
+        {"exhaustive_model_search", settings_.exhaustive_model_search},
         {"residual_partition_order", {0, kMaxPartitionOrder}},
         {"streamable_subset", false},
         {"md5", true},
@@ -409,14 +414,29 @@ CompressorKind flac_kind() {
       .name = "flac",
       .summary = "libFLAC at its strongest settings, bytes as 8-bit mono samples at 16 kHz",
       .options = {{"block_size", OptionType::Integer, kDefaultBlockSize,
-                   "samples per FLAC frame (16-65535)"}},
+                   "samples per FLAC frame (16-65535)"},
+                  {"max_lpc_order", OptionType::Integer, kMaxLpcOrder,
+                   "highest LPC order tried, 0-32 (lower is faster)"},
+                  {"qlp_coeff_precision_search", OptionType::Boolean, true,
+                   "try every quantised coefficient precision (slow, slightly smaller)"},
+                  {"exhaustive_model_search", OptionType::Boolean, true,
+                   "encode every LPC order and keep the smallest (slow, smaller)"}},
       .make = [](const Options& options, const CodecContext&) -> std::unique_ptr<Compressor> {
         const std::int64_t block_size = options.integer("block_size");
         if (block_size < FLAC__MIN_BLOCK_SIZE || block_size > FLAC__MAX_BLOCK_SIZE) {
           throw InputError(options.key_path("block_size") + ": " + std::to_string(block_size) +
                            " is outside FLAC's 16-65535");
         }
-        return std::make_unique<FlacCompressor>(EncoderSettings{static_cast<unsigned>(block_size)});
+        const std::int64_t max_lpc_order = options.integer("max_lpc_order");
+        if (max_lpc_order < 0 || max_lpc_order > static_cast<std::int64_t>(kMaxLpcOrder)) {
+          throw InputError(options.key_path("max_lpc_order") + ": " +
+                           std::to_string(max_lpc_order) + " is outside 0-32");
+        }
+        return std::make_unique<FlacCompressor>(EncoderSettings{
+            .block_size = static_cast<unsigned>(block_size),
+            .max_lpc_order = static_cast<unsigned>(max_lpc_order),
+            .qlp_coeff_precision_search = options.boolean("qlp_coeff_precision_search"),
+            .exhaustive_model_search = options.boolean("exhaustive_model_search")});
       },
   };
 }

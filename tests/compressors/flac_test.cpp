@@ -164,6 +164,24 @@ TEST(Flac, SettingsRecordTheLibraryAndEncoderChoices) {
   EXPECT_EQ(flac(512)->settings().at("block_size"), 512);
 }
 
+// The search can be narrowed for speed; the choice is recorded and still round trips.
+TEST(Flac, FasterSearchIsConfigurableAndRecorded) {
+  const auto fast =
+      test::make_codec(flac_kind(), {{"max_lpc_order", 12}, {"qlp_coeff_precision_search", false}});
+  EXPECT_EQ(fast->settings().at("max_lpc_order"), 12);
+  EXPECT_EQ(fast->settings().at("qlp_coeff_precision_search"), false);
+  const Bytes tone = [] {
+    Bytes bytes(2048);
+    for (std::size_t i = 0; i < bytes.size(); ++i)
+      bytes[i] = static_cast<std::uint8_t>(128 + 90 * std::sin(i * 0.05));
+    return bytes;
+  }();
+  EXPECT_EQ(fast->decompress(fast->compress(tone), tone.size()), tone);
+  // The strongest search is never larger than the narrowed one.
+  EXPECT_LE(flac()->compress(tone).size(), fast->compress(tone).size());
+  EXPECT_THROW(test::make_codec(flac_kind(), {{"max_lpc_order", 33}}), InputError);
+}
+
 TEST(Flac, BlockSizeOutsideFlacIsAnInputError) {
   EXPECT_THROW(flac(8), InputError);
   EXPECT_THROW(flac(70'000), InputError);
