@@ -1,0 +1,531 @@
+#!/usr/bin/python3
+"""Figures from a `bench run` results folder.
+
+    /usr/bin/python3 notebooks/figures.py RESULTS_DIR [--training-logs GLOB ...] [--out DIR]
+
+Writes PNG and PDF into DIR (default RESULTS_DIR/figures):
+  rates              raw and adjusted compression rate per dataset, compressor and mode
+  rate_vs_throughput raw rate against throughput
+  lm_model_size      adjusted rate against model bytes (only when language-model rows exist)
+  training_curves    bits per byte against training step (only when training logs exist)
+
+Exit codes: 0 written (or matplotlib missing: the harness runs this after every run and must not
+fail on machines without it), 2 bad input. The functions are shared with table1.ipynb.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import glob
+import json
+import math
+import os
+import sys
+from pathlib import Path
+
+try:
+    import matplotlib
+    import matplotlib.ticker
+    from matplotlib.figure import Figure
+    from matplotlib.patches import Patch
+    from matplotlib.lines import Line2D
+except ImportError:  # checked in main(); the table helpers below work without it
+    matplotlib = None
+
+SCHEMA_PREFIX = "lmc-bench/results/"
+REQUIRED_ROW_KEYS = {
+    "dataset": str,
+    "compressor": str,
+    "mode": str,
+    "raw_rate": (int, float),
+    "adjusted_rate": (int, float),
+    "mb_per_s": (int, float),
+    "parameters": (int, float),
+}
+TRAINING_LOG_COLUMNS = ("step", "train_bpb", "heldout_bpb")
+
+# Above this adjusted rate (%) a linear axis squeezes every classical bar into the bottom tenth.
+LOG_SCALE_ABOVE_PERCENT = 300.0
+
+MODE_COLORS = {"chunked": "#1f77b4", "unchunked": "#ff7f0e"}
+MODE_MARKERS = {"chunked": "o", "unchunked": "s"}
+PAPER_COLUMN_STYLE = {
+    "font.size": 8,
+    "axes.titlesize": 9,
+    "axes.labelsize": 8,
+    "xtick.labelsize": 8,
+    "ytick.labelsize": 8,
+    "legend.fontsize": 8,
+    "pdf.fonttype": 42,  # embed TrueType so the PDF text stays selectable and editable
+    "savefig.dpi": 200,
+}
+BETTER_RATE = "compression rate, %\n(lower is better)"
+
+
+class ResultsError(Exception):
+    """The input is not what `bench run` writes; the message says which file and why."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading
+
+
+def load_results(results_dir) -> dict:
+    """Reads RESULTS_DIR/results.json and checks the parts the figures rely on."""
+    path = Path(results_dir) / "results.json"
+    if not path.is_file():
+        raise ResultsError(f"{path}: not found (expected the folder written by `bench run`)")
+    try:
+        with open(path, encoding="utf-8") as f:
+            results = json.load(f)
+    except json.JSONDecodeError as e:
+        raise ResultsError(f"{path}: not valid JSON: {e}") from e
+    if not isinstance(results, dict):
+        raise ResultsError(f"{path}: expected a JSON object at the top level")
+    schema = results.get("schema")
+    if not isinstance(schema, str) or not schema.startswith(SCHEMA_PREFIX):
+        raise ResultsError(f"{path}: schema is {schema!r}, expected '{SCHEMA_PREFIX}<version>'")
+    rows = results.get("rows")
+    if not isinstance(rows, list):
+        raise ResultsError(f"{path}: 'rows' must be a list")
+    for index, row in enumerate(rows):
+        for key, kind in REQUIRED_ROW_KEYS.items():
+            if not isinstance(row, dict) or not isinstance(row.get(key), kind):
+                raise ResultsError(f"{path}: rows[{index}].{key} is missing or not {_kind_name(kind)}")
+        if row["mode"] not in MODE_COLORS:
+            raise ResultsError(
+                f"{path}: rows[{index}].mode is {row['mode']!r}, expected 'chunked' or 'unchunked'"
+            )
+    return results
+
+
+def _kind_name(kind) -> str:
+    return "a string" if kind is str else "a number"
+
+
+def read_training_log(path) -> dict:
+    """One model's training log (`bench train` CSV). The held-out value is repeated on every row
+    between evaluations, so only the rows where it changes are kept as held-out points."""
+    path = Path(path)
+    with open(path, newline="", encoding="utf-8") as f:
+        reader = csv.DictReader(f)
+        missing = [c for c in TRAINING_LOG_COLUMNS if c not in (reader.fieldnames or [])]
+        if missing:
+            raise ResultsError(f"{path}: training log lacks column(s) {', '.join(missing)}")
+        by_step = {}
+        for line, record in enumerate(reader, start=2):
+            try:
+                step = int(float(record["step"]))
+            except (TypeError, ValueError) as e:
+                raise ResultsError(f"{path}:{line}: step {record['step']!r} is not a number") from e
+            by_step[step] = record  # a resumed run may log a step twice; the later line wins
+    steps = sorted(by_step)
+    train = [(s, _number(by_step[s]["train_bpb"])) for s in steps]
+    heldout = []
+    for s in steps:
+        value = _number(by_step[s]["heldout_bpb"])
+        if value is not None and (not heldout or heldout[-1][1] != value):
+            heldout.append((s, value))
+    name = path.name[: -len(".train.csv")] if path.name.endswith(".train.csv") else path.stem
+    return {
+        "name": name,
+        "path": str(path),
+        "train": [(s, v) for s, v in train if v is not None],
+        "heldout": heldout,
+    }
+
+
+def _number(text):
+    try:
+        value = float(text)
+    except (TypeError, ValueError):
+        return None
+    return value if math.isfinite(value) else None
+
+
+def is_lm_row(row) -> bool:
+    """Language-model rows carry a parameter count (classical compressors have none)."""
+    settings = row.get("settings") or {}
+    return row["parameters"] > 0 or "model" in settings or "checkpoint" in settings
+
+
+def model_bytes(row) -> int:
+    """Model size as the paper counts it: 16-bit weights."""
+    return 2 * int(row["parameters"])
+
+
+def datasets_in_order(results) -> list:
+    seen = []
+    for row in results["rows"]:
+        if row["dataset"] not in seen:
+            seen.append(row["dataset"])
+    return seen
+
+
+def compressors_in_order(rows) -> list:
+    """Classical compressors first, then language models by size, each in order of appearance."""
+    seen = []
+    for row in rows:
+        if row["compressor"] not in seen:
+            seen.append(row["compressor"])
+    size = {row["compressor"]: model_bytes(row) for row in rows}
+    return sorted(seen, key=lambda name: (size[name] > 0, size[name], seen.index(name)))
+
+
+def chunk_label(row) -> str:
+    """'whole' for unchunked rows, else the chunk size: the first column of the paper's Table 1."""
+    return "whole" if row["mode"] == "unchunked" else str(row.get("chunk_size", "chunked"))
+
+
+def table_rows(results, value_key="raw_rate") -> list:
+    """Table 1 layout like the harness's table.md: unchunked rows first, then chunked ones; each
+    entry is (chunk label, compressor, {dataset: value})."""
+    cells = {}
+    for row in results["rows"]:
+        cells.setdefault((chunk_label(row), row["compressor"]), {})[row["dataset"]] = row[value_key]
+    order = compressors_in_order(results["rows"])
+    keys = sorted(cells, key=lambda k: (k[0] != "whole", order.index(k[1])))
+    return [(chunk, compressor, cells[(chunk, compressor)]) for chunk, compressor in keys]
+
+
+def markdown_table(header, rows, number_format="{:.1f}") -> str:
+    """A GitHub-flavoured Markdown table; floats printed with number_format (one decimal, as the
+    paper prints rates), None as '-'."""
+
+    def cell(value):
+        if value is None:
+            return "-"
+        return number_format.format(value) if isinstance(value, float) else str(value)
+
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def training_logs_from_results(results, search_roots=()) -> list:
+    """Training logs next to the checkpoints the LM rows used (`bench train` writes
+    <checkpoint stem>.train.csv). Relative checkpoint paths are tried against each search root."""
+    found = []
+    for row in results["rows"]:
+        settings = row.get("settings") or {}
+        model = settings.get("model") if isinstance(settings.get("model"), dict) else settings
+        checkpoint = model.get("checkpoint") if isinstance(model, dict) else None
+        if not isinstance(checkpoint, str):
+            continue
+        log = Path(checkpoint).with_suffix(".train.csv")
+        candidates = [log] if log.is_absolute() else [Path(root) / log for root in search_roots]
+        for candidate in candidates:
+            if candidate.is_file() and candidate.resolve() not in found:
+                found.append(candidate.resolve())
+                break
+    return found
+
+
+# ---------------------------------------------------------------------------------------------
+# Figures (matplotlib's object interface: no pyplot state, so the notebook can call these too)
+
+
+def _new_figure(width, height) -> "Figure":
+    matplotlib.rcParams.update(PAPER_COLUMN_STYLE)
+    return Figure(figsize=(width, height), layout="constrained")
+
+
+def _panels_with_legend(count, panel_height, legend_height, sharey=True):
+    """A 7-inch figure (two paper columns) with one panel per dataset, two per row, and a strip
+    below them for the shared legend (matplotlib 3.6 cannot place a legend outside the axes under
+    constrained layout, so the strip is a subfigure of its own)."""
+    columns = 1 if count == 1 else 2
+    rows = math.ceil(count / columns)
+    fig = _new_figure(7.0, panel_height * rows + legend_height)
+    panels, legend_strip = fig.subfigures(
+        2, 1, height_ratios=[panel_height * rows, legend_height])
+    axes = panels.subplots(rows, columns, squeeze=False, sharey=sharey).ravel()
+    for extra in axes[count:]:
+        extra.set_visible(False)
+    return fig, list(axes[:count]), legend_strip
+
+
+def _needs_log_scale(values) -> bool:
+    return any(v > LOG_SCALE_ABOVE_PERCENT for v in values)
+
+
+def _rate_axis(ax, log_scale, label=BETTER_RATE):
+    ax.axhline(100.0, color="0.3", linestyle="--", linewidth=0.9, zorder=1)
+    if log_scale:
+        ax.set_yscale("log")
+        ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
+        ax.yaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+    ax.set_ylabel(label)
+    ax.grid(axis="y", linewidth=0.4, color="0.85", which="both")
+    ax.set_axisbelow(True)
+
+
+def rates_figure(results) -> "Figure":
+    """Per dataset: one bar group per compressor, chunked and unchunked side by side; the solid bar
+    is the raw rate, the hatched outline behind it the adjusted rate (model bytes included)."""
+    rows = results["rows"]
+    datasets = datasets_in_order(results)
+    compressors = compressors_in_order(rows)
+    log_scale = _needs_log_scale(r["adjusted_rate"] for r in rows)
+    # Rotated compressor names eat into the panel; grow it with the longest name.
+    panel_height = 1.9 + 0.055 * max(len(c) for c in compressors)
+    fig, axes, legend_strip = _panels_with_legend(len(datasets), panel_height, 0.5)
+    width = 0.4
+    for ax, dataset in zip(axes, datasets):
+        by_key = {(r["compressor"], r["mode"]): r for r in rows if r["dataset"] == dataset}
+        for x, compressor in enumerate(compressors):
+            modes = [m for m in MODE_COLORS if (compressor, m) in by_key]
+            for i, mode in enumerate(modes):
+                row = by_key[(compressor, mode)]
+                offset = 0.0 if len(modes) == 1 else (i - 0.5) * width
+                color = MODE_COLORS[mode]
+                ax.bar(x + offset, row["adjusted_rate"], width, facecolor="white",
+                       edgecolor=color, hatch="////", linewidth=0.8, zorder=2)
+                ax.bar(x + offset, row["raw_rate"], width, color=color, zorder=3)
+        ax.set_xticks(range(len(compressors)))
+        ax.set_xticklabels(compressors, rotation=45, ha="right", rotation_mode="anchor")
+        ax.set_xlim(-0.6, len(compressors) - 0.4)
+        ax.set_title(dataset)
+        _rate_axis(ax, log_scale)
+        if not ax.get_subplotspec().is_first_col():
+            ax.set_ylabel("")
+    if log_scale:  # bars start at zero; the axis starts at the decade below the lowest rate
+        lowest = min(r["raw_rate"] for r in rows if r["raw_rate"] > 0)
+        axes[0].set_ylim(10 ** math.floor(math.log10(lowest)), None)
+    else:
+        axes[0].set_ylim(0, max(110.0, 1.08 * max(r["adjusted_rate"] for r in rows)))
+    handles = [Patch(color=MODE_COLORS[m], label=f"{_mode_label(rows, m)}: raw") for m in MODE_COLORS]
+    handles.append(Patch(facecolor="white", edgecolor="0.3", hatch="////",
+                         label="adjusted (+2 bytes per model parameter)"))
+    handles.append(Line2D([], [], color="0.3", linestyle="--", label="100 %: no compression"))
+    legend_strip.legend(handles=handles, loc="center", ncols=2, frameon=False)
+    return fig
+
+
+def _mode_label(rows, mode) -> str:
+    if mode == "unchunked":
+        return "unchunked (whole dataset)"
+    sizes = sorted({r.get("chunk_size") for r in rows if r["mode"] == mode} - {None})
+    return f"chunked ({', '.join(map(str, sizes))}-byte chunks)" if sizes else "chunked"
+
+
+def rate_vs_throughput_figure(results) -> "Figure":
+    """Raw rate against speed: colour = compressor, marker = mode; a thin line joins the two modes
+    of one compressor so the cost of chunking reads as a slope."""
+    rows = [r for r in results["rows"] if r["mb_per_s"] > 0]
+    if not rows:
+        raise ResultsError("no row has a positive throughput (mb_per_s)")
+    datasets = [d for d in datasets_in_order(results) if any(r["dataset"] == d for r in rows)]
+    compressors = compressors_in_order(rows)
+    colors = _compressor_colors(compressors, rows)
+    log_scale = _needs_log_scale(r["raw_rate"] for r in rows)
+    legend_rows = math.ceil((len(compressors) + 3) / 6)
+    fig, axes, legend_strip = _panels_with_legend(len(datasets), 2.4, 0.2 + 0.18 * legend_rows)
+    for ax, dataset in zip(axes, datasets):
+        for compressor in compressors:
+            points = [r for r in rows if r["dataset"] == dataset and r["compressor"] == compressor]
+            points.sort(key=lambda r: r["mode"])
+            if len(points) > 1:
+                ax.plot([r["mb_per_s"] for r in points], [r["raw_rate"] for r in points],
+                        color=colors[compressor], linewidth=0.6, zorder=2)
+            for r in points:
+                ax.scatter(r["mb_per_s"], r["raw_rate"], color=colors[compressor],
+                           marker=MODE_MARKERS[r["mode"]], s=22, zorder=3,
+                           edgecolors="black", linewidths=0.3)
+        ax.set_xscale("log")
+        ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
+        ax.set_xlabel("throughput, MB/s (log; right is faster)")
+        ax.set_title(dataset)
+        _rate_axis(ax, log_scale)
+        ax.grid(axis="x", linewidth=0.4, color="0.85", which="major")
+        if not ax.get_subplotspec().is_first_col():
+            ax.set_ylabel("")
+    handles = [Line2D([], [], color=colors[c], marker="o", linestyle="", label=c)
+               for c in compressors]
+    handles += [Line2D([], [], marker=MODE_MARKERS[m], linestyle="", markerfacecolor="white",
+                       markeredgecolor="black", markeredgewidth=0.6, label=m) for m in MODE_MARKERS]
+    handles.append(Line2D([], [], color="0.3", linestyle="--", label="no compression"))
+    legend_strip.legend(handles=handles, loc="center", ncols=min(6, len(handles)),
+               frameon=False, columnspacing=1.2, handletextpad=0.3)
+    return fig
+
+
+def _compressor_colors(compressors, rows=()) -> dict:
+    """Classical compressors take tab10 without its red; language models take reds, darker for
+    larger models, so the two families separate at a glance."""
+    size = {r["compressor"]: model_bytes(r) for r in rows}
+    classical = [c for c in compressors if size.get(c, 0) == 0]
+    models = sorted((c for c in compressors if size.get(c, 0) > 0), key=lambda c: size[c])
+    palette = [c for i, c in enumerate(matplotlib.colormaps["tab10"].colors) if i != 3]
+    colors = {c: palette[i % len(palette)] for i, c in enumerate(classical)}
+    reds = matplotlib.colormaps["Reds"]
+    for i, c in enumerate(models):
+        colors[c] = reds(0.5 + 0.45 * i / max(1, len(models) - 1))
+    return colors
+
+
+def lm_model_size_figure(results):
+    """The paper's Figure 2 axes: adjusted rate against model bytes, per dataset, with the raw rate
+    (model free) and the best classical chunked rate for reference. None when no LM rows exist."""
+    lm_rows = [r for r in results["rows"] if is_lm_row(r) and r["mode"] == "chunked"]
+    if not lm_rows:
+        return None
+    datasets = [d for d in datasets_in_order(results) if any(r["dataset"] == d for r in lm_rows)]
+    log_scale = _needs_log_scale(r["adjusted_rate"] for r in lm_rows)
+    fig, axes, legend_strip = _panels_with_legend(len(datasets), 2.4, 0.5)
+    for ax, dataset in zip(axes, datasets):
+        points = sorted((r for r in lm_rows if r["dataset"] == dataset), key=model_bytes)
+        sizes = [model_bytes(r) for r in points]
+        ax.plot(sizes, [r["adjusted_rate"] for r in points], "o-", color="#d62728", zorder=3)
+        ax.plot(sizes, [r["raw_rate"] for r in points], "o--", color="#d62728",
+                markerfacecolor="white", linewidth=0.9, zorder=3)
+        for size, r in zip(sizes, points):
+            ax.annotate(r["compressor"], (size, r["adjusted_rate"]), textcoords="offset points",
+                        xytext=(0, 5), ha="center", va="bottom")
+        classical = [r for r in results["rows"] if r["dataset"] == dataset
+                     and r["mode"] == "chunked" and not is_lm_row(r)]
+        if classical:
+            best = min(classical, key=lambda r: r["raw_rate"])
+            ax.axhline(best["raw_rate"], color="0.4", linestyle=":", linewidth=1.0)
+            ax.annotate(f"best classical: {best['compressor']}", (0.98, best["raw_rate"]),
+                        xycoords=("axes fraction", "data"), textcoords="offset points",
+                        xytext=(0, -2), ha="right", va="top", color="0.3")
+        ax.set_xscale("log")
+        ax.xaxis.set_major_locator(matplotlib.ticker.LogLocator(subs=(1.0, 2.0, 5.0)))
+        ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(_si_bytes))
+        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+        ax.set_xlabel("model size, bytes (2 x parameters, log)")
+        ax.set_title(dataset)
+        _rate_axis(ax, log_scale, label="adjusted rate, % (lower is better)")
+        ax.margins(x=0.3, y=0.15)  # room for the model names centred over the end points
+        if not ax.get_subplotspec().is_first_col():
+            ax.set_ylabel("")
+    handles = [
+        Line2D([], [], color="#d62728", marker="o", label="adjusted rate (model bytes counted)"),
+        Line2D([], [], color="#d62728", marker="o", markerfacecolor="white", linestyle="--",
+               label="raw rate (model free)"),
+        Line2D([], [], color="0.4", linestyle=":", label="best classical compressor, chunked"),
+        Line2D([], [], color="0.3", linestyle="--", label="100 %: no compression"),
+    ]
+    legend_strip.legend(handles=handles, loc="center", ncols=2, frameon=False)
+    return fig
+
+
+def _si_bytes(value, _position=None) -> str:
+    for factor, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if value >= factor:
+            return f"{value / factor:g}{suffix}"
+    return f"{value:g}"
+
+
+def training_curves_figure(logs):
+    """Held-out (solid, at each evaluation) and train (thin dashed) bits per byte against step,
+    one colour per model. None when there is nothing to draw."""
+    logs = [log for log in logs if log["train"] or log["heldout"]]
+    if not logs:
+        return None
+    fig = _new_figure(4.5, 3.4)
+    ax = fig.subplots()
+    colors = _compressor_colors([log["name"] for log in logs])
+    for log in logs:
+        color = colors[log["name"]]
+        if log["train"]:
+            steps, values = zip(*log["train"])
+            ax.plot(steps, values, "--", color=color, linewidth=0.8, alpha=0.8)
+        if log["heldout"]:
+            steps, values = zip(*log["heldout"])
+            ax.plot(steps, values, "o-", color=color, markersize=3.5, linewidth=1.4)
+    ax.axhline(8.0, color="0.3", linestyle=":", linewidth=0.9)
+    ax.set_xlabel("training step")
+    ax.set_ylabel("bits per byte (lower is better)")
+    ax.set_title("Training curves")
+    ax.grid(linewidth=0.4, color="0.85")
+    handles = [Line2D([], [], color=colors[log["name"]], linewidth=1.4, label=log["name"])
+               for log in logs]
+    handles += [
+        Line2D([], [], color="0.3", marker="o", markersize=3.5, label="held-out"),
+        Line2D([], [], color="0.3", linestyle="--", linewidth=0.8, label="train"),
+        Line2D([], [], color="0.3", linestyle=":", label="8 bits: raw bytes"),
+    ]
+    ax.legend(handles=handles, loc="upper right", frameon=True, framealpha=0.9)
+    return fig
+
+
+def save(fig, out_dir, stem) -> list:
+    """Writes stem.png and stem.pdf; returns their paths."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for extension in ("png", "pdf"):
+        path = out_dir / f"{stem}.{extension}"
+        fig.savefig(path)
+        paths.append(path)
+    return paths
+
+
+# ---------------------------------------------------------------------------------------------
+# Command line
+
+
+def _parse_arguments(argv):
+    parser = argparse.ArgumentParser(
+        description="Figures (PNG and PDF) from a `bench run` results folder.")
+    parser.add_argument("results_dir", help="folder holding results.json")
+    parser.add_argument("--training-logs", nargs="+", metavar="GLOB", default=None,
+                        help="training log CSVs (bench train); default: the logs next to the "
+                             "checkpoints the LM rows name")
+    parser.add_argument("--out", help="output folder (default: RESULTS_DIR/figures)")
+    return parser.parse_args(argv)
+
+
+def _training_logs(arguments, results) -> list:
+    if arguments.training_logs is None:
+        roots = [Path.cwd(), Path(__file__).resolve().parent.parent, Path(arguments.results_dir)]
+        paths = training_logs_from_results(results, roots)
+    else:
+        paths = []
+        for pattern in arguments.training_logs:
+            matches = sorted(glob.glob(pattern))
+            if not matches:
+                print(f"figures: no training log matches {pattern}")
+            paths += [Path(m) for m in matches if Path(m) not in paths]
+    return [read_training_log(p) for p in paths]
+
+
+def main(argv=None) -> int:
+    arguments = _parse_arguments(argv)
+    if matplotlib is None:
+        print("figures: matplotlib is not installed; no figures written")
+        return 0
+    matplotlib.use("Agg")
+    try:
+        results = load_results(arguments.results_dir)
+        logs = _training_logs(arguments, results)
+        if not results["rows"]:
+            raise ResultsError(f"{Path(arguments.results_dir) / 'results.json'}: no rows")
+        out_dir = Path(arguments.out) if arguments.out else Path(arguments.results_dir) / "figures"
+        figures = {
+            "rates": rates_figure(results),
+            "rate_vs_throughput": rate_vs_throughput_figure(results),
+            "lm_model_size": lm_model_size_figure(results),
+            "training_curves": training_curves_figure(logs),
+        }
+    except (ResultsError, OSError) as e:
+        print(f"figures: {e}", file=sys.stderr)
+        return 2
+    skipped = {
+        "lm_model_size": "no language-model rows in results.json",
+        "training_curves": "no training logs given or found",
+    }
+    for stem, fig in figures.items():
+        if fig is None:
+            print(f"figures: {stem} skipped ({skipped[stem]})")
+            continue
+        for path in save(fig, out_dir, stem):
+            print(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
