@@ -20,7 +20,6 @@ import csv
 import glob
 import json
 import math
-import os
 import sys
 from pathlib import Path
 
@@ -92,7 +91,8 @@ def load_results(results_dir) -> dict:
     for index, row in enumerate(rows):
         for key, kind in REQUIRED_ROW_KEYS.items():
             if not isinstance(row, dict) or not isinstance(row.get(key), kind):
-                raise ResultsError(f"{path}: rows[{index}].{key} is missing or not {_kind_name(kind)}")
+                raise ResultsError(
+                    f"{path}: rows[{index}].{key} is missing or not {_kind_name(kind)}")
         if row["mode"] not in MODE_COLORS:
             raise ResultsError(
                 f"{path}: rows[{index}].mode is {row['mode']!r}, expected 'chunked' or 'unchunked'"
@@ -295,7 +295,8 @@ def rates_figure(results) -> "Figure":
         axes[0].set_ylim(10 ** math.floor(math.log10(lowest)), None)
     else:
         axes[0].set_ylim(0, max(110.0, 1.08 * max(r["adjusted_rate"] for r in rows)))
-    handles = [Patch(color=MODE_COLORS[m], label=f"{_mode_label(rows, m)}: raw") for m in MODE_COLORS]
+    handles = [Patch(color=MODE_COLORS[m], label=f"{_mode_label(rows, m)}: raw")
+               for m in MODE_COLORS]
     handles.append(Patch(facecolor="white", edgecolor="0.3", hatch="////",
                          label="adjusted (+2 bytes per model parameter)"))
     handles.append(Line2D([], [], color="0.3", linestyle="--", label="100 %: no compression"))
