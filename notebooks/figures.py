@@ -449,7 +449,7 @@ def training_curves_figure(logs):
         Line2D([], [], color="0.3", linestyle="--", linewidth=0.8, label="train"),
         Line2D([], [], color="0.3", linestyle=":", label="8 bits: raw bytes"),
     ]
-    ax.legend(handles=handles, loc="upper right", frameon=True, framealpha=0.9)
+    ax.legend(handles=handles, loc="best", frameon=True, framealpha=0.9)
     return fig
 
 

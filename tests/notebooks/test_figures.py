@@ -1,0 +1,283 @@
+#!/usr/bin/python3
+"""Tests for notebooks/figures.py and notebooks/table1.ipynb on a small synthetic results folder.
+
+    /usr/bin/python3 tests/notebooks/test_figures.py
+
+Needs matplotlib (Debian: python3-matplotlib) and, for the notebook test, nbconvert with a Python
+kernel (jupyter-nbconvert, python3-ipykernel). A missing one skips its tests, but fails them when
+CI=true, like the shared-data tests.
+"""
+
+import importlib.util
+import json
+import os
+import struct
+import subprocess
+import sys
+import tempfile
+import unittest
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+FIGURES_SCRIPT = REPO / "notebooks" / "figures.py"
+NOTEBOOK = REPO / "notebooks" / "table1.ipynb"
+ALL_FIGURES = ("rates", "rate_vs_throughput", "lm_model_size", "training_curves")
+PAPER_COLUMN_PIXELS = (3.3 * 200, 7.0 * 200)  # 3.3 to 7 inches at the script's 200 dpi
+
+
+def missing(module):
+    return importlib.util.find_spec(module) is None
+
+
+def skip_unless(available, reason):
+    """Skips a test when a dependency is missing, except in CI where that is a setup error."""
+    if available:
+        return lambda test: test
+    if os.environ.get("CI") == "true":
+        return lambda test: lambda self: self.fail(f"{reason} (CI=true: install it)")
+    return unittest.skip(reason)
+
+
+needs_matplotlib = skip_unless(not missing("matplotlib"), "matplotlib is not installed")
+needs_nbconvert = skip_unless(
+    not missing("nbconvert") and not missing("ipykernel"), "nbconvert or ipykernel is not installed")
+
+
+def classical_row(dataset, compressor, mode, rate, mb_per_s):
+    raw = 100 * 2048
+    return {
+        "dataset": dataset, "compressor": compressor, "mode": mode, "chunk_size": 2048,
+        "chunks": 100, "raw_bytes": raw, "compressed_bytes": raw * rate / 100, "raw_rate": rate,
+        "adjusted_rate": rate, "bits_per_byte": 8 * rate / 100, "seconds": raw / 1e6 / mb_per_s,
+        "mb_per_s": mb_per_s, "parameters": 0, "verified_chunks": 100, "decodable": True,
+        "counters": {}, "settings": {"level": 9}, "note": "",
+    }
+
+
+def lm_row(dataset, name, parameters, rate, checkpoint):
+    row = classical_row(dataset, name, "chunked", rate, 0.003)
+    row["parameters"] = parameters
+    row["adjusted_rate"] = rate + 100 * 2 * parameters / row["raw_bytes"]
+    row["settings"] = {"model": {"model": "byte_transformer", "parameters": parameters,
+                                 "checkpoint": str(checkpoint)}}
+    return row
+
+
+def write_results(folder, rows):
+    folder.mkdir(parents=True, exist_ok=True)
+    results = {
+        "schema": "lmc-bench/results/1",
+        "run": {"program": "lmc-bench", "version": "0.1.0", "git_revision": "test"},
+        "config": {"name": "synthetic", "chunk_size": 2048},
+        "datasets": [{"name": d, "kind": d, "chunks": 100} for d in ("enwik-sample", "random")],
+        "rows": rows,
+    }
+    (folder / "results.json").write_text(json.dumps(results))
+    return results
+
+
+# Step 20 is logged twice (a resumed run); the held-out value changes at steps 10 and 40 only.
+TRAINING_LOG = """step,train_bpb,heldout_bpb,tokens_per_s,elapsed_s
+10,8.4,9.0,2000,10
+20,7.9,9.0,2000,20
+20,7.5,9.0,2000,21
+30,6.1,9.0,2000,30
+40,5.2,5.6,2000,40
+50,5.0,5.6,2000,50
+"""
+
+
+def classical_rows():
+    return [
+        classical_row("enwik-sample", "gzip", "chunked", 48.1, 9.0),
+        classical_row("enwik-sample", "gzip", "unchunked", 32.3, 12.0),
+        classical_row("enwik-sample", "lzma2", "chunked", 50.0, 0.4),
+        classical_row("enwik-sample", "lzma2", "unchunked", 23.0, 1.1),
+        classical_row("random", "gzip", "chunked", 100.1, 30.0),
+        classical_row("random", "gzip", "unchunked", 100.0, 12.0),
+        classical_row("random", "lzma2", "chunked", 100.0, 0.4),
+        classical_row("random", "lzma2", "unchunked", 100.0, 1.2),
+    ]
+
+
+def run_figures(*arguments, env=None):
+    return subprocess.run([sys.executable, str(FIGURES_SCRIPT), *map(str, arguments)],
+                          capture_output=True, text=True, timeout=300, env=env)
+
+
+def png_size(path):
+    data = path.read_bytes()
+    return struct.unpack(">II", data[16:24])
+
+
+class FiguresTestBase(unittest.TestCase):
+    def setUp(self):
+        self._temp = tempfile.TemporaryDirectory(prefix="lmc-figures-")
+        self.addCleanup(self._temp.cleanup)
+        self.root = Path(self._temp.name)
+        checkpoints = self.root / "checkpoints"
+        checkpoints.mkdir()
+        (checkpoints / "tiny.train.csv").write_text(TRAINING_LOG)
+        (checkpoints / "small.train.csv").write_text(TRAINING_LOG.replace(",5.6,", ",5.3,"))
+        self.lm_results = self.root / "with-lm"
+        self.results = write_results(self.lm_results, classical_rows() + [
+            lm_row("enwik-sample", "tiny", 231936, 30.9, checkpoints / "tiny.lmct"),
+            lm_row("enwik-sample", "small", 856832, 21.7, checkpoints / "small.lmct"),
+            lm_row("random", "tiny", 231936, 195.5, checkpoints / "tiny.lmct"),
+            lm_row("random", "small", 856832, 200.1, checkpoints / "small.lmct"),
+        ])
+        self.classical_results = self.root / "classical"
+        write_results(self.classical_results, classical_rows())
+
+    def assert_figure_files(self, folder, stems):
+        for stem in stems:
+            png, pdf = folder / f"{stem}.png", folder / f"{stem}.pdf"
+            self.assertTrue(png.is_file(), png)
+            self.assertTrue(pdf.is_file(), pdf)
+            self.assertEqual(png.read_bytes()[:8], b"\x89PNG\r\n\x1a\n", png)
+            self.assertEqual(pdf.read_bytes()[:5], b"%PDF-", pdf)
+            self.assertGreater(png.stat().st_size, 10_000, png)
+            self.assertGreater(pdf.stat().st_size, 5_000, pdf)
+            width, height = png_size(png)
+            self.assertGreaterEqual(width, PAPER_COLUMN_PIXELS[0] - 1, png)
+            self.assertLessEqual(width, PAPER_COLUMN_PIXELS[1] + 1, png)
+            self.assertGreater(height, 300, png)
+
+
+@needs_matplotlib
+class FiguresScriptTest(FiguresTestBase):
+    def test_writes_every_figure_and_finds_training_logs_next_to_checkpoints(self):
+        done = run_figures(self.lm_results)
+        self.assertEqual(done.returncode, 0, done.stderr)
+        out = self.lm_results / "figures"
+        self.assert_figure_files(out, ALL_FIGURES)
+        written = [line for line in done.stdout.splitlines() if line.startswith("wrote ")]
+        self.assertEqual(len(written), 2 * len(ALL_FIGURES), done.stdout)
+
+    def test_training_logs_from_glob_and_out_folder(self):
+        out = self.root / "elsewhere"
+        done = run_figures(self.classical_results, "--training-logs",
+                           self.root / "checkpoints" / "*.train.csv", "--out", out)
+        self.assertEqual(done.returncode, 0, done.stderr)
+        self.assert_figure_files(out, ("rates", "rate_vs_throughput", "training_curves"))
+
+    def test_without_lm_rows_skips_model_size_with_a_notice(self):
+        done = run_figures(self.classical_results)
+        self.assertEqual(done.returncode, 0, done.stderr)
+        out = self.classical_results / "figures"
+        self.assert_figure_files(out, ("rates", "rate_vs_throughput"))
+        self.assertFalse((out / "lm_model_size.png").exists())
+        self.assertFalse((out / "training_curves.png").exists())
+        self.assertIn("lm_model_size skipped", done.stdout)
+        self.assertIn("training_curves skipped", done.stdout)
+
+    def test_folder_without_results_json_exits_2(self):
+        empty = self.root / "empty"
+        empty.mkdir()
+        done = run_figures(empty)
+        self.assertEqual(done.returncode, 2)
+        self.assertIn("results.json: not found", done.stderr)
+        self.assertFalse((empty / "figures").exists())
+
+    def test_wrong_schema_exits_2(self):
+        folder = self.root / "other"
+        folder.mkdir()
+        (folder / "results.json").write_text(json.dumps({"schema": "something/else", "rows": []}))
+        done = run_figures(folder)
+        self.assertEqual(done.returncode, 2)
+        self.assertIn("schema", done.stderr)
+
+    def test_row_without_rate_exits_2_naming_the_row(self):
+        rows = classical_rows()
+        del rows[3]["raw_rate"]
+        write_results(self.root / "broken", rows)
+        done = run_figures(self.root / "broken")
+        self.assertEqual(done.returncode, 2)
+        self.assertIn("rows[3].raw_rate", done.stderr)
+
+    def test_missing_matplotlib_is_a_quiet_success(self):
+        shadow = self.root / "no-matplotlib"
+        (shadow / "matplotlib").mkdir(parents=True)
+        (shadow / "matplotlib" / "__init__.py").write_text("raise ImportError('hidden by test')\n")
+        env = dict(os.environ, PYTHONPATH=str(shadow))
+        done = run_figures(self.lm_results, env=env)
+        self.assertEqual(done.returncode, 0, done.stderr)
+        self.assertEqual(len(done.stdout.strip().splitlines()), 1, done.stdout)
+        self.assertIn("matplotlib is not installed", done.stdout)
+        self.assertFalse((self.lm_results / "figures").exists())
+
+
+@needs_matplotlib
+class FiguresFunctionsTest(FiguresTestBase):
+    @classmethod
+    def setUpClass(cls):
+        sys.path.insert(0, str(REPO / "notebooks"))
+        import figures
+        cls.figures = figures
+
+    def test_training_log_keeps_last_duplicate_and_heldout_changes(self):
+        log = self.figures.read_training_log(self.root / "checkpoints" / "tiny.train.csv")
+        self.assertEqual(log["name"], "tiny")
+        self.assertEqual(log["train"], [(10, 8.4), (20, 7.5), (30, 6.1), (40, 5.2), (50, 5.0)])
+        self.assertEqual(log["heldout"], [(10, 9.0), (40, 5.6)])
+
+    def test_table_rows_put_whole_first_and_models_last_by_size(self):
+        keys = [(chunk, compressor) for chunk, compressor, _ in self.figures.table_rows(self.results)]
+        self.assertEqual(keys, [("whole", "gzip"), ("whole", "lzma2"), ("2048", "gzip"),
+                                ("2048", "lzma2"), ("2048", "tiny"), ("2048", "small")])
+        adjusted = dict(((c, k), v) for c, k, v in self.figures.table_rows(self.results,
+                                                                          "adjusted_rate"))
+        self.assertAlmostEqual(adjusted[("2048", "tiny")]["enwik-sample"], 30.9 + 226.5, places=1)
+
+    def test_lm_rows_are_recognised_by_parameters_or_model_settings(self):
+        rows = self.results["rows"]
+        self.assertEqual([r["compressor"] for r in rows if self.figures.is_lm_row(r)],
+                         ["tiny", "small", "tiny", "small"])
+        self.assertEqual(self.figures.model_bytes(rows[-1]), 2 * 856832)
+
+    def test_rate_axis_turns_logarithmic_only_when_adjusted_rates_explode(self):
+        with_lm = self.figures.rates_figure(self.results)
+        classical = self.figures.rates_figure(self.figures.load_results(self.classical_results))
+        self.assertEqual(with_lm.axes[0].get_yscale(), "log")
+        self.assertEqual(classical.axes[0].get_yscale(), "linear")
+        self.assertLessEqual(with_lm.axes[0].get_ylim()[0], 20.0)  # classical bars stay visible
+
+    def test_every_axis_says_which_way_is_better(self):
+        figs = [self.figures.rates_figure(self.results),
+                self.figures.rate_vs_throughput_figure(self.results),
+                self.figures.lm_model_size_figure(self.results)]
+        for fig in figs:
+            first = fig.axes[0]
+            self.assertIn("lower is better", first.get_ylabel())
+        self.assertIn("faster", figs[1].axes[0].get_xlabel())
+        self.assertIn("bytes", figs[2].axes[0].get_xlabel())
+
+
+@needs_matplotlib
+@needs_nbconvert
+class NotebookTest(FiguresTestBase):
+    def test_notebook_runs_headless_against_lmc_results(self):
+        output = self.root / "executed.ipynb"
+        env = dict(os.environ, LMC_RESULTS=str(self.lm_results), PYDEVD_DISABLE_FILE_VALIDATION="1")
+        done = subprocess.run(
+            [sys.executable, "-m", "nbconvert", "--to", "notebook", "--execute", str(NOTEBOOK),
+             "--output", str(output), "--ExecutePreprocessor.timeout=300"],
+            capture_output=True, text=True, timeout=600, env=env)
+        self.assertEqual(done.returncode, 0, done.stderr[-3000:])
+        notebook = json.loads(output.read_text())
+        outputs = [o for cell in notebook["cells"] if cell["cell_type"] == "code"
+                   for o in cell["outputs"]]
+        self.assertFalse([o for o in outputs if o["output_type"] == "error"])
+        markdown = "".join("".join(o.get("data", {}).get("text/markdown", "")) for o in outputs)
+        # lzma2 chunked on the enwik stand-in: 50.0 here, 50.0 in the paper.
+        self.assertIn("| 2048 | lzma2 | LZMA2 | 50.0 vs 50.0 (+0.0) |", markdown)
+        self.assertIn("| whole | gzip | gzip | 32.3 vs 32.3 (+0.0) | 100.0 vs 100.0 (+0.0) |",
+                      markdown)
+        self.assertIn("| 2048 | tiny | Transformer 200K | 30.9 vs 30.9 (+0.0) |", markdown)
+        images = [o for o in outputs if "image/png" in o.get("data", {})]
+        self.assertEqual(len(images), len(ALL_FIGURES))
+        self.assert_figure_files(self.lm_results / "figures", ALL_FIGURES)
+
+
+if __name__ == "__main__":
+    unittest.main()
