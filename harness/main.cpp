@@ -11,12 +11,15 @@
 #include "common/error.h"
 #include "compressors/compressor.h"
 #include "datasets/dataset.h"
+#include "harness/atomic_file.h"
 #include "harness/config.h"
 #include "harness/progress.h"
 #include "harness/provenance.h"
 #include "harness/report.h"
+#include "harness/result_sets.h"
 #include "harness/runner.h"
 #include "harness/version.h"
+#include "models/training.h"
 
 namespace lmc {
 namespace {
@@ -25,6 +28,7 @@ constexpr int kExitOk = 0;
 constexpr int kExitFailure = 1;
 constexpr int kExitBadInput = 2;
 constexpr int kExitRoundTrip = 3;
+constexpr int kExitRegression = 4;  // bench compare: a rate got worse or a row disappeared
 
 // Log lines go to stderr and to the run's run.log.
 class RunLog {
@@ -48,7 +52,85 @@ struct RunArgs {
   std::string out;
   bool no_verify = false;
   bool quiet = false;
+  bool no_figures = false;
 };
+
+struct ReportArgs {
+  std::string results;
+  std::vector<std::string> against;
+  std::string out;
+  bool paper = false;
+};
+
+struct CompareArgs {
+  std::string current;
+  std::string baseline;
+  double tolerance = 0.1;
+};
+
+struct TrainArgs {
+  std::string config;
+  bool resume = false;
+};
+
+int report_command(const ReportArgs& args) {
+  std::vector<nlohmann::json> results = {load_results(args.results)};
+  for (const auto& dir : args.against) results.push_back(load_results(dir));
+  nlohmann::json rows = merge_rows(results);
+  if (args.paper) annotate_with_paper(rows);
+  const std::filesystem::path out = args.out.empty() ? args.results : args.out;
+  std::filesystem::create_directories(out);
+  write_file_atomically(out / "table.md", table_markdown(rows, args.paper));
+  write_file_atomically(out / "table.tex", table_latex(rows, args.paper));
+  write_file_atomically(out / "table.csv", table_csv(rows));
+  std::cout << table_markdown(rows, args.paper);
+  std::cerr << "wrote " << (out / "table.md").string() << ", table.tex, table.csv from "
+            << results.size() << " run(s), " << rows.size() << " rows\n";
+  return kExitOk;
+}
+
+int compare_command(const CompareArgs& args) {
+  if (args.tolerance < 0) throw InputError("--tolerance: must be >= 0");
+  const nlohmann::json current = load_results(args.current);
+  const nlohmann::json baseline = load_results(args.baseline);
+  const Comparison comparison = compare_rows(current["rows"], baseline["rows"], args.tolerance);
+  std::cout << describe(comparison, args.tolerance);
+  std::cout << (comparison.regressed() ? "FAIL" : "OK") << ": " << comparison.worse.size()
+            << " worse, " << comparison.missing.size() << " missing, "
+            << comparison.unverified.size() << " no longer verified, "
+            << comparison.other_data.size() << " on other data, " << comparison.improved.size()
+            << " improved, " << comparison.added.size() << " new (tolerance " << args.tolerance
+            << " percentage points)\n";
+  return comparison.regressed() ? kExitRegression : kExitOk;
+}
+
+// Figures come from notebooks/figures.py with Debian's matplotlib; without it the run still
+// succeeds and says why there are no figures.
+void make_figures(const std::filesystem::path& out, RunLog& log) {
+  const std::filesystem::path script =
+      std::filesystem::path(LMC_SOURCE_DIR) / "notebooks/figures.py";
+  const char* python = "/usr/bin/python3";
+  if (!std::filesystem::exists(script) || !std::filesystem::exists(python)) {
+    log("figures: skipped (" + script.string() + " or " + python + " not found)");
+    return;
+  }
+  const std::string command = std::string(python) + " " + script.string() + " '" + out.string() +
+                              "' --training-logs '" + LMC_SOURCE_DIR +
+                              "/models/checkpoints/*.train.csv' 2>&1";
+  FILE* pipe = popen(command.c_str(), "r");
+  if (pipe == nullptr) {
+    log("figures: skipped (cannot start python)");
+    return;
+  }
+  char line[1024];
+  while (std::fgets(line, sizeof line, pipe) != nullptr) {
+    std::string text(line);
+    if (!text.empty() && text.back() == '\n') text.pop_back();
+    log(text);
+  }
+  if (pclose(pipe) != 0)
+    log("figures: notebooks/figures.py failed; results are complete without them");
+}
 
 nlohmann::json dataset_summaries(const PreparedRun& run) {
   nlohmann::json list = nlohmann::json::array();
@@ -128,6 +210,7 @@ int run_command(const RunArgs& args, const std::vector<std::string>& command_lin
   write_results(out, results);
   log("wrote " + (out / "results.json").string() + ", results.csv, table.md, table.tex");
   std::cout << table_markdown(results["rows"]);
+  if (!args.no_figures) make_figures(out, log);
   return kExitOk;
 }
 
@@ -184,7 +267,30 @@ int main_with_exit_code(int argc, char** argv) {
   run->add_option("--out", run_args.out, "Output folder (default results/<config name>)");
   run->add_flag("--no-verify", run_args.no_verify, "Skip decoding compressed chunks");
   run->add_flag("--quiet", run_args.quiet, "No progress output");
+  run->add_flag("--no-figures", run_args.no_figures, "Do not call notebooks/figures.py");
   auto* list = app.add_subcommand("list", "Print registered compressors and dataset kinds");
+
+  ReportArgs report_args;
+  auto* report = app.add_subcommand("report", "Rebuild table.md/.tex/.csv from result folders");
+  report->add_option("results", report_args.results, "Result folder")->required();
+  report->add_option("--against", report_args.against,
+                     "More result folders merged in order; a later one replaces the same row");
+  report->add_option("--out", report_args.out, "Output folder (default: the first result folder)");
+  report->add_flag("--paper", report_args.paper,
+                   "Add the paper's Table 1 raw rate and the difference to each cell");
+
+  CompareArgs compare_args;
+  auto* compare = app.add_subcommand(
+      "compare", "Exit 4 if any rate of NEW is worse than BASELINE's by more than the tolerance");
+  compare->add_option("new", compare_args.current, "Result folder to check")->required();
+  compare->add_option("baseline", compare_args.baseline, "Result folder to compare with")
+      ->required();
+  compare->add_option("--tolerance", compare_args.tolerance, "Percentage points (default 0.1)");
+
+  TrainArgs train_args;
+  auto* train = app.add_subcommand("train", "Train a byte Transformer (models/README.md)");
+  train->add_option("config", train_args.config, "Training config (JSON)")->required();
+  train->add_flag("--resume", train_args.resume, "Continue from the last checkpoint");
 
   try {
     app.parse(argc, argv);
@@ -197,6 +303,12 @@ int main_with_exit_code(int argc, char** argv) {
     if (show_version) return version_command();
     if (*run) return run_command(run_args, command_line);
     if (*list) return list_command();
+    if (*report) return report_command(report_args);
+    if (*compare) return compare_command(compare_args);
+    if (*train) {
+      run_training(train_args.config, train_args.resume, std::cout);
+      return kExitOk;
+    }
     std::cout << app.help();
     return kExitBadInput;
   } catch (const InputError& e) {

@@ -295,6 +295,8 @@ std::vector<RowResult> execute_run(const PreparedRun& run, const RunOptions& opt
         RowResult row;
         row.dataset = prepared.entry->name;
         row.compressor = config.compressors[c].name;
+        row.dataset_kind = prepared.entry->kind;
+        row.compressor_kind = config.compressors[c].kind;
         row.mode = mode;
         row.chunk_size = config.chunk_size;
         row.requested_chunks = prepared.entry->num_chunks.value_or(0);

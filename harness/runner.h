@@ -56,6 +56,8 @@ PreparedRun prepare_run(const RunConfig& config);
 struct RowResult {
   std::string dataset;
   std::string compressor;
+  std::string dataset_kind;
+  std::string compressor_kind;
   Mode mode;
   std::size_t chunk_size = 0;
   std::uint64_t requested_chunks = 0;  // 0 = all

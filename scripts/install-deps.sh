@@ -14,7 +14,7 @@ packages=(
   # runtime speed-ups for libtorch (TOOLCHAIN.md)
   libopenblas0-pthread libtcmalloc-minimal4
   # reports
-  python3 python3-matplotlib
+  python3 python3-matplotlib jupyter-nbconvert python3-ipykernel
   # sample corpora for the demo
   dict-gcide python3-skimage pocketsphinx-testdata
 )

@@ -141,8 +141,13 @@ TEST(Runner, ExecuteRunFillsEveryRowAndUsesThreads) {
   config.name = "t";
   config.chunk_size = 64;
   config.modes = {Mode::Unchunked, Mode::Chunked};
-  config.datasets.push_back({.name = "counting", .kind = "counting", .num_chunks = 500});
-  config.compressors.push_back({.name = "rle", .kind = "rle"});
+  DatasetEntry dataset;
+  dataset.name = dataset.kind = "counting";
+  dataset.num_chunks = 500;
+  config.datasets.push_back(dataset);
+  CompressorEntry compressor;
+  compressor.name = compressor.kind = "rle";
+  config.compressors.push_back(compressor);
   PreparedRun run{&config, {}};
   PreparedDataset prepared;
   prepared.entry = &config.datasets[0];
