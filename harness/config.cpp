@@ -183,7 +183,11 @@ CompressorEntry parse_compressor(const nlohmann::json& object, const std::string
                      ": unknown compressor '" + entry.kind +
                      "' (known: " + kind_names(compressor_kinds()) + ")");
   }
-  entry.options = Options::validate(object, kind->options, key_path, {"name", "kind"});
+  if (object.contains("num_chunks")) {
+    entry.num_chunks = positive_integer(object.at("num_chunks"), where + "num_chunks");
+  }
+  entry.options =
+      Options::validate(object, kind->options, key_path, {"name", "kind", "num_chunks"});
   return entry;
 }
 

@@ -29,6 +29,9 @@ struct DatasetEntry {
 struct CompressorEntry {
   std::string name;
   std::string kind;
+  // Evaluate this compressor on the first num_chunks chunks of each dataset only (slow
+  // language models in a demo); the row says so.
+  std::optional<std::uint64_t> num_chunks;
   Options options;
   std::string key_path;  // "compressors[0]"
 };

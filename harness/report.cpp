@@ -45,6 +45,10 @@ nlohmann::json row_to_json(const RowResult& row) {
     note = "dataset has only " + std::to_string(row.available_chunks) + " of the " +
            std::to_string(row.requested_chunks) + " chunks requested";
   }
+  if (row.totals.chunks < row.dataset_chunks) {
+    note += std::string(note.empty() ? "" : "; ") + "first " + std::to_string(row.totals.chunks) +
+            " of " + std::to_string(row.dataset_chunks) + " chunks (compressor num_chunks)";
+  }
   if (!row.decodable) note += std::string(note.empty() ? "" : "; ") + "estimate: not decoded";
   j["note"] = note;
   return j;

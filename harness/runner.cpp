@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstring>
 #include <exception>
+#include <map>
 #include <mutex>
 #include <thread>
 
@@ -271,36 +272,37 @@ std::uint64_t choose_range_size(std::uint64_t chunks, unsigned threads) {
 
 std::vector<RowResult> execute_run(const PreparedRun& run, const RunOptions& options) {
   const RunConfig& config = *run.config;
-  const bool want_chunked =
-      std::find(config.modes.begin(), config.modes.end(), Mode::Chunked) != config.modes.end();
 
-  // Rows in table order: per dataset, per mode, per compressor. Work fills their totals.
+  // Rows in table order: per dataset, per mode, per compressor; each with the dataset, the
+  // compressor and how many chunks it covers.
+  struct Planned {
+    std::size_t dataset;
+    std::size_t compressor;
+    std::uint64_t chunks;
+  };
   std::vector<RowResult> rows;
-  std::vector<std::vector<RowResult*>> chunked_rows(run.datasets.size());
-  TaskPool pool;
-  std::atomic<bool> stop{false};
-  std::mutex merge_mutex;
-  std::uint64_t total_units = 0;
-  std::uint64_t total_bytes = 0;
-
-  for (const auto& prepared : run.datasets) {
+  std::vector<Planned> plan;
+  for (std::size_t d = 0; d < run.datasets.size(); ++d) {
+    const PreparedDataset& prepared = run.datasets[d];
     for (Mode mode : config.modes) {
       for (std::size_t c = 0; c < config.compressors.size(); ++c) {
+        const CompressorEntry& entry = config.compressors[c];
         const Compressor& compressor = *prepared.compressors[c];
         if (mode == Mode::Unchunked && !compressor.supports_unchunked()) {
-          options.log("note: " + config.compressors[c].name +
-                      " codes each chunk on its own; no unchunked row");
+          options.log("note: " + entry.name +
+                      " codes each chunk on its own; no unchunked row for " + prepared.entry->name);
           continue;
         }
         RowResult row;
         row.dataset = prepared.entry->name;
-        row.compressor = config.compressors[c].name;
+        row.compressor = entry.name;
         row.dataset_kind = prepared.entry->kind;
-        row.compressor_kind = config.compressors[c].kind;
+        row.compressor_kind = entry.kind;
         row.mode = mode;
         row.chunk_size = config.chunk_size;
         row.requested_chunks = prepared.entry->num_chunks.value_or(0);
         row.available_chunks = prepared.available_chunks;
+        row.dataset_chunks = prepared.chunks;
         row.verified = options.verify && compressor.verifiable();
         row.decodable = compressor.verifiable();
         row.rule.discount_header = mode == Mode::Chunked && compressor.discounts_header();
@@ -308,45 +310,53 @@ std::vector<RowResult> execute_run(const PreparedRun& run, const RunOptions& opt
         row.rule.parameter_count = compressor.parameter_count();
         row.settings = compressor.settings();
         rows.push_back(std::move(row));
+        plan.push_back(
+            {d, c, std::min(prepared.chunks, entry.num_chunks.value_or(prepared.chunks))});
       }
     }
   }
-  // Pointers into `rows` are stable from here on.
-  std::size_t row_index = 0;
-  for (std::size_t d = 0; d < run.datasets.size(); ++d) {
-    const auto& prepared = run.datasets[d];
-    std::vector<const Compressor*> chunked_compressors;
-    EvaluationLabel label{prepared.entry->name, {}};
-    for (Mode mode : config.modes) {
-      for (std::size_t c = 0; c < config.compressors.size(); ++c) {
-        const Compressor& compressor = *prepared.compressors[c];
-        if (mode == Mode::Unchunked && !compressor.supports_unchunked()) continue;
-        RowResult* row = &rows[row_index++];
-        total_units += prepared.chunks;
-        total_bytes += prepared.chunks * config.chunk_size;
-        if (mode == Mode::Chunked) {
-          chunked_rows[d].push_back(row);
-          chunked_compressors.push_back(&compressor);
-          label.compressors.push_back(row->compressor);
-          continue;
-        }
-        pool.add([&, row, &compressor = compressor, &prepared = prepared] {
-          PartialResult result =
-              evaluate_unchunked(*prepared.dataset, prepared.chunks, compressor, row->dataset,
-                                 row->compressor, options.verify, options.progress, &stop);
-          std::lock_guard lock(merge_mutex);
-          row->totals += result;
-        });
-      }
+
+  TaskPool pool;
+  std::atomic<bool> stop{false};
+  std::mutex merge_mutex;
+  std::uint64_t total_units = 0;
+  std::uint64_t total_bytes = 0;
+  // Chunked rows of one dataset that cover the same chunks share their reads: (dataset, chunks)
+  // -> rows.
+  std::map<std::pair<std::size_t, std::uint64_t>, std::vector<std::size_t>> chunked_groups;
+  for (std::size_t r = 0; r < rows.size(); ++r) {
+    const Planned& p = plan[r];
+    total_units += p.chunks;
+    total_bytes += p.chunks * config.chunk_size;
+    if (rows[r].mode == Mode::Chunked) {
+      chunked_groups[{p.dataset, p.chunks}].push_back(r);
+      continue;
     }
-    if (!want_chunked || chunked_compressors.empty()) continue;
-    const auto range_size = choose_range_size(prepared.chunks, options.threads);
-    for (const ChunkRange& range : split_into_ranges(prepared.chunks, range_size)) {
-      pool.add([&, d, range, compressors = chunked_compressors, label] {
+    pool.add([&, r] {
+      const Planned& p = plan[r];
+      PartialResult result =
+          evaluate_unchunked(*run.datasets[p.dataset].dataset, p.chunks,
+                             *run.datasets[p.dataset].compressors[p.compressor], rows[r].dataset,
+                             rows[r].compressor, options.verify, options.progress, &stop);
+      std::lock_guard lock(merge_mutex);
+      rows[r].totals += result;
+    });
+  }
+  for (const auto& [key, members] : chunked_groups) {
+    const auto [d, chunks] = key;
+    EvaluationLabel label{run.datasets[d].entry->name, {}};
+    std::vector<const Compressor*> compressors;
+    for (std::size_t r : members) {
+      label.compressors.push_back(rows[r].compressor);
+      compressors.push_back(run.datasets[d].compressors[plan[r].compressor].get());
+    }
+    for (const ChunkRange& range :
+         split_into_ranges(chunks, choose_range_size(chunks, options.threads))) {
+      pool.add([&, d, range, compressors, label, members] {
         auto partials = evaluate_range(*run.datasets[d].dataset, range, compressors, label,
                                        options.verify, options.progress, &stop);
         std::lock_guard lock(merge_mutex);
-        for (std::size_t c = 0; c < partials.size(); ++c) chunked_rows[d][c]->totals += partials[c];
+        for (std::size_t i = 0; i < members.size(); ++i) rows[members[i]].totals += partials[i];
       });
     }
   }

@@ -62,8 +62,9 @@ struct RowResult {
   std::size_t chunk_size = 0;
   std::uint64_t requested_chunks = 0;  // 0 = all
   std::uint64_t available_chunks = 0;
-  bool verified = false;  // verification ran (and passed: failures abort the run)
-  bool decodable = true;  // false for estimate-only compressors
+  std::uint64_t dataset_chunks = 0;  // chunks the dataset contributes (a compressor may cap)
+  bool verified = false;             // verification ran (and passed: failures abort the run)
+  bool decodable = true;             // false for estimate-only compressors
   PartialResult totals;
   AccountingRule rule;
   Rates rates;

@@ -87,6 +87,11 @@ TEST(Config, OverridesApplyByKeyPath) {
   EXPECT_EQ(run.modes, std::vector<Mode>{Mode::Chunked});
   EXPECT_EQ(run.datasets[0].mapping, SevenBitMapping::ClearTopBit);
 
+  apply_override(config, "compressors[0].num_chunks=7");
+  EXPECT_EQ(parse_run_config(config).compressors[0].num_chunks, 7u);
+  apply_override(config, "compressors[0].num_chunks=0");
+  EXPECT_THROW(parse_run_config(config), InputError);
+
   EXPECT_THROW(apply_override(config, "datasets[3].num_chunks=1"), InputError);
   EXPECT_THROW(apply_override(config, "no-equals-sign"), InputError);
   EXPECT_THROW(apply_override(config, "datasets[x]=1"), InputError);

@@ -172,5 +172,39 @@ TEST(Runner, ExecuteRunFillsEveryRowAndUsesThreads) {
   EXPECT_EQ(chunked.requested_chunks, 500u);
 }
 
+TEST(Runner, CompressorNumChunksCapsOnlyThatCompressor) {
+  RunConfig config;
+  config.name = "t";
+  config.chunk_size = 64;
+  config.modes = {Mode::Chunked, Mode::Unchunked};
+  DatasetEntry dataset;
+  dataset.name = dataset.kind = "counting";
+  config.datasets.push_back(dataset);
+  CompressorEntry all, capped;
+  all.name = all.kind = "rle";
+  capped.name = capped.kind = "rle-capped";
+  capped.num_chunks = 40;
+  config.compressors = {all, capped};
+  PreparedRun run{&config, {}};
+  PreparedDataset prepared;
+  prepared.entry = &config.datasets[0];
+  prepared.dataset = std::make_unique<CountingDataset>(300, 64);
+  prepared.available_chunks = prepared.chunks = 300;
+  prepared.compressors.push_back(std::make_unique<RunLengthCodec>());
+  prepared.compressors.push_back(std::make_unique<RunLengthCodec>());
+  run.datasets.push_back(std::move(prepared));
+
+  RunOptions options;
+  options.threads = 2;
+  const auto rows = execute_run(run, options);
+  ASSERT_EQ(rows.size(), 4u);
+  for (const auto& row : rows) {
+    const std::uint64_t expected = row.compressor == "rle-capped" ? 40 : 300;
+    EXPECT_EQ(row.totals.chunks, expected) << row.compressor << " " << to_string(row.mode);
+    EXPECT_EQ(row.totals.verified_chunks, expected);
+    EXPECT_EQ(row.dataset_chunks, 300u);
+  }
+}
+
 }  // namespace
 }  // namespace lmc
