@@ -42,14 +42,16 @@ class BzCompressStream {
  public:
   explicit BzCompressStream(int block_size_100k) {
     const int code = BZ2_bzCompressInit(&stream_, block_size_100k, 0, kWorkFactor);
-    if (code != BZ_OK)
+    if (code != BZ_OK) {
       throw std::runtime_error("bzip2: BZ2_bzCompressInit failed: " + bzip2_message(code));
+    }
   }
   ~BzCompressStream() { BZ2_bzCompressEnd(&stream_); }
   BzCompressStream(const BzCompressStream&) = delete;
   BzCompressStream& operator=(const BzCompressStream&) = delete;
 
   bz_stream& operator*() { return stream_; }
+  bz_stream* operator->() { return &stream_; }
 
  private:
   bz_stream stream_{};
@@ -60,14 +62,16 @@ class BzDecompressStream {
  public:
   BzDecompressStream() {
     const int code = BZ2_bzDecompressInit(&stream_, 0, /*small=*/0);
-    if (code != BZ_OK)
+    if (code != BZ_OK) {
       throw std::runtime_error("bzip2: BZ2_bzDecompressInit failed: " + bzip2_message(code));
+    }
   }
   ~BzDecompressStream() { BZ2_bzDecompressEnd(&stream_); }
   BzDecompressStream(const BzDecompressStream&) = delete;
   BzDecompressStream& operator=(const BzDecompressStream&) = delete;
 
   bz_stream& operator*() { return stream_; }
+  bz_stream* operator->() { return &stream_; }
 
  private:
   bz_stream stream_{};
@@ -97,7 +101,7 @@ class Bzip2Encoder final : public StreamCodec {
   }
 
   void finish(Bytes& out) override {
-    (*bz_).avail_in = 0;
+    bz_->avail_in = 0;
     drain_(out, [&](std::span<std::uint8_t> space) {
       const std::size_t written = run(space, BZ_FINISH, BZ_FINISH_OK);
       return Step{written, !ended_};

@@ -31,14 +31,16 @@ class DeflateStream {
   explicit DeflateStream(int level) {
     const int code =
         deflateInit2(&stream_, level, Z_DEFLATED, kGzipWindowBits, kMemLevel, Z_DEFAULT_STRATEGY);
-    if (code != Z_OK)
+    if (code != Z_OK) {
       throw std::runtime_error("gzip: deflateInit2 failed: " + zlib_message(stream_, code));
+    }
   }
   ~DeflateStream() { deflateEnd(&stream_); }
   DeflateStream(const DeflateStream&) = delete;
   DeflateStream& operator=(const DeflateStream&) = delete;
 
   z_stream& operator*() { return stream_; }
+  z_stream* operator->() { return &stream_; }
 
  private:
   z_stream stream_{};
@@ -49,14 +51,16 @@ class InflateStream {
  public:
   InflateStream() {
     const int code = inflateInit2(&stream_, kGzipWindowBits);
-    if (code != Z_OK)
+    if (code != Z_OK) {
       throw std::runtime_error("gzip: inflateInit2 failed: " + zlib_message(stream_, code));
+    }
   }
   ~InflateStream() { inflateEnd(&stream_); }
   InflateStream(const InflateStream&) = delete;
   InflateStream& operator=(const InflateStream&) = delete;
 
   z_stream& operator*() { return stream_; }
+  z_stream* operator->() { return &stream_; }
 
  private:
   z_stream stream_{};
@@ -76,7 +80,7 @@ class GzipEncoder final : public StreamCodec {
   }
 
   void finish(Bytes& out) override {
-    (*deflate_).avail_in = 0;
+    deflate_->avail_in = 0;
     drain_(out, [&](std::span<std::uint8_t> space) { return run(space, Z_FINISH); });
   }
 
@@ -116,7 +120,7 @@ class GzipDecoder final : public StreamCodec {
   void finish(Bytes&) override {
     if (!ended_) {
       throw CorruptDataError("gzip: truncated stream: input ended after " +
-                             std::to_string((*inflate_).total_in) +
+                             std::to_string(inflate_->total_in) +
                              " bytes, before the end of the gzip member");
     }
   }

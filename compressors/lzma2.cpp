@@ -51,6 +51,7 @@ class LzmaStream {
   LzmaStream& operator=(const LzmaStream&) = delete;
 
   lzma_stream& operator*() { return stream_; }
+  lzma_stream* operator->() { return &stream_; }
 
  private:
   lzma_stream stream_ = LZMA_STREAM_INIT;
@@ -65,8 +66,9 @@ class XzEncoder final : public StreamCodec {
   XzEncoder(int preset, bool extreme) {
     const lzma_ret code =
         lzma_easy_encoder(&*lzma_, preset_flags(preset, extreme), LZMA_CHECK_CRC64);
-    if (code != LZMA_OK)
+    if (code != LZMA_OK) {
       throw std::runtime_error("lzma2: lzma_easy_encoder failed: " + lzma_message(code));
+    }
   }
 
   void write(ByteView in, Bytes& out) override {
@@ -78,7 +80,7 @@ class XzEncoder final : public StreamCodec {
   }
 
   void finish(Bytes& out) override {
-    (*lzma_).avail_in = 0;
+    lzma_->avail_in = 0;
     drain_(out, [&](std::span<std::uint8_t> space) { return run(space, LZMA_FINISH); });
   }
 
@@ -106,8 +108,9 @@ class XzDecoder final : public StreamCodec {
  public:
   XzDecoder() {
     const lzma_ret code = lzma_stream_decoder(&*lzma_, kDecoderMemoryLimit, 0);
-    if (code != LZMA_OK)
+    if (code != LZMA_OK) {
       throw std::runtime_error("lzma2: lzma_stream_decoder failed: " + lzma_message(code));
+    }
   }
 
   void write(ByteView in, Bytes& out) override {
@@ -123,7 +126,7 @@ class XzDecoder final : public StreamCodec {
   void finish(Bytes&) override {
     if (!ended_) {
       throw CorruptDataError("lzma2: truncated stream: input ended after " +
-                             std::to_string((*lzma_).total_in) +
+                             std::to_string(lzma_->total_in) +
                              " bytes, before the end of the .xz stream");
     }
   }
