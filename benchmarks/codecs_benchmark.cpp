@@ -84,13 +84,8 @@ struct PreparedCodec {
   double chunk_rate_pct = 0;
 };
 
-PreparedCodec prepare(const CompressorKind& kind, const Corpus& corpus) {
-  PreparedCodec prepared{
-      kind.name,
-      kind.make(Options::validate(nlohmann::json::object(), kind.options, kind.name),
-                CodecContext{}),
-      {},
-      0};
+PreparedCodec prepare(std::string name, std::unique_ptr<Compressor> codec, const Corpus& corpus) {
+  PreparedCodec prepared{std::move(name), std::move(codec), {}, 0};
   std::size_t total = 0;
   for (const auto& chunk : corpus.chunks) {
     prepared.compressed.push_back(prepared.codec->compress(chunk));
@@ -122,13 +117,15 @@ void decompress_chunks(benchmark::State& state, const PreparedCodec& prepared) {
   state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * kChunkSize));
 }
 
-// Classical codecs only: every option has a default and no model weights are needed. The LM
-// compressor has its own benchmark.
-bool is_classical(const CompressorKind& kind) {
+// Classical codecs only: every option has a default and the codec carries no model weights.
+// The LM compressors have their own benchmark.
+std::unique_ptr<Compressor> make_classical(const CompressorKind& kind) {
   for (const auto& option : kind.options) {
-    if (option.default_value.is_null()) return false;
+    if (option.default_value.is_null()) return nullptr;
   }
-  return true;
+  auto codec = kind.make(Options::validate(nlohmann::json::object(), kind.options, kind.name),
+                         CodecContext{});
+  return codec->parameter_count() == 0 ? std::move(codec) : nullptr;
 }
 
 }  // namespace
@@ -144,10 +141,9 @@ int main(int argc, char** argv) {
 
   std::vector<lmc::PreparedCodec> codecs;
   for (const auto& kind : lmc::compressor_kinds()) {
-    if (!lmc::is_classical(kind)) continue;
-    lmc::PreparedCodec prepared = lmc::prepare(kind, corpus);
-    if (prepared.codec->parameter_count() != 0) continue;
-    codecs.push_back(std::move(prepared));
+    if (auto codec = lmc::make_classical(kind)) {
+      codecs.push_back(lmc::prepare(kind.name, std::move(codec), corpus));
+    }
   }
   for (const auto& prepared : codecs) {
     benchmark::RegisterBenchmark(("compress/" + prepared.name).c_str(), lmc::compress_chunks,
