@@ -136,30 +136,39 @@ TEST(Runner, UnchunkedStreamIsVerifiedAndMismatchNamesTheChunk) {
   }
 }
 
-TEST(Runner, ExecuteRunFillsEveryRowAndUsesThreads) {
-  RunConfig config;
+// A run over 300 counting chunks of 64 bytes with one run-length codec per compressor entry.
+std::vector<RowResult> execute_counting_run(RunConfig& config) {
   config.name = "t";
   config.chunk_size = 64;
-  config.modes = {Mode::Unchunked, Mode::Chunked};
   DatasetEntry dataset;
   dataset.name = dataset.kind = "counting";
   dataset.num_chunks = 500;
-  config.datasets.push_back(dataset);
-  CompressorEntry compressor;
-  compressor.name = compressor.kind = "rle";
-  config.compressors.push_back(compressor);
+  config.datasets = {dataset};
   PreparedRun run{&config, {}};
   PreparedDataset prepared;
   prepared.entry = &config.datasets[0];
   prepared.dataset = std::make_unique<CountingDataset>(300, 64);
-  prepared.available_chunks = 300;
-  prepared.chunks = 300;
-  prepared.compressors.push_back(std::make_unique<RunLengthCodec>());
+  prepared.available_chunks = prepared.chunks = 300;
+  for (std::size_t c = 0; c < config.compressors.size(); ++c) {
+    prepared.compressors.push_back(std::make_unique<RunLengthCodec>());
+  }
   run.datasets.push_back(std::move(prepared));
-
   RunOptions options;
   options.threads = 2;
-  const auto rows = execute_run(run, options);
+  return execute_run(run, options);
+}
+
+CompressorEntry compressor_entry(const std::string& name) {
+  CompressorEntry entry;
+  entry.name = entry.kind = name;
+  return entry;
+}
+
+TEST(Runner, ExecuteRunFillsEveryRowAndUsesThreads) {
+  RunConfig config;
+  config.modes = {Mode::Unchunked, Mode::Chunked};
+  config.compressors = {compressor_entry("rle")};
+  const auto rows = execute_counting_run(config);
   ASSERT_EQ(rows.size(), 2u);
   EXPECT_EQ(rows[0].mode, Mode::Unchunked);
   EXPECT_EQ(rows[1].mode, Mode::Chunked);
@@ -174,29 +183,10 @@ TEST(Runner, ExecuteRunFillsEveryRowAndUsesThreads) {
 
 TEST(Runner, CompressorNumChunksCapsOnlyThatCompressor) {
   RunConfig config;
-  config.name = "t";
-  config.chunk_size = 64;
   config.modes = {Mode::Chunked, Mode::Unchunked};
-  DatasetEntry dataset;
-  dataset.name = dataset.kind = "counting";
-  config.datasets.push_back(dataset);
-  CompressorEntry all, capped;
-  all.name = all.kind = "rle";
-  capped.name = capped.kind = "rle-capped";
-  capped.num_chunks = 40;
-  config.compressors = {all, capped};
-  PreparedRun run{&config, {}};
-  PreparedDataset prepared;
-  prepared.entry = &config.datasets[0];
-  prepared.dataset = std::make_unique<CountingDataset>(300, 64);
-  prepared.available_chunks = prepared.chunks = 300;
-  prepared.compressors.push_back(std::make_unique<RunLengthCodec>());
-  prepared.compressors.push_back(std::make_unique<RunLengthCodec>());
-  run.datasets.push_back(std::move(prepared));
-
-  RunOptions options;
-  options.threads = 2;
-  const auto rows = execute_run(run, options);
+  config.compressors = {compressor_entry("rle"), compressor_entry("rle-capped")};
+  config.compressors[1].num_chunks = 40;
+  const auto rows = execute_counting_run(config);
   ASSERT_EQ(rows.size(), 4u);
   for (const auto& row : rows) {
     const std::uint64_t expected = row.compressor == "rle-capped" ? 40 : 300;
