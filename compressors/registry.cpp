@@ -15,12 +15,13 @@ CompressorKind zstd_kind();
 CompressorKind brotli_kind();
 CompressorKind bzip2_kind();
 CompressorKind lm_kind();
+CompressorKind pretrained_kind();
 
 const std::vector<CompressorKind>& compressor_kinds() {
   static const std::vector<CompressorKind> kinds = {
       gzip_kind(), lzma2_kind(), png_kind(),    flac_kind(),
       flac_paper_kind(), zstd_kind(), brotli_kind(), bzip2_kind(),
-      lm_kind(),
+      lm_kind(), pretrained_kind(),
   };
   return kinds;
 }

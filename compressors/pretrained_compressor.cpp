@@ -1,0 +1,290 @@
+#include "compressors/pretrained_compressor.h"
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <stdexcept>
+#include <string>
+
+#include "common/error.h"
+#include "compressors/arithmetic_coder.h"
+#include "compressors/lm_compressor.h"
+
+namespace lmc {
+
+namespace {
+
+// ESCAPE never weighs less than this share of the candidates' mass: a token outside the top k
+// then costs at most 16 bits plus its uniform code, and the top k lose at most 2^-16 of theirs.
+constexpr double kEscapeFloor = 0x1p-16;
+
+// Tokens that can occur in the tokenisation of a 7-bit string: some text, all of it ASCII.
+std::vector<int> seven_bit_candidates(const Tokenizer& tokenizer) {
+  std::vector<int> candidates;
+  for (int id = 0; id < tokenizer.vocab_size(); ++id) {
+    const std::string_view text = tokenizer.token_bytes(id);
+    const bool ascii = std::all_of(text.begin(), text.end(),
+                                   [](char c) { return static_cast<unsigned char>(c) < 0x80; });
+    if (!text.empty() && ascii) candidates.push_back(id);
+  }
+  return candidates;
+}
+
+// The coded alphabet at one position: the k most probable candidates, then ESCAPE; and the
+// uniform code over the other candidates that follows an ESCAPE. Encoder and decoder build it
+// from the same floats in the same order, so they agree on every integer range.
+class TopKAlphabet {
+ public:
+  TopKAlphabet(const std::vector<int>& candidates, int vocab_size, int k)
+      : candidates_(candidates), ranked_(candidates), in_top_(vocab_size, 0), k_(k) {
+    weights_.resize(static_cast<std::size_t>(k) + 1);
+    rest_.assign(std::vector<float>(candidates.size() - static_cast<std::size_t>(k), 1.0f));
+  }
+
+  int escape() const { return k_; }
+  const CodingDistribution& top() const { return top_; }
+  const CodingDistribution& rest() const { return rest_; }
+
+  void assign(std::span<const float> probabilities, std::size_t position) {
+    for (int id : candidates_) {
+      if (!(probabilities[id] >= 0) || !std::isfinite(probabilities[id])) {
+        throw std::runtime_error("pretrained: model output for token " + std::to_string(position) +
+                                 " is not a probability (" + std::to_string(probabilities[id]) +
+                                 " for id " + std::to_string(id) + ")");
+      }
+    }
+    for (int i = 0; i < k_; ++i) in_top_[ranked_[i]] = 0;
+    // More probable first, lower id on ties: a strict total order, so the first k are the same
+    // whatever order ranked_ was left in.
+    std::partial_sort(ranked_.begin(), ranked_.begin() + k_, ranked_.end(), [&](int a, int b) {
+      return probabilities[a] > probabilities[b] || (probabilities[a] == probabilities[b] && a < b);
+    });
+    for (int i = 0; i < k_; ++i) {
+      in_top_[ranked_[i]] = 1;
+      weights_[i] = probabilities[ranked_[i]];
+    }
+    double total = 0, outside = 0;
+    for (int id : candidates_) {
+      total += probabilities[id];
+      if (!in_top_[id]) outside += probabilities[id];
+    }
+    if (!(total > 0)) {
+      throw std::runtime_error(
+          "pretrained: the model gives every candidate token probability 0 "
+          "at token " +
+          std::to_string(position));
+    }
+    weights_[k_] = static_cast<float>(std::max(outside, total * kEscapeFloor));
+    top_.assign(weights_);
+  }
+
+  // The top-k symbol of `token`, or escape().
+  int symbol_of(int token) const {
+    if (!in_top_[token]) return k_;
+    return static_cast<int>(std::find(ranked_.begin(), ranked_.begin() + k_, token) -
+                            ranked_.begin());
+  }
+  int token_at(int symbol) const { return ranked_[symbol]; }
+
+  // Position of `token` among the candidates outside the top k, in id order, and back.
+  int rest_index_of(int token) const {
+    int index = 0;
+    for (int id : candidates_) {
+      if (id == token) return index;
+      if (!in_top_[id]) ++index;
+    }
+    throw std::logic_error("pretrained: token " + std::to_string(token) + " is no candidate");
+  }
+  int rest_token_at(int index) const {
+    for (int id : candidates_) {
+      if (!in_top_[id] && index-- == 0) return id;
+    }
+    throw std::logic_error("pretrained: rest index out of range");
+  }
+
+ private:
+  const std::vector<int>& candidates_;
+  std::vector<int> ranked_;
+  std::vector<char> in_top_;
+  std::vector<float> weights_;
+  int k_;
+  CodingDistribution top_, rest_;
+};
+
+std::string as_text(ByteView symbols) { return std::string(symbols.begin(), symbols.end()); }
+
+// Bytes the decoder must reach: the text plus the dummy prefix the tokenizer put in front (an
+// empty text has no tokens at all).
+std::size_t coded_length(std::size_t text_size, const Tokenizer& tokenizer) {
+  return text_size == 0 ? 0 : text_size + tokenizer.dummy_prefix().size();
+}
+
+}  // namespace
+
+PretrainedCompressor::PretrainedCompressor(PretrainedModel model, int top_k,
+                                           SevenBitMapping mapping)
+    : model_(std::move(model)),
+      top_k_(top_k),
+      mapping_(mapping),
+      candidates_(seven_bit_candidates(*model_.tokenizer)) {
+  if (model_.predictor->vocab_size() != model_.tokenizer->vocab_size()) {
+    throw InputError(
+        "pretrained: the model predicts " + std::to_string(model_.predictor->vocab_size()) +
+        " tokens, its tokenizer has " + std::to_string(model_.tokenizer->vocab_size()));
+  }
+  if (top_k < 1 || top_k >= static_cast<int>(candidates_.size())) {
+    throw InputError("pretrained: top_k must be between 1 and " +
+                     std::to_string(candidates_.size() - 1) +
+                     " (the 7-bit tokens minus one), got " + std::to_string(top_k));
+  }
+}
+
+Bytes PretrainedCompressor::compress(ByteView data, Counters& counters) const {
+  const SevenBitImage image = map_to_seven_bits(data, mapping_);
+  const std::string text = as_text(image.symbols);
+  const std::vector<int> tokens = model_.tokenizer->encode(text);
+  if (model_.tokenizer->decode(tokens) != text) {
+    throw std::logic_error("pretrained: the tokenizer does not decode its tokens back to the text");
+  }
+
+  SlidingContext context(model_);
+  TopKAlphabet alphabet(candidates_, model_.predictor->vocab_size(), top_k_);
+  std::vector<float> probabilities(model_.predictor->vocab_size());
+  ArithmeticEncoder encoder;
+  double ideal_bits = 0, escape_bits = 0;
+  std::uint64_t escapes = 0;
+  for (std::size_t i = 0; i < tokens.size(); ++i) {
+    context.next_probabilities(probabilities);
+    alphabet.assign(probabilities, i);
+    const int symbol = alphabet.symbol_of(tokens[i]);
+    double bits = alphabet.top().ideal_bits(symbol);
+    encoder.encode(alphabet.top(), symbol);
+    if (symbol == alphabet.escape()) {
+      const int index = alphabet.rest_index_of(tokens[i]);
+      bits += alphabet.rest().ideal_bits(index);
+      encoder.encode(alphabet.rest(), index);
+      escape_bits += bits;
+      ++escapes;
+    }
+    ideal_bits += bits;
+    context.append(tokens[i]);
+  }
+  Bytes stream = encoder.finish();
+  counters[kMaskedBits] += static_cast<double>(image.masked_bits);
+  counters["tokens"] += static_cast<double>(tokens.size());
+  counters["escapes"] += static_cast<double>(escapes);
+  counters["escape_bits"] += escape_bits;
+  counters["ideal_bits"] += ideal_bits;
+  counters["coded_bits"] += static_cast<double>(encoder.bit_count());
+  counters["window_slides"] += static_cast<double>(context.slides());
+  return stream;
+}
+
+Bytes PretrainedCompressor::decompress(ByteView compressed, std::size_t original_size) const {
+  const Tokenizer& tokenizer = *model_.tokenizer;
+  const std::size_t target = coded_length(original_size, tokenizer);
+  SlidingContext context(model_);
+  TopKAlphabet alphabet(candidates_, model_.predictor->vocab_size(), top_k_);
+  std::vector<float> probabilities(model_.predictor->vocab_size());
+  ArithmeticDecoder decoder(compressed);
+  std::vector<int> tokens;
+  std::size_t length = 0;
+  while (length < target) {  // every token adds at least one byte
+    context.next_probabilities(probabilities);
+    alphabet.assign(probabilities, tokens.size());
+    const int symbol = decoder.decode(alphabet.top());
+    const int token = symbol == alphabet.escape()
+                          ? alphabet.rest_token_at(decoder.decode(alphabet.rest()))
+                          : alphabet.token_at(symbol);
+    length += tokenizer.token_bytes(token).size();
+    tokens.push_back(token);
+    context.append(token);
+  }
+  if (length != target) {
+    throw CorruptDataError("pretrained: tokens decode to " + std::to_string(length) +
+                           " bytes, the chunk has " + std::to_string(target));
+  }
+  decoder.finish();
+  const std::string text = tokenizer.decode(tokens);
+  if (text.size() != original_size) {
+    throw CorruptDataError("pretrained: the decoded text lacks the tokenizer's dummy prefix");
+  }
+  return Bytes(text.begin(), text.end());
+}
+
+Bytes PretrainedCompressor::expected_roundtrip(ByteView data) const {
+  return map_to_seven_bits(data, mapping_).symbols;
+}
+
+nlohmann::json PretrainedCompressor::settings() const {
+  return {
+      {"model", model_.describe()},
+      {"parameters", parameter_count()},
+      {"mapping", to_string(mapping_)},
+      {"top_k", top_k_},
+      {"candidates",
+       {{"count", candidates_.size()},
+        {"rule", "tokens with text, all bytes < 0x80 (those a 7-bit string can tokenise to)"}}},
+      {"escape",
+       {{"weight", "candidate mass outside the top k, floored at 2^-16 of the candidates' mass"},
+        {"after_escape", "uniform over the candidates outside the top k, in id order"}}},
+      {"ranking", "probability descending, lower token id on ties"},
+      {"length",
+       "not stored: decoding stops when the tokens' bytes reach the chunk length "
+       "(plus the dummy prefix)"},
+      {"context", "each chunk from a fresh session"},
+      {"window", SlidingContext::policy(model_.context_limit)},
+      {"coder",
+       {{"kind", "binary arithmetic coder, pending-bit carries"},
+        {"state_bits", 32},
+        {"cdf_bits", kFrequencyBits},
+        {"floor", "p <- (1 - 2 V eps) p + eps over the k + 1 symbols"},
+        {"eps", kProbabilityFloor},
+        {"padding", "zero bits to a whole byte"}}},
+  };
+}
+
+namespace {
+
+std::unique_ptr<Compressor> make_pretrained(const Options& options, const CodecContext& context) {
+  const std::string format = options.string("format");
+  if (format != "llama2c" && format != "rwkv") {
+    throw InputError(options.key_path("format") + ": expected \"llama2c\" or \"rwkv\", got \"" +
+                     format + "\"");
+  }
+  PretrainedModel model;
+  try {
+    model =
+        load_pretrained_model(format, options.string("checkpoint"), options.string("tokenizer"));
+  } catch (const InputError& e) {
+    throw InputError(options.key_path("checkpoint") + ": " + e.what());
+  }
+  const std::int64_t top_k = options.integer("top_k");
+  try {
+    return std::make_unique<PretrainedCompressor>(
+        std::move(model), static_cast<int>(std::clamp<std::int64_t>(top_k, -1, 1 << 30)),
+        context.mapping);
+  } catch (const InputError& e) {
+    throw InputError(options.key_path("top_k") + ": " + e.what());
+  }
+}
+
+}  // namespace
+
+CompressorKind pretrained_kind() {
+  return {
+      "pretrained",
+      "Pretrained LM (llama2.c or rwkv.cpp file) as a compressor: the 7-bit chunk is tokenised "
+      "and coded over the top-k next tokens plus an escape (PAPER.md sections 4-5)",
+      {
+          {"format", OptionType::String, nullptr, "\"llama2c\" or \"rwkv\""},
+          {"checkpoint", OptionType::Path, nullptr, "llama2.c .bin or rwkv.cpp .bin model file"},
+          {"tokenizer", OptionType::Path, "", "llama2.c tokenizer.bin (llama2c only)"},
+          {"top_k", OptionType::Integer, 100,
+           "next-token probabilities kept per step (the rest is reached by an escape)"},
+      },
+      make_pretrained,
+  };
+}
+
+}  // namespace lmc

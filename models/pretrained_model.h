@@ -1,0 +1,71 @@
+// A pretrained language model ready to predict text: the network, its tokenizer and its context
+// limit, plus the sliding context window that lets a fixed-context model run over any length.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "models/predictor.h"
+#include "models/tokenizer.h"
+
+namespace lmc {
+
+struct PretrainedModel {
+  std::string format;  // "llama2c" | "rwkv"
+  std::shared_ptr<const Predictor> predictor;
+  std::shared_ptr<const Tokenizer> tokenizer;
+  int context_limit = 0;  // positions a session holds, BOS included; 0 = unbounded (recurrent)
+
+  nlohmann::json describe() const;
+};
+
+// "llama2c": a llama2.c checkpoint plus its tokenizer.bin (required); "rwkv": an rwkv.cpp file
+// with the byte tokenizer (`tokenizer` must be empty). InputError naming the file or the
+// format otherwise.
+PretrainedModel load_pretrained_model(std::string_view format,
+                                      const std::filesystem::path& checkpoint,
+                                      const std::filesystem::path& tokenizer);
+
+// "rwkv" when the file starts with rwkv.cpp's magic, else "llama2c" (whose header has no magic).
+std::string detect_model_format(const std::filesystem::path& checkpoint);
+
+// Next-token predictions over an unbounded token stream. The session starts with BOS (when the
+// tokenizer has one). When a token no longer fits in the context, the session restarts from BOS
+// and the last context_limit / 2 - 1 tokens, then takes the token: the model recomputes that half
+// window and continues, so every prediction sees between context_limit / 2 and context_limit
+// positions. The policy depends only on the tokens, so encoder and decoder slide identically.
+class SlidingContext {
+ public:
+  explicit SlidingContext(const PretrainedModel& model);
+
+  // Next-token probabilities; size = the model's vocab.
+  void next_probabilities(std::span<float> probabilities) {
+    session_->next_probabilities(probabilities);
+  }
+  void append(int token);
+
+  // How many times the window slid, and how many tokens the model re-read for it.
+  std::uint64_t slides() const { return slides_; }
+  std::uint64_t recomputed_tokens() const { return recomputed_tokens_; }
+
+  // The policy in words, for a compressor's settings().
+  static std::string policy(int context_limit);
+
+ private:
+  void restart();
+
+  const PretrainedModel& model_;
+  std::unique_ptr<PredictorSession> session_;
+  std::vector<int> window_;  // tokens in the session, BOS excluded
+  int reserved_ = 0;         // 1 when the session starts with BOS
+  std::uint64_t slides_ = 0;
+  std::uint64_t recomputed_tokens_ = 0;
+};
+
+}  // namespace lmc

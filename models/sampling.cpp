@@ -1,0 +1,74 @@
+#include "models/sampling.h"
+
+#include <cmath>
+#include <iostream>
+#include <vector>
+
+#include "common/error.h"
+
+namespace lmc {
+
+namespace {
+
+// A uniform double in [0, 1) from the top 53 bits of one draw.
+double uniform_unit(std::mt19937_64& rng) { return static_cast<double>(rng() >> 11) * 0x1p-53; }
+
+int argmax(std::span<const float> probabilities) {
+  int best = 0;
+  for (int i = 1; i < static_cast<int>(probabilities.size()); ++i) {
+    if (probabilities[i] > probabilities[best]) best = i;
+  }
+  return best;
+}
+
+}  // namespace
+
+int pick_token(std::span<const float> probabilities, double temperature, std::mt19937_64& rng) {
+  if (temperature < 0 || !std::isfinite(temperature)) {
+    throw InputError("temperature must be finite and >= 0, got " + std::to_string(temperature));
+  }
+  if (temperature == 0) return argmax(probabilities);
+  std::vector<double> weights(probabilities.size());
+  double total = 0;
+  for (std::size_t i = 0; i < probabilities.size(); ++i) {
+    weights[i] = std::pow(static_cast<double>(probabilities[i]), 1.0 / temperature);
+    total += weights[i];
+  }
+  if (!(total > 0) || !std::isfinite(total)) return argmax(probabilities);  // all mass underflowed
+  double target = uniform_unit(rng) * total;
+  for (std::size_t i = 0; i < weights.size(); ++i) {
+    target -= weights[i];
+    if (target < 0) return static_cast<int>(i);
+  }
+  return argmax(probabilities);  // rounding left the target at the very top
+}
+
+std::string generate_text(const PretrainedModel& model, std::string_view prompt, int max_tokens,
+                          const SamplingOptions& sampling) {
+  const Tokenizer& tokenizer = *model.tokenizer;
+  std::vector<int> tokens = tokenizer.encode(prompt);
+  SlidingContext context(model);
+  for (int token : tokens) context.append(token);
+  std::vector<float> probabilities(model.predictor->vocab_size());
+  std::mt19937_64 rng(sampling.seed);
+  for (int i = 0; i < max_tokens; ++i) {
+    context.next_probabilities(probabilities);
+    const int next = pick_token(probabilities, sampling.temperature, rng);
+    if (tokenizer.token_bytes(next).empty()) break;  // BOS/EOS: the story is over
+    tokens.push_back(next);
+    context.append(next);
+  }
+  return tokenizer.decode(tokens);
+}
+
+int generate_command(const GenerateArgs& args, std::ostream& out) {
+  if (args.tokens < 0) throw InputError("--tokens must be >= 0");
+  const std::string format = args.format == "auto" ? detect_model_format(args.model) : args.format;
+  const PretrainedModel model = load_pretrained_model(format, args.model, args.tokenizer);
+  out << generate_text(model, args.prompt, args.tokens, {args.temperature, args.seed}) << "\n";
+  return 0;
+}
+
+int generate_command(const GenerateArgs& args) { return generate_command(args, std::cout); }
+
+}  // namespace lmc

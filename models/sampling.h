@@ -1,0 +1,46 @@
+// Text generation from a pretrained model: greedy decoding or temperature sampling with a fixed
+// seed, and the `bench generate` command built on it.
+#pragma once
+
+#include <cstdint>
+#include <iosfwd>
+#include <random>
+#include <span>
+#include <string>
+
+#include "models/pretrained_model.h"
+
+namespace lmc {
+
+struct SamplingOptions {
+  double temperature = 0;  // 0 = greedy (argmax, lowest id on ties)
+  std::uint64_t seed = 1;
+};
+
+// Draws the next token from `probabilities`: argmax for temperature 0, otherwise from
+// p^(1/temperature) renormalised (the same as softmax(logits / temperature)). The draw uses
+// only the generator's raw 64-bit output, so a seed gives the same text on every platform.
+int pick_token(std::span<const float> probabilities, double temperature, std::mt19937_64& rng);
+
+// The prompt followed by up to `max_tokens` generated tokens; stops early at a special token
+// (BOS/EOS, which stand for no text). Uses the sliding context past the model's limit.
+std::string generate_text(const PretrainedModel& model, std::string_view prompt, int max_tokens,
+                          const SamplingOptions& sampling);
+
+// `bench generate`: the options as CLI11 fills them.
+struct GenerateArgs {
+  std::string model;            // checkpoint file
+  std::string format = "auto";  // "auto" | "llama2c" | "rwkv"
+  std::string tokenizer;        // llama2.c tokenizer.bin (llama2c only)
+  std::string prompt;
+  int tokens = 256;
+  double temperature = 0;
+  std::uint64_t seed = 1;
+};
+
+// Prints the generated text to `out`; returns the process exit code (0). Throws InputError for
+// bad arguments or model files.
+int generate_command(const GenerateArgs& args, std::ostream& out);
+int generate_command(const GenerateArgs& args);  // to std::cout
+
+}  // namespace lmc
