@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <limits>
 #include <stdexcept>
 #include <string>
 
@@ -218,6 +219,7 @@ Bytes PretrainedCompressor::expected_roundtrip(ByteView data) const {
 
 nlohmann::json PretrainedCompressor::settings() const {
   return {
+      {"format", model_.format},
       {"model", model_.describe()},
       {"parameters", parameter_count()},
       {"mapping", to_string(mapping_)},
@@ -259,11 +261,11 @@ std::unique_ptr<Compressor> make_pretrained(const Options& options, const CodecC
   } catch (const InputError& e) {
     throw InputError(options.key_path("checkpoint") + ": " + e.what());
   }
-  const std::int64_t top_k = options.integer("top_k");
+  // Values beyond int are out of range anyway: saturate them so the constructor rejects them.
+  const auto top_k = static_cast<int>(std::clamp<std::int64_t>(
+      options.integer("top_k"), std::numeric_limits<int>::min(), std::numeric_limits<int>::max()));
   try {
-    return std::make_unique<PretrainedCompressor>(
-        std::move(model), static_cast<int>(std::clamp<std::int64_t>(top_k, -1, 1 << 30)),
-        context.mapping);
+    return std::make_unique<PretrainedCompressor>(std::move(model), top_k, context.mapping);
   } catch (const InputError& e) {
     throw InputError(options.key_path("top_k") + ": " + e.what());
   }

@@ -87,6 +87,17 @@ std::shared_ptr<const Llama2cPredictor> Llama2cPredictor::load(const std::filesy
   reader.skip(rope_tables * sizeof(float));
   if (!c.shared_classifier) reader.floats(model->weights_.data() + next, vocab * dim);
   model->hash_ = fnv1a64_hex(data);
+  // llama2.c's rotation: pair j of a head turns by position * 10000^(-2j / head_size).
+  const int pairs = c.head_size() / 2;
+  for (int position = 0; position < c.seq_len; ++position) {
+    for (int j = 0; j < pairs; ++j) {
+      const float frequency =
+          1.0f / std::pow(10000.0f, static_cast<float>(2 * j) / static_cast<float>(c.head_size()));
+      const float angle = static_cast<float>(position) * frequency;
+      model->rope_cos_.push_back(std::cos(angle));
+      model->rope_sin_.push_back(std::sin(angle));
+    }
+  }
   return model;
 }
 
@@ -170,17 +181,16 @@ class Llama2cSession final : public PredictorSession {
     kernels::matvec(logits_, w + l.classifier, x_);
   }
 
-  // Rotary positions, llama2.c's pairing: (v[i], v[i+1]) turns by position * 10000^(-j/head).
+  // Rotary positions: each pair (v[i], v[i+1]) of every head turns by its precomputed angle.
   void rotate(float* v, std::size_t size) const {
-    const int head = c_.head_size();
+    const std::size_t pairs = c_.head_size() / 2;
+    const float* cos = model_.rope_cos().data() + position_ * pairs;
+    const float* sin = model_.rope_sin().data() + position_ * pairs;
     for (std::size_t i = 0; i < size; i += 2) {
-      const int j = static_cast<int>(i % head);
-      const float frequency = 1.0f / std::pow(10000.0f, static_cast<float>(j) / head);
-      const float angle = static_cast<float>(position_) * frequency;
-      const float cos = std::cos(angle), sin = std::sin(angle);
+      const std::size_t j = (i / 2) % pairs;
       const float v0 = v[i], v1 = v[i + 1];
-      v[i] = v0 * cos - v1 * sin;
-      v[i + 1] = v0 * sin + v1 * cos;
+      v[i] = v0 * cos[j] - v1 * sin[j];
+      v[i + 1] = v0 * sin[j] + v1 * cos[j];
     }
   }
 

@@ -56,6 +56,9 @@ class Llama2cPredictor final : public Predictor {
   };
   const Layout& layout() const { return layout_; }
   const float* weights() const { return weights_.data(); }
+  // cos and sin of the rotary angle for (position, pair j): index position * head_size / 2 + j.
+  const std::vector<float>& rope_cos() const { return rope_cos_; }
+  const std::vector<float>& rope_sin() const { return rope_sin_; }
 
  private:
   Llama2cPredictor() = default;
@@ -63,6 +66,7 @@ class Llama2cPredictor final : public Predictor {
   Llama2cConfig config_;
   Layout layout_;
   std::vector<float> weights_;
+  std::vector<float> rope_cos_, rope_sin_;
   std::filesystem::path path_;
   std::string hash_;
 };
