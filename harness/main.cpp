@@ -19,6 +19,7 @@
 #include "harness/result_sets.h"
 #include "harness/runner.h"
 #include "harness/version.h"
+#include "models/sampling.h"
 #include "models/training.h"
 
 namespace lmc {
@@ -292,6 +293,19 @@ int main_with_exit_code(int argc, char** argv) {
   train->add_option("config", train_args.config, "Training config (JSON)")->required();
   train->add_flag("--resume", train_args.resume, "Continue from the last checkpoint");
 
+  GenerateArgs generate_args;
+  auto* generate = app.add_subcommand(
+      "generate", "Continue a prompt with a pretrained model (llama2.c, rwkv.cpp)");
+  generate->add_option("--model", generate_args.model, "Model file (llama2.c or rwkv.cpp .bin)")
+      ->required();
+  generate->add_option("--format", generate_args.format, "auto (by magic), llama2c or rwkv")
+      ->check(CLI::IsMember({"auto", "llama2c", "rwkv"}));
+  generate->add_option("--tokenizer", generate_args.tokenizer, "llama2.c tokenizer.bin (llama2c)");
+  generate->add_option("--prompt", generate_args.prompt, "Text to continue");
+  generate->add_option("--tokens", generate_args.tokens, "Tokens to generate (default 256)");
+  generate->add_option("--temperature", generate_args.temperature, "0 = greedy (default)");
+  generate->add_option("--seed", generate_args.seed, "Sampling seed (default 1)");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -305,6 +319,7 @@ int main_with_exit_code(int argc, char** argv) {
     if (*list) return list_command();
     if (*report) return report_command(report_args);
     if (*compare) return compare_command(compare_args);
+    if (*generate) return generate_command(generate_args);
     if (*train) {
       run_training(train_args.config, train_args.resume, std::cout);
       return kExitOk;

@@ -167,3 +167,28 @@ TEST(Cli, ListAndVersion) {
 
 }  // namespace
 }  // namespace lmc
+
+namespace lmc {
+namespace {
+
+TEST(Cli, GenerateContinuesAPromptGreedily) {
+  LMC_REQUIRE_SHARED_DATA("models/llama2c-stories260K/stories260K.bin");
+  const auto dir = test::shared_data() / "models/llama2c-stories260K";
+  const auto result = run_bench("generate --model " + (dir / "stories260K.bin").string() +
+                                " --tokenizer " + (dir / "tok512.bin").string() +
+                                " --prompt 'Once upon a time' --tokens 40");
+  EXPECT_EQ(result.exit_code, 0) << result.output;
+  EXPECT_EQ(result.output.rfind(
+                "Once upon a time, there was a little girl named Lily. She loved to play outside "
+                "in the park. One day, she saw a big, red ball.",
+                0),
+            0u)
+      << result.output;
+  // A llama2.c model needs its tokenizer: a usage error, exit 2.
+  EXPECT_EQ(run_bench("generate --model " + (dir / "stories260K.bin").string() + " --prompt x")
+                .exit_code,
+            2);
+}
+
+}  // namespace
+}  // namespace lmc
