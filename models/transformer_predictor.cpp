@@ -23,93 +23,14 @@
 
 #include "common/error.h"
 #include "models/checkpoint.h"
+#include "models/step_kernels.h"
 #include "models/transformer_shape.h"
 
 namespace lmc {
 
 namespace {
 
-// ---- Kernels -------------------------------------------------------------------------------
-
-// exp for arguments <= 88, accurate to ~2 ulp (Cephes expf), branch-free so loops over it
-// vectorise; the same function runs in every session, so its results are reproducible.
-inline float exp_fixed(float x) {
-  x = std::max(x, -87.0f);
-  x = std::min(x, 88.0f);
-  const float n = std::floor(x * 1.44269504088896341f + 0.5f);
-  float r = x - n * 0.693359375f;
-  r = r + n * 2.12194440e-4f;
-  float p = 1.9875691500e-4f;
-  p = p * r + 1.3981999507e-3f;
-  p = p * r + 8.3334519073e-3f;
-  p = p * r + 4.1665795894e-2f;
-  p = p * r + 1.6666665459e-1f;
-  p = p * r + 5.0000001201e-1f;
-  p = p * r * r + r + 1.0f;
-  const std::int32_t bits = (static_cast<std::int32_t>(n) + 127) << 23;
-  return p * std::bit_cast<float>(bits);
-}
-
-// GELU, tanh approximation (jax.nn.gelu's default, as in the authors' Haiku model).
-inline float gelu_tanh(float x) {
-  constexpr float kSqrt2OverPi = 0.7978845608028654f;
-  const float u = kSqrt2OverPi * (x + 0.044715f * x * x * x);
-  const float tanh_u = 1.0f - 2.0f / (exp_fixed(2.0f * u) + 1.0f);
-  return 0.5f * x * (1.0f + tanh_u);
-}
-
-constexpr int kLanes = 32;  // four AVX2 registers of partial sums: enough to hide FMA latency
-
-// Sum of a[j] * b[j] in a fixed order: kLanes interleaved partial sums, then a fixed tree.
-inline float dot_fixed(const float* a, const float* b, int n) {
-  float lanes[kLanes] = {};
-  int j = 0;
-  for (; j + kLanes <= n; j += kLanes) {
-    for (int l = 0; l < kLanes; ++l) lanes[l] += a[j + l] * b[j + l];
-  }
-  for (int l = 0; j < n; ++j, ++l) lanes[l] += a[j] * b[j];
-  for (int width = kLanes / 2; width > 0; width /= 2) {
-    for (int l = 0; l < width; ++l) lanes[l] += lanes[l + width];
-  }
-  return lanes[0];
-}
-
-inline float sum_fixed(const float* a, int n) {
-  float lanes[kLanes] = {};
-  int j = 0;
-  for (; j + kLanes <= n; j += kLanes) {
-    for (int l = 0; l < kLanes; ++l) lanes[l] += a[j + l];
-  }
-  for (int l = 0; j < n; ++j, ++l) lanes[l] += a[j];
-  for (int width = kLanes / 2; width > 0; width /= 2) {
-    for (int l = 0; l < width; ++l) lanes[l] += lanes[l + width];
-  }
-  return lanes[0];
-}
-
-// y = bias + x W for W stored (in, out) row-major; y[o] accumulates over i in order. Columns are
-// processed in blocks that stay in registers across the whole input.
-void matvec(const float* x, const float* weights_in_out, const float* bias, int in, int out,
-            float* y) {
-  constexpr int kBlock = 32;
-  int o = 0;
-  for (; o + kBlock <= out; o += kBlock) {
-    float acc[kBlock];
-    for (int l = 0; l < kBlock; ++l) acc[l] = bias ? bias[o + l] : 0.0f;
-    const float* w = weights_in_out + o;
-    for (int i = 0; i < in; ++i, w += out) {
-      const float xi = x[i];
-      for (int l = 0; l < kBlock; ++l) acc[l] += xi * w[l];
-    }
-    std::memcpy(y + o, acc, sizeof(acc));
-  }
-  for (; o < out; ++o) {
-    float acc = bias ? bias[o] : 0.0f;
-    for (int i = 0; i < in; ++i)
-      acc += x[i] * weights_in_out[static_cast<std::size_t>(i) * out + o];
-    y[o] = acc;
-  }
-}
+using namespace step_kernels;
 
 void layer_norm(float* x, const float* scale, const float* bias, int d) {
   const float mean = sum_fixed(x, d) / static_cast<float>(d);
@@ -302,26 +223,10 @@ class TransformerSession final : public PredictorSession {
     float* scores = scores_.data();
 
     // scores[j] = sum over channels c (in order) of q[c] k_c[j], eight positions at a time.
-    int j = 0;
-    for (; j + 8 <= n; j += 8) {
-      float acc[8] = {};
-      for (int c = 0; c < head_dim; ++c) {
-        const float qc = q[c];
-        const float* k = keys + static_cast<std::size_t>(c) * capacity_ + j;
-        for (int l = 0; l < 8; ++l) acc[l] += qc * k[l];
-      }
-      for (int l = 0; l < 8; ++l) scores[j + l] = acc[l] * scale;
-    }
-    for (; j < n; ++j) {
-      float acc = 0;
-      for (int c = 0; c < head_dim; ++c)
-        acc += q[c] * keys[static_cast<std::size_t>(c) * capacity_ + j];
-      scores[j] = acc * scale;
-    }
+    attention_scores(q, keys, capacity_, head_dim, n, scale, scores);
 
-    float max_score = scores[0];
-    for (int t = 1; t < n; ++t) max_score = std::max(max_score, scores[t]);
-    for (int t = 0; t < n; ++t) scores[t] = exp_fixed(scores[t] - max_score);
+    const float max_score = max_of(scores, n);
+    exp_shifted(scores, n, max_score);
     const float inverse_total = 1.0f / sum_fixed(scores, n);
     for (int t = 0; t < n; ++t) scores[t] *= inverse_total;
 
@@ -360,7 +265,7 @@ class TransformerSession final : public PredictorSession {
       layer_norm(x_.data(), l.attention_norm_scale.data(), l.attention_norm_bias.data(), d);
 
       matvec(x_.data(), l.hidden.data(), l.hidden_bias.data(), d, f, hidden_.data());
-      for (int i = 0; i < f; ++i) hidden_[i] = gelu_tanh(hidden_[i]);
+      gelu_in_place(hidden_.data(), f);
       matvec(hidden_.data(), l.ffn_output.data(), l.ffn_output_bias.data(), f, d,
              projected_.data());
       for (int i = 0; i < d; ++i) x_[i] += projected_[i];
@@ -372,9 +277,8 @@ class TransformerSession final : public PredictorSession {
     float* p = probabilities_.data();
     const int vocab = s_.vocab_size;
     matvec(x_.data(), w_.logits.data(), w_.logits_bias.data(), d, vocab, p);
-    float max_logit = p[0];
-    for (int i = 1; i < vocab; ++i) max_logit = std::max(max_logit, p[i]);
-    for (int i = 0; i < vocab; ++i) p[i] = exp_fixed(p[i] - max_logit);
+    const float max_logit = max_of(p, vocab);
+    exp_shifted(p, vocab, max_logit);
     const float inverse_total = 1.0f / sum_fixed(p, vocab);
     for (int i = 0; i < vocab; ++i) p[i] *= inverse_total;
   }
