@@ -42,6 +42,7 @@ struct TrainingConfig {
   std::int64_t eval_sequences = 16, eval_sequence_length = 2048;
   double max_time_s = 0;  // 0: no limit
   std::filesystem::path checkpoint_path, log_path;
+  std::filesystem::path init_checkpoint;  // start from these weights (fresh Adam), if set
   nlohmann::json source;  // the config as validated, for the checkpoint's provenance
 };
 
@@ -81,6 +82,8 @@ const std::vector<OptionSpec>& training_specs() {
       {"eval_sequence_length", OptionType::Integer, 2048, "bytes per held-out sequence"},
       {"max_time_s", OptionType::Number, 0.0,
        "stop (with a checkpoint) after this many seconds of training; 0 = no limit"},
+      {"init_checkpoint", OptionType::Path, "",
+       "start from this checkpoint's weights (a second training stage); Adam starts fresh"},
       {"checkpoint", OptionType::Path, nullptr, "output checkpoint path (.lmct)"},
       {"log", OptionType::Path, "",
        "training log CSV; default: the checkpoint path with .train.csv"},
@@ -143,11 +146,15 @@ TrainingConfig parse_config_json(const nlohmann::json& json) {
   c.eval_sequences = positive("eval_sequences");
   c.eval_sequence_length = positive("eval_sequence_length");
   c.max_time_s = options.number("max_time_s");
+  c.init_checkpoint = options.string("init_checkpoint");
   c.checkpoint_path = options.string("checkpoint");
   c.log_path = options.string("log");
   if (c.log_path.empty())
     c.log_path = std::filesystem::path(c.checkpoint_path).replace_extension(".train.csv");
   c.source = options.json();
+  if (!c.init_checkpoint.empty()) {
+    c.source["init_checkpoint_fnv1a64"] = fnv1a64_file_hash(c.init_checkpoint);
+  }
   c.source["architecture"] = c.shape.to_json();
   return c;
 }
