@@ -388,6 +388,18 @@ void run_training(const std::filesystem::path& config_path, bool resume, std::os
     truncate_log(c.log_path, step);
     progress << "resuming " << c.checkpoint_path.string() << " at step " << step << '\n';
   } else {
+    if (!c.init_checkpoint.empty()) {
+      const auto init = read_checkpoint(c.init_checkpoint);
+      if (checkpoint_architecture(init, c.init_checkpoint).to_json() != c.shape.to_json()) {
+        throw InputError("init_checkpoint: " + c.init_checkpoint.string() +
+                         " has another architecture than the config");
+      }
+      for (std::size_t i = 0; i < model.specs().size(); ++i) {
+        const auto& spec = model.specs()[i];
+        model.parameters()[i] = to_torch(init.tensor(spec.name, spec.shape, c.init_checkpoint));
+      }
+      progress << "starting from " << c.init_checkpoint.string() << '\n';
+    }
     std::ofstream(c.log_path, std::ios::trunc)
         << "step,train_bpb,heldout_bpb,tokens_per_s,elapsed_s\n";
   }

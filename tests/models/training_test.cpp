@@ -82,6 +82,22 @@ TEST(Training, ResumedRunEqualsUninterruptedRun) {
   EXPECT_EQ(rows.back().step, 12);
 }
 
+TEST(Training, SecondStageStartsFromInitCheckpoint) {
+  LMC_REQUIRE_SHARED_DATA("text/enwik9-head-10000");
+  test::TempDir dir;
+  const auto first =
+      test::train(test::tiny_training_config(dir.path() / "first.lmct", {{"steps", 5}}));
+  const auto second = read_checkpoint(test::train(test::tiny_training_config(
+      dir.path() / "second.lmct", {{"steps", 0}, {"init_checkpoint", first.string()}})));
+  const auto initial = read_checkpoint(first);
+  ASSERT_EQ(second.tensors.size(), initial.tensors.size());
+  for (std::size_t i = 0; i < initial.tensors.size(); ++i) {
+    EXPECT_EQ(second.tensors[i].values, initial.tensors[i].values) << initial.tensors[i].name;
+  }
+  EXPECT_EQ(second.header["training"]["config"]["init_checkpoint_fnv1a64"],
+            fnv1a64_file_hash(first));
+}
+
 TEST(Training, ConfigErrorsNameTheKey) {
   test::TempDir dir;
   auto expect_error = [&](const nlohmann::json& overrides, const std::string& key) {
@@ -104,6 +120,7 @@ TEST(Training, ConfigErrorsNameTheKey) {
   expect_error({{"schedule", "linear"}}, "schedule");
   expect_error({{"architecture", {{"embedding_dim", 30}, {"heads", 4}}}}, "architecture.heads");
   expect_error({{"data", (dir.path() / "absent").string()}}, "data");
+  expect_error({{"init_checkpoint", (dir.path() / "absent.lmct").string()}}, "absent.lmct");
 }
 
 }  // namespace
