@@ -133,6 +133,11 @@ PretrainedCompressor::PretrainedCompressor(PretrainedModel model, int top_k,
         "pretrained: the model predicts " + std::to_string(model_.predictor->vocab_size()) +
         " tokens, its tokenizer has " + std::to_string(model_.tokenizer->vocab_size()));
   }
+  if (const std::string problem = model_.tokenizer->seven_bit_text_problem(); !problem.empty()) {
+    throw InputError("pretrained: the tokenizer cannot code 7-bit text losslessly: " + problem +
+                     " (a normalizer other than identity, folded whitespace, or no byte "
+                     "fallback)");
+  }
   if (top_k < 1 || top_k >= static_cast<int>(candidates_.size())) {
     throw InputError("pretrained: top_k must be between 1 and " +
                      std::to_string(candidates_.size() - 1) +
@@ -250,20 +255,36 @@ namespace {
 
 std::unique_ptr<Compressor> make_pretrained(const Options& options, const CodecContext& context) {
   const std::string format = options.string("format");
-  if (format != "llama2c" && format != "rwkv") {
-    throw InputError(options.key_path("format") + ": expected \"llama2c\" or \"rwkv\", got \"" +
-                     format + "\"");
+  if (format != "llama2c" && format != "rwkv" && format != "torchscript") {
+    throw InputError(options.key_path("format") +
+                     ": expected \"llama2c\", \"rwkv\" or \"torchscript\", got \"" + format + "\"");
+  }
+  const std::int64_t window = options.integer("context");
+  if (window < 0 || window > std::numeric_limits<int>::max()) {
+    throw InputError(options.key_path("context") + ": expected 0 (the model's own) or a " +
+                     "positive number of positions, got " + std::to_string(window));
+  }
+  if (format == "torchscript" && window == 0) {
+    throw InputError(options.key_path("context") +
+                     ": required for torchscript (the positions the model was trained with, "
+                     "e.g. 4096 for Llama 2); a traced module does not record it");
   }
   PretrainedModel model;
   try {
-    model =
-        load_pretrained_model(format, options.string("checkpoint"), options.string("tokenizer"));
+    model = load_pretrained_model(format, options.string("checkpoint"), options.string("tokenizer"),
+                                  static_cast<int>(window));
   } catch (const InputError& e) {
     throw InputError(options.key_path("checkpoint") + ": " + e.what());
   }
   // Values beyond int are out of range anyway: saturate them so the constructor rejects them.
   const auto top_k = static_cast<int>(std::clamp<std::int64_t>(
       options.integer("top_k"), std::numeric_limits<int>::min(), std::numeric_limits<int>::max()));
+  if (const std::string problem = model.tokenizer->seven_bit_text_problem(); !problem.empty()) {
+    throw InputError(options.key_path("tokenizer") +
+                     ": cannot code 7-bit text losslessly: " + problem +
+                     " (a normalizer other than identity, folded whitespace, or no byte "
+                     "fallback)");
+  }
   try {
     return std::make_unique<PretrainedCompressor>(std::move(model), top_k, context.mapping);
   } catch (const InputError& e) {
@@ -276,12 +297,18 @@ std::unique_ptr<Compressor> make_pretrained(const Options& options, const CodecC
 CompressorKind pretrained_kind() {
   return {
       "pretrained",
-      "Pretrained LM (llama2.c or rwkv.cpp file) as a compressor: the 7-bit chunk is tokenised "
+      "Pretrained LM (llama2.c, rwkv.cpp or TorchScript) as a compressor: the 7-bit chunk is "
+      "tokenised "
       "and coded over the top-k next tokens plus an escape (PAPER.md sections 4-5)",
       {
-          {"format", OptionType::String, nullptr, "\"llama2c\" or \"rwkv\""},
-          {"checkpoint", OptionType::Path, nullptr, "llama2.c .bin or rwkv.cpp .bin model file"},
-          {"tokenizer", OptionType::Path, "", "llama2.c tokenizer.bin (llama2c only)"},
+          {"format", OptionType::String, nullptr, "\"llama2c\", \"rwkv\" or \"torchscript\""},
+          {"checkpoint", OptionType::Path, nullptr,
+           "llama2.c .bin, rwkv.cpp .bin or TorchScript .pt model file"},
+          {"tokenizer", OptionType::Path, "",
+           "llama2.c tokenizer.bin (llama2c) or SentencePiece .model (torchscript)"},
+          {"context", OptionType::Integer, 0,
+           "positions per window; 0 = the model's own (llama2c: seq_len; rwkv: unbounded); "
+           "required for torchscript"},
           {"top_k", OptionType::Integer, 100,
            "next-token probabilities kept per step (the rest is reached by an escape)"},
       },

@@ -295,12 +295,19 @@ int main_with_exit_code(int argc, char** argv) {
 
   GenerateArgs generate_args;
   auto* generate = app.add_subcommand(
-      "generate", "Continue a prompt with a pretrained model (llama2.c, rwkv.cpp)");
-  generate->add_option("--model", generate_args.model, "Model file (llama2.c or rwkv.cpp .bin)")
+      "generate", "Continue a prompt with a pretrained model (llama2.c, rwkv.cpp, TorchScript)");
+  generate
+      ->add_option("--model", generate_args.model,
+                   "Model file (llama2.c or rwkv.cpp .bin, TorchScript .pt)")
       ->required();
-  generate->add_option("--format", generate_args.format, "auto (by magic), llama2c or rwkv")
-      ->check(CLI::IsMember({"auto", "llama2c", "rwkv"}));
-  generate->add_option("--tokenizer", generate_args.tokenizer, "llama2.c tokenizer.bin (llama2c)");
+  generate
+      ->add_option("--format", generate_args.format,
+                   "auto (by magic), llama2c, rwkv or torchscript")
+      ->check(CLI::IsMember({"auto", "llama2c", "rwkv", "torchscript"}));
+  generate->add_option("--tokenizer", generate_args.tokenizer,
+                       "llama2.c tokenizer.bin, or SentencePiece .model (torchscript)");
+  generate->add_option("--context", generate_args.context,
+                       "Positions per window (required for torchscript; default: the model's)");
   generate->add_option("--prompt", generate_args.prompt, "Text to continue");
   generate->add_option("--tokens", generate_args.tokens, "Tokens to generate (default 256)");
   generate->add_option("--temperature", generate_args.temperature, "0 = greedy (default)");

@@ -7,6 +7,8 @@
 #include "models/llama2c.h"
 #include "models/llama2c_tokenizer.h"
 #include "models/rwkv.h"
+#include "models/sentencepiece_tokenizer.h"
+#include "models/torchscript_predictor.h"
 
 namespace lmc {
 
@@ -18,9 +20,26 @@ nlohmann::json PretrainedModel::describe() const {
   return description;
 }
 
+namespace {
+
+// The window a session may use: the model's own limit unless `context` asks for less; a model
+// without a limit (0) takes any positive `context`.
+int choose_context(const std::filesystem::path& checkpoint, int model_limit, int context) {
+  if (context < 0)
+    throw InputError("context must be >= 0 (0 = the model's own), got " + std::to_string(context));
+  if (context == 0) return model_limit;
+  if (model_limit != 0 && context > model_limit) {
+    throw InputError(checkpoint.string() + ": context " + std::to_string(context) +
+                     " exceeds the model's " + std::to_string(model_limit) + " positions");
+  }
+  return context;
+}
+
+}  // namespace
+
 PretrainedModel load_pretrained_model(std::string_view format,
                                       const std::filesystem::path& checkpoint,
-                                      const std::filesystem::path& tokenizer) {
+                                      const std::filesystem::path& tokenizer, int context) {
   PretrainedModel model;
   model.format = std::string(format);
   if (format == "llama2c") {
@@ -30,7 +49,7 @@ PretrainedModel load_pretrained_model(std::string_view format,
     const auto predictor = Llama2cPredictor::load(checkpoint);
     model.tokenizer = std::make_shared<const Llama2cTokenizer>(
         Llama2cTokenizer::load(tokenizer, predictor->vocab_size()));
-    model.context_limit = predictor->config().seq_len;
+    model.context_limit = choose_context(checkpoint, predictor->config().seq_len, context);
     model.predictor = predictor;
   } else if (format == "rwkv") {
     if (!tokenizer.empty()) {
@@ -44,9 +63,23 @@ PretrainedModel load_pretrained_model(std::string_view format,
                        std::to_string(model.predictor->vocab_size()) +
                        "; only byte-level (256) rwkv models are supported");
     }
+    model.context_limit = choose_context(checkpoint, 0, context);
+  } else if (format == "torchscript") {
+    if (tokenizer.empty()) {
+      throw InputError("torchscript: " + checkpoint.string() +
+                       " needs its SentencePiece tokenizer (.model)");
+    }
+    if (context == 0) {
+      throw InputError("torchscript: " + checkpoint.string() +
+                       " needs a context (the positions the model was trained with, e.g. "
+                       "4096 for Llama 2); a traced module does not record it");
+    }
+    model.tokenizer = SentencePieceTokenizer::load(tokenizer);
+    model.predictor = TorchScriptPredictor::load(checkpoint, model.tokenizer->vocab_size());
+    model.context_limit = choose_context(checkpoint, 0, context);
   } else {
     throw InputError("unknown model format \"" + std::string(format) +
-                     "\"; expected \"llama2c\" or \"rwkv\"");
+                     "\"; expected \"llama2c\", \"rwkv\" or \"torchscript\"");
   }
   return model;
 }
@@ -57,7 +90,11 @@ std::string detect_model_format(const std::filesystem::path& checkpoint) {
   char magic[4] = {};
   in.read(magic, sizeof(magic));
   constexpr char kRwkvMagic[4] = {0x66, 0x6d, 0x67, 0x67};  // 0x67676d66 little-endian
-  return in.gcount() == 4 && std::memcmp(magic, kRwkvMagic, 4) == 0 ? "rwkv" : "llama2c";
+  constexpr char kZipMagic[4] = {0x50, 0x4b, 0x03, 0x04};   // TorchScript archives are zip files
+  if (in.gcount() != 4) return "llama2c";
+  if (std::memcmp(magic, kRwkvMagic, 4) == 0) return "rwkv";
+  if (std::memcmp(magic, kZipMagic, 4) == 0) return "torchscript";
+  return "llama2c";
 }
 
 SlidingContext::SlidingContext(const PretrainedModel& model)

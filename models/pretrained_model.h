@@ -17,7 +17,7 @@
 namespace lmc {
 
 struct PretrainedModel {
-  std::string format;  // "llama2c" | "rwkv"
+  std::string format;  // "llama2c" | "rwkv" | "torchscript"
   std::shared_ptr<const Predictor> predictor;
   std::shared_ptr<const Tokenizer> tokenizer;
   int context_limit = 0;  // positions a session holds, BOS included; 0 = unbounded (recurrent)
@@ -26,13 +26,16 @@ struct PretrainedModel {
 };
 
 // "llama2c": a llama2.c checkpoint plus its tokenizer.bin (required); "rwkv": an rwkv.cpp file
-// with the byte tokenizer (`tokenizer` must be empty). InputError naming the file or the
-// format otherwise.
+// with the byte tokenizer (`tokenizer` must be empty); "torchscript": a traced module plus its
+// SentencePiece .model, and `context` is required. `context` > 0 limits the window (at most the
+// model's own limit); 0 keeps the model's own. InputError naming the file or the format
+// otherwise.
 PretrainedModel load_pretrained_model(std::string_view format,
                                       const std::filesystem::path& checkpoint,
-                                      const std::filesystem::path& tokenizer);
+                                      const std::filesystem::path& tokenizer, int context = 0);
 
-// "rwkv" when the file starts with rwkv.cpp's magic, else "llama2c" (whose header has no magic).
+// "rwkv" or "torchscript" (a zip archive) by the file's magic, else "llama2c" (whose header has
+// no magic).
 std::string detect_model_format(const std::filesystem::path& checkpoint);
 
 // Next-token predictions over an unbounded token stream. The session starts with BOS (when the

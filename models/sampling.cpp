@@ -64,7 +64,8 @@ std::string generate_text(const PretrainedModel& model, std::string_view prompt,
 int generate_command(const GenerateArgs& args, std::ostream& out) {
   if (args.tokens < 0) throw InputError("--tokens must be >= 0");
   const std::string format = args.format == "auto" ? detect_model_format(args.model) : args.format;
-  const PretrainedModel model = load_pretrained_model(format, args.model, args.tokenizer);
+  const PretrainedModel model =
+      load_pretrained_model(format, args.model, args.tokenizer, args.context);
   out << generate_text(model, args.prompt, args.tokens, {args.temperature, args.seed}) << "\n";
   return 0;
 }

@@ -29,6 +29,12 @@ class Tokenizer {
 
   // The text of a token sequence: the tokens' bytes with the dummy prefix removed.
   std::string decode(std::span<const int> ids) const;
+
+  // Empty when decode(encode(s)) == s for probes covering every 7-bit character (alone, in
+  // runs, around repeated spaces, tabs and newlines); otherwise the first probe that fails, in
+  // words. A tokenizer that normalises text (NFKC, folded whitespace) or maps characters to an
+  // unknown token fails: it cannot code text losslessly.
+  std::string seven_bit_text_problem() const;
 };
 
 // One token per byte value (rwkv.cpp's tiny models): ids 0..255 are the bytes themselves.
