@@ -4,6 +4,8 @@
 #include <torch/csrc/jit/runtime/graph_executor.h>
 #include <torch/script.h>
 
+#include <dlfcn.h>
+
 #include <cmath>
 #include <mutex>
 
@@ -19,12 +21,18 @@ struct TorchScriptPredictor::Module {
 namespace {
 
 // One intra-op thread and the graph run as traced: reductions then happen in one fixed order, so
-// repeated calls agree bit for bit. Process-wide settings, made once.
+// repeated calls agree bit for bit. Process-wide settings, made once. OpenBLAS (Debian's libtorch
+// calls it for matrix products) keeps its own thread pool, which at::set_num_threads does not
+// reach: unless limited, its idle workers spin in sched_yield and took a third of the CPU time.
 void make_torch_deterministic() {
   static std::once_flag once;
   std::call_once(once, [] {
     at::set_num_threads(1);
     torch::jit::setGraphExecutorOptimize(false);
+    using SetThreads = void(int);
+    if (void* openblas = dlsym(RTLD_DEFAULT, "openblas_set_num_threads")) {
+      reinterpret_cast<SetThreads*>(openblas)(1);
+    }
   });
 }
 

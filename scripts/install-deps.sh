@@ -9,12 +9,14 @@ packages=(
   # libraries (the design card)
   libtorch-dev nlohmann-json3-dev libeigen3-dev libsndfile1-dev libstb-dev zlib1g-dev
   libflac-dev libflac++-dev liblzma-dev libpng-dev libzstd-dev libbrotli-dev libbz2-dev
-  libcli11-dev libgtest-dev libbenchmark-dev
+  libcli11-dev libgtest-dev libbenchmark-dev libsentencepiece-dev
   libavcodec-dev libavformat-dev libavutil-dev ffmpeg
   # runtime speed-ups for libtorch (TOOLCHAIN.md)
   libopenblas0-pthread libtcmalloc-minimal4
   # reports
   python3 python3-matplotlib jupyter-nbconvert python3-ipykernel
+  # the TorchScript test traces a tiny model and trains a tokenizer (tests/models)
+  python3-torch python3-sentencepiece
   # sample corpora for the demo
   dict-gcide python3-skimage pocketsphinx-testdata
 )
