@@ -7,7 +7,8 @@ Writes PNG and PDF into DIR (default RESULTS_DIR/figures):
   rates              raw and adjusted compression rate per dataset, compressor and mode
   rate_vs_throughput raw rate against throughput
   lm_model_size      adjusted rate against model bytes (only when language-model rows exist)
-  training_curves    bits per byte against training step (only when training logs exist)
+  training_curves    bits per byte against training step (only when training logs exist); a model
+                     trained in two stages (X-stage1.train.csv beside X.train.csv) is one curve
 
 Exit codes: 0 written (or matplotlib missing: the harness runs this after every run and must not
 fail on machines without it), 2 bad input. The functions are shared with table1.ipynb.
@@ -43,6 +44,10 @@ REQUIRED_ROW_KEYS = {
     "parameters": (int, float),
 }
 TRAINING_LOG_COLUMNS = ("step", "train_bpb", "heldout_bpb")
+TRAINING_LOG_SUFFIX = ".train.csv"
+# Naming convention of the shipped models: stage 2 (X.lmct, log X.train.csv) continues from the
+# weights of stage 1, trained as X-stage1.lmct with its log X-stage1.train.csv beside it.
+STAGE1_SUFFIX = "-stage1"
 
 # Above this adjusted rate (%) a linear axis squeezes every classical bar into the bottom tenth.
 LOG_SCALE_ABOVE_PERCENT = 300.0
@@ -106,20 +111,27 @@ def _kind_name(kind) -> str:
 
 def read_training_log(path) -> dict:
     """One model's training log (`bench train` CSV). The held-out value is repeated on every row
-    between evaluations, so only the rows where it changes are kept as held-out points."""
+    between evaluations, so only the rows where it changes are kept as held-out points. A file
+    without a single line (`bench train` stopped before writing its header) reads as an empty log.
+
+    Returns name (file name without .train.csv), path, train and heldout [(step, bits per byte)],
+    last_step (the highest logged step, None when empty) and stage_starts (steps where a later
+    training stage begins: empty here, see join_training_stages)."""
     path = Path(path)
     with open(path, newline="", encoding="utf-8") as f:
         reader = csv.DictReader(f)
-        missing = [c for c in TRAINING_LOG_COLUMNS if c not in (reader.fieldnames or [])]
-        if missing:
-            raise ResultsError(f"{path}: training log lacks column(s) {', '.join(missing)}")
         by_step = {}
-        for line, record in enumerate(reader, start=2):
-            try:
-                step = int(float(record["step"]))
-            except (TypeError, ValueError) as e:
-                raise ResultsError(f"{path}:{line}: step {record['step']!r} is not a number") from e
-            by_step[step] = record  # a resumed run may log a step twice; the later line wins
+        if reader.fieldnames is not None:  # None: not even a header line
+            missing = [c for c in TRAINING_LOG_COLUMNS if c not in reader.fieldnames]
+            if missing:
+                raise ResultsError(f"{path}: training log lacks column(s) {', '.join(missing)}")
+            for line, record in enumerate(reader, start=2):
+                try:
+                    step = int(float(record["step"]))
+                except (TypeError, ValueError) as e:
+                    raise ResultsError(
+                        f"{path}:{line}: step {record['step']!r} is not a number") from e
+                by_step[step] = record  # a resumed run may log a step twice; the later line wins
     steps = sorted(by_step)
     train = [(s, _number(by_step[s]["train_bpb"])) for s in steps]
     heldout = []
@@ -127,13 +139,87 @@ def read_training_log(path) -> dict:
         value = _number(by_step[s]["heldout_bpb"])
         if value is not None and (not heldout or heldout[-1][1] != value):
             heldout.append((s, value))
-    name = path.name[: -len(".train.csv")] if path.name.endswith(".train.csv") else path.stem
     return {
-        "name": name,
+        "name": _log_name(path),
         "path": str(path),
         "train": [(s, v) for s, v in train if v is not None],
         "heldout": heldout,
+        "last_step": steps[-1] if steps else None,
+        "stage_starts": [],
     }
+
+
+def _log_name(path) -> str:
+    path = Path(path)
+    name = path.name
+    return name[: -len(TRAINING_LOG_SUFFIX)] if name.endswith(TRAINING_LOG_SUFFIX) else path.stem
+
+
+def stage1_log_path(path):
+    """Where the stage-1 log of the model logged at `path` would be: X.train.csv ->
+    X-stage1.train.csv in the same folder (None for a path not ending in .train.csv)."""
+    path = Path(path)
+    if not path.name.endswith(TRAINING_LOG_SUFFIX):
+        return None
+    return path.with_name(_log_name(path) + STAGE1_SUFFIX + TRAINING_LOG_SUFFIX)
+
+
+def join_training_stages(stage1, stage2) -> dict:
+    """One log for a model trained in two stages: stage 1 at its own steps, then stage 2 shifted
+    by stage 1's last step, which goes into stage_starts; the name and path are stage 2's (the
+    shipped model). Stage 2 starts from the stage-1 weights, so its first held-out value is the
+    last one of stage 1 again: it is not repeated. An empty stage 1 leaves stage 2 unshifted; an
+    empty stage 2 leaves stage 1 without a marker."""
+    offset = _last_step(stage1)
+    if offset is None:
+        return dict(stage2)
+    last = _last_step(stage2)
+
+    def shift(points):
+        return [(s + offset, v) for s, v in points]
+
+    heldout = list(stage1["heldout"])
+    for point in shift(stage2["heldout"]):
+        if not heldout or heldout[-1][1] != point[1]:
+            heldout.append(point)
+    return {
+        "name": stage2["name"],
+        "path": stage2["path"],
+        "stage_paths": [stage1["path"], stage2["path"]],
+        "train": list(stage1["train"]) + shift(stage2["train"]),
+        "heldout": heldout,
+        "last_step": offset if last is None else offset + last,
+        "stage_starts": list(stage1.get("stage_starts", [])) + ([] if last is None else [offset]),
+    }
+
+
+def _last_step(log):
+    """The log's last step; computed from its points for a log built by hand without one."""
+    if "last_step" in log:
+        return log["last_step"]
+    steps = [s for s, _ in log["train"]] + [s for s, _ in log["heldout"]]
+    return max(steps) if steps else None
+
+
+def combine_training_stages(logs) -> list:
+    """Replaces each pair of logs X-stage1.train.csv and X.train.csv (same folder) by their
+    join_training_stages, in the place of the stage-2 log; other logs pass unchanged, so a
+    stage-1 log without its stage 2 stays a model of its own (named X-stage1)."""
+    by_path = {Path(log["path"]).resolve(): log for log in logs if log.get("path")}
+    stage1_of = {}
+    for log in logs:
+        sibling = stage1_log_path(log["path"]) if log.get("path") else None
+        stage1 = by_path.get(sibling.resolve()) if sibling is not None else None
+        if stage1 is not None and stage1 is not log:
+            stage1_of[id(log)] = stage1
+    joined_stage1 = {id(stage1) for stage1 in stage1_of.values()}
+    combined = []
+    for log in logs:
+        if id(log) in joined_stage1:
+            continue
+        combined.append(join_training_stages(stage1_of[id(log)], log)
+                        if id(log) in stage1_of else log)
+    return combined
 
 
 def _number(text):
@@ -205,7 +291,9 @@ def markdown_table(header, rows, number_format="{:.1f}") -> str:
 
 def training_logs_from_results(results, search_roots=()) -> list:
     """Training logs next to the checkpoints the LM rows used (`bench train` writes
-    <checkpoint stem>.train.csv). Relative checkpoint paths are tried against each search root."""
+    <checkpoint stem>.train.csv). Relative checkpoint paths are tried against each search root.
+    When X-stage1.train.csv lies beside a log X.train.csv it is listed just before it, and
+    training_curves_figure draws the two as one curve (combine_training_stages)."""
     found = []
     for row in results["rows"]:
         settings = row.get("settings") or {}
@@ -213,11 +301,14 @@ def training_logs_from_results(results, search_roots=()) -> list:
         checkpoint = model.get("checkpoint") if isinstance(model, dict) else None
         if not isinstance(checkpoint, str):
             continue
-        log = Path(checkpoint).with_suffix(".train.csv")
+        log = Path(checkpoint).with_suffix(TRAINING_LOG_SUFFIX)
         candidates = [log] if log.is_absolute() else [Path(root) / log for root in search_roots]
         for candidate in candidates:
-            if candidate.is_file() and candidate.resolve() not in found:
-                found.append(candidate.resolve())
+            if candidate.is_file():
+                stage1 = stage1_log_path(candidate)
+                for path in ([stage1] if stage1.is_file() else []) + [candidate]:
+                    if path.resolve() not in found:
+                        found.append(path.resolve())
                 break
     return found
 
@@ -422,8 +513,10 @@ def _si_bytes(value, _position=None) -> str:
 
 def training_curves_figure(logs):
     """Held-out (solid, at each evaluation) and train (thin dashed) bits per byte against step,
-    one colour per model. None when there is nothing to draw."""
-    logs = [log for log in logs if log["train"] or log["heldout"]]
+    one colour per model. A model trained in stages (X-stage1.train.csv and X.train.csv both among
+    the logs) is one curve over both, stage 2 shifted past stage 1, with a thin vertical line
+    where stage 2 starts (combine_training_stages). None when there is nothing to draw."""
+    logs = [log for log in combine_training_stages(logs) if log["train"] or log["heldout"]]
     if not logs:
         return None
     fig = _new_figure(4.5, 3.4)
@@ -437,6 +530,11 @@ def training_curves_figure(logs):
         if log["heldout"]:
             steps, values = zip(*log["heldout"])
             ax.plot(steps, values, "o-", color=color, markersize=3.5, linewidth=1.4)
+        for stage, start in enumerate(log.get("stage_starts", []), start=2):
+            ax.axvline(start, color=color, linestyle=(0, (2, 2)), linewidth=0.7, zorder=1)
+            ax.annotate(f"stage {stage}", (start, 1.0), xycoords=("data", "axes fraction"),
+                        textcoords="offset points", xytext=(-1.5, -3), rotation=90,
+                        ha="right", va="top", color=color, fontsize=6.5)
     ax.axhline(8.0, color="0.3", linestyle=":", linewidth=0.9)
     ax.set_xlabel("training step")
     ax.set_ylabel("bits per byte (lower is better)")

@@ -86,6 +86,23 @@ TRAINING_LOG = """step,train_bpb,heldout_bpb,tokens_per_s,elapsed_s
 50,5.0,5.6,2000,50
 """
 
+# A model trained in two stages, like the shipped ones: stage 1 ends at step 40 with a final
+# evaluation (4.8); stage 2 starts from those weights, so its first held-out value is 4.8 again.
+STAGE1_LOG = """step,train_bpb,heldout_bpb,tokens_per_s,elapsed_s
+10,8.4,9.0,2000,10
+20,6.0,9.0,2000,20
+30,5.0,9.0,2000,30
+40,4.6,4.8,2000,40
+"""
+STAGE2_LOG = """step,train_bpb,heldout_bpb,tokens_per_s,elapsed_s
+10,4.5,4.8,900,10
+20,4.2,4.8,900,20
+30,4.0,4.1,900,30
+"""
+STAGED_TRAIN = [(10, 8.4), (20, 6.0), (30, 5.0), (40, 4.6), (50, 4.5), (60, 4.2), (70, 4.0)]
+STAGED_HELDOUT = [(10, 9.0), (40, 4.8), (70, 4.1)]
+STAGE2_ALONE_TRAIN = [(10, 4.5), (20, 4.2), (30, 4.0)]
+
 
 def classical_rows():
     return [
@@ -251,6 +268,130 @@ class FiguresFunctionsTest(FiguresTestBase):
             self.assertIn("lower is better", first.get_ylabel())
         self.assertIn("faster", figs[1].axes[0].get_xlabel())
         self.assertIn("bytes", figs[2].axes[0].get_xlabel())
+
+
+@needs_matplotlib
+class TrainingStagesTest(FiguresTestBase):
+    """X-stage1.train.csv beside X.train.csv: one model, stage 2 shifted past stage 1."""
+
+    @classmethod
+    def setUpClass(cls):
+        sys.path.insert(0, str(REPO / "notebooks"))
+        import figures
+        cls.figures = figures
+
+    def setUp(self):
+        super().setUp()
+        self.staged = self.root / "staged" / "models" / "checkpoints"
+        self.staged.mkdir(parents=True)
+        self.stage1 = self.staged / "tiny-stage1.train.csv"
+        self.stage2 = self.staged / "tiny.train.csv"
+        self.stage1.write_text(STAGE1_LOG)
+        self.stage2.write_text(STAGE2_LOG)
+        (self.staged / "small.train.csv").write_text(TRAINING_LOG)
+        # Relative checkpoint paths, as configs/pretrained.json names them, found from a root.
+        self.staged_results = {"rows": classical_rows() + [
+            lm_row("enwik-sample", "tiny", 231936, 30.9, "models/checkpoints/tiny.lmct"),
+            lm_row("enwik-sample", "small", 856832, 21.7, "models/checkpoints/small.lmct"),
+            lm_row("random", "tiny", 231936, 195.5, "models/checkpoints/tiny.lmct"),
+        ]}
+
+    def read(self, *paths):
+        return [self.figures.read_training_log(p) for p in paths]
+
+    def test_stage2_is_shifted_by_the_last_step_of_stage1(self):
+        [joined] = self.figures.combine_training_stages(self.read(self.stage1, self.stage2))
+        self.assertEqual(joined["name"], "tiny")
+        self.assertEqual(joined["path"], str(self.stage2))
+        self.assertEqual(joined["stage_paths"], [str(self.stage1), str(self.stage2)])
+        self.assertEqual(joined["train"], STAGED_TRAIN)
+        # Stage 2's first held-out 4.8 re-evaluates the stage-1 weights: not a second point.
+        self.assertEqual(joined["heldout"], STAGED_HELDOUT)
+        self.assertEqual(joined["stage_starts"], [40])
+        self.assertEqual(joined["last_step"], 70)
+
+    def test_the_offset_is_the_last_logged_step_even_without_a_train_value(self):
+        self.stage1.write_text(STAGE1_LOG + "45,nan,4.8,2000,45\n")
+        [joined] = self.figures.combine_training_stages(self.read(self.stage1, self.stage2))
+        self.assertEqual(joined["stage_starts"], [45])
+        self.assertEqual(joined["train"][3:], [(40, 4.6), (55, 4.5), (65, 4.2), (75, 4.0)])
+        self.assertEqual(joined["heldout"], [(10, 9.0), (40, 4.8), (75, 4.1)])
+
+    def test_discovery_from_results_lists_stage1_just_before_its_stage2(self):
+        roots = [self.root / "nowhere", self.root / "staged"]
+        paths = self.figures.training_logs_from_results(self.staged_results, roots)
+        self.assertEqual(paths, [self.stage1.resolve(), self.stage2.resolve(),
+                                 (self.staged / "small.train.csv").resolve()])
+        logs = self.figures.combine_training_stages(self.read(*paths))
+        self.assertEqual([log["name"] for log in logs], ["tiny", "small"])
+        self.assertEqual(logs[0]["train"], STAGED_TRAIN)
+        self.assertEqual(logs[1]["stage_starts"], [])
+        self.assertEqual(logs[1]["train"], [(10, 8.4), (20, 7.5), (30, 6.1), (40, 5.2), (50, 5.0)])
+
+    def test_explicit_logs_in_any_order_are_combined_the_same_way(self):
+        logs = self.read(self.staged / "small.train.csv", self.stage2, self.stage1)
+        combined = self.figures.combine_training_stages(logs)
+        self.assertEqual([log["name"] for log in combined], ["small", "tiny"])
+        self.assertEqual(combined[1]["train"], STAGED_TRAIN)
+        self.assertEqual(combined[1]["heldout"], STAGED_HELDOUT)
+        # Joining is idempotent: the figure may be handed logs that are already combined.
+        again = self.figures.combine_training_stages(combined)
+        self.assertEqual([log["train"] for log in again], [log["train"] for log in combined])
+
+    def test_missing_stage1_leaves_stage2_at_its_own_steps(self):
+        self.stage1.unlink()
+        paths = self.figures.training_logs_from_results(self.staged_results, [self.root / "staged"])
+        self.assertEqual(paths, [self.stage2.resolve(), (self.staged / "small.train.csv").resolve()])
+        tiny = self.figures.combine_training_stages(self.read(*paths))[0]
+        self.assertEqual((tiny["name"], tiny["train"], tiny["stage_starts"]),
+                         ("tiny", STAGE2_ALONE_TRAIN, []))
+
+    def test_empty_stage1_leaves_stage2_at_its_own_steps(self):
+        for content in ("", "step,train_bpb,heldout_bpb,tokens_per_s,elapsed_s\n"):
+            self.stage1.write_text(content)
+            stage1 = self.figures.read_training_log(self.stage1)
+            self.assertEqual((stage1["train"], stage1["heldout"], stage1["last_step"]),
+                             ([], [], None))
+            [tiny] = self.figures.combine_training_stages(self.read(self.stage1, self.stage2))
+            self.assertEqual((tiny["name"], tiny["train"], tiny["stage_starts"]),
+                             ("tiny", STAGE2_ALONE_TRAIN, []))
+            self.assertEqual(tiny["heldout"], [(10, 4.8), (30, 4.1)])
+
+    def test_stage1_without_its_stage2_stays_a_model_of_its_own(self):
+        [alone] = self.figures.combine_training_stages(self.read(self.stage1))
+        self.assertEqual(alone["name"], "tiny-stage1")
+        self.assertEqual(alone["stage_starts"], [])
+        self.assertEqual(alone["train"], STAGED_TRAIN[:4])
+
+    def test_figure_draws_one_curve_per_model_and_marks_stage2(self):
+        paths = self.figures.training_logs_from_results(self.staged_results, [self.root / "staged"])
+        fig = self.figures.training_curves_figure(self.read(*paths))
+        ax = fig.axes[0]
+        legend = [text.get_text() for text in ax.get_legend().get_texts()]
+        self.assertEqual(legend[:2], ["tiny", "small"])
+        self.assertNotIn("tiny-stage1", legend)
+        lines = {tuple(line.get_xdata()): list(line.get_ydata()) for line in ax.get_lines()}
+        self.assertEqual(lines[tuple(s for s, _ in STAGED_HELDOUT)],
+                         [v for _, v in STAGED_HELDOUT])
+        self.assertEqual(lines[tuple(s for s, _ in STAGED_TRAIN)], [v for _, v in STAGED_TRAIN])
+        self.assertIn((40, 40), lines)  # the vertical stage-2 marker
+        self.assertEqual([text.get_text() for text in ax.texts], ["stage 2"])
+        self.assertEqual(ax.get_xlabel(), "training step")
+        self.assertIn("lower is better", ax.get_ylabel())
+        self.assertGreaterEqual(ax.get_xlim()[1], 70)
+
+    def test_script_finds_and_draws_both_stages(self):
+        results = self.root / "staged" / "results"
+        write_results(results, classical_rows() + [
+            lm_row("enwik-sample", "tiny", 231936, 30.9, self.staged / "tiny.lmct")])
+        done = run_figures(results, "--out", self.root / "out-found")
+        self.assertEqual(done.returncode, 0, done.stderr)
+        self.assert_figure_files(self.root / "out-found", ALL_FIGURES)
+        self.stage1.write_text("")  # an empty stage 1 is no reason to fail
+        done = run_figures(self.classical_results, "--training-logs",
+                           self.staged / "*.train.csv", "--out", self.root / "out-glob")
+        self.assertEqual(done.returncode, 0, done.stderr)
+        self.assert_figure_files(self.root / "out-glob", ("training_curves",))
 
 
 @needs_matplotlib
