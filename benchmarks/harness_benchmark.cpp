@@ -83,10 +83,10 @@ void BM_HarnessRange(benchmark::State& state) {
   const auto codec = make_codec(codec_name(static_cast<int>(state.range(0))));
   const MemoryDataset dataset;
   const Compressor* codecs[] = {codec.get()};
-  const EvaluationLabel label{"memory", {"codec"}};
+  const EvaluationLabel label{"memory", {"codec"}, {}};
   for (auto _ : state) {
-    auto partials = evaluate_range(dataset, {0, kChunks}, codecs, label, /*verify=*/true, nullptr,
-                                   nullptr);
+    auto partials =
+        evaluate_range(dataset, {0, kChunks}, codecs, label, /*verify=*/true, nullptr, nullptr);
     benchmark::DoNotOptimize(partials);
   }
   state.SetLabel(codec_name(static_cast<int>(state.range(0))));

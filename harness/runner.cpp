@@ -97,6 +97,7 @@ std::vector<PartialResult> evaluate_range(const Dataset& dataset, ChunkRange ran
     for (std::size_t c = 0; c < compressors.size(); ++c) {
       const Compressor& compressor = *compressors[c];
       PartialResult& partial = partials[c];
+      const double seconds_before = partial.compress_seconds + partial.decompress_seconds;
       const Bytes compressed = timed(partial.compress_seconds,
                                      [&] { return compressor.compress(chunk, partial.counters); });
       partial.chunks += 1;
@@ -120,7 +121,11 @@ std::vector<PartialResult> evaluate_range(const Dataset& dataset, ChunkRange ran
         }
         partial.verified_chunks += 1;
       }
-      if (progress != nullptr) progress->advance(1, chunk.size());
+      if (progress != nullptr) {
+        const std::size_t lane = label.progress_lanes.empty() ? 0 : label.progress_lanes[c];
+        progress->advance(lane, 1, chunk.size(),
+                          partial.compress_seconds + partial.decompress_seconds - seconds_before);
+      }
     }
   }
   return partials;
@@ -175,7 +180,8 @@ class StreamComparator {
 PartialResult evaluate_unchunked(const Dataset& dataset, std::uint64_t chunks,
                                  const Compressor& compressor, const std::string& dataset_name,
                                  const std::string& compressor_name, bool verify,
-                                 ProgressSink* progress, const std::atomic<bool>* stop) {
+                                 ProgressSink* progress, const std::atomic<bool>* stop,
+                                 std::size_t progress_lane) {
   PartialResult result;
   verify = verify && compressor.verifiable();
   const std::string what = "compressor '" + compressor_name + "' on dataset '" + dataset_name + "'";
@@ -211,11 +217,15 @@ PartialResult evaluate_unchunked(const Dataset& dataset, std::uint64_t chunks,
                        ", before the " + std::to_string(chunks) + " chunks it announced");
     }
     if (decoder) comparator.expect(chunk);
+    const double seconds_before = result.compress_seconds + result.decompress_seconds;
     timed(result.compress_seconds, [&] { encoder->write(chunk, compressed); });
     result.chunks += 1;
     result.raw_bytes += chunk.size();
     decode_step(false);
-    if (progress != nullptr) progress->advance(1, chunk.size());
+    if (progress != nullptr) {
+      progress->advance(progress_lane, 1, chunk.size(),
+                        result.compress_seconds + result.decompress_seconds - seconds_before);
+    }
   }
   if (stopped(stop)) return result;
   timed(result.compress_seconds, [&] { encoder->finish(compressed); });
@@ -318,14 +328,21 @@ std::vector<RowResult> execute_run(const PreparedRun& run, const RunOptions& opt
   TaskPool pool;
   std::atomic<bool> stop{false};
   std::mutex merge_mutex;
-  std::uint64_t total_units = 0;
   std::uint64_t total_bytes = 0;
+  // Progress lanes: one per (compressor entry, mode), whatever the dataset.
+  std::map<std::pair<std::size_t, Mode>, std::size_t> lane_ids;
+  std::vector<std::size_t> lane_of_row(rows.size());
+  std::vector<std::uint64_t> lane_units;
   // Chunked rows of one dataset that cover the same chunks share their reads: (dataset, chunks)
   // -> rows.
   std::map<std::pair<std::size_t, std::uint64_t>, std::vector<std::size_t>> chunked_groups;
   for (std::size_t r = 0; r < rows.size(); ++r) {
     const Planned& p = plan[r];
-    total_units += p.chunks;
+    const auto [lane, added] =
+        lane_ids.try_emplace({p.compressor, rows[r].mode}, lane_units.size());
+    if (added) lane_units.push_back(0);
+    lane_of_row[r] = lane->second;
+    lane_units[lane->second] += p.chunks;
     total_bytes += p.chunks * config.chunk_size;
     if (rows[r].mode == Mode::Chunked) {
       chunked_groups[{p.dataset, p.chunks}].push_back(r);
@@ -333,20 +350,21 @@ std::vector<RowResult> execute_run(const PreparedRun& run, const RunOptions& opt
     }
     pool.add([&, r] {
       const Planned& p = plan[r];
-      PartialResult result =
-          evaluate_unchunked(*run.datasets[p.dataset].dataset, p.chunks,
-                             *run.datasets[p.dataset].compressors[p.compressor], rows[r].dataset,
-                             rows[r].compressor, options.verify, options.progress, &stop);
+      PartialResult result = evaluate_unchunked(*run.datasets[p.dataset].dataset, p.chunks,
+                                                *run.datasets[p.dataset].compressors[p.compressor],
+                                                rows[r].dataset, rows[r].compressor, options.verify,
+                                                options.progress, &stop, lane_of_row[r]);
       std::lock_guard lock(merge_mutex);
       rows[r].totals += result;
     });
   }
   for (const auto& [key, members] : chunked_groups) {
     const auto [d, chunks] = key;
-    EvaluationLabel label{run.datasets[d].entry->name, {}};
+    EvaluationLabel label{run.datasets[d].entry->name, {}, {}};
     std::vector<const Compressor*> compressors;
     for (std::size_t r : members) {
       label.compressors.push_back(rows[r].compressor);
+      label.progress_lanes.push_back(lane_of_row[r]);
       compressors.push_back(run.datasets[d].compressors[plan[r].compressor].get());
     }
     for (const ChunkRange& range :
@@ -360,7 +378,7 @@ std::vector<RowResult> execute_run(const PreparedRun& run, const RunOptions& opt
     }
   }
 
-  if (options.progress != nullptr) options.progress->start(total_units, total_bytes);
+  if (options.progress != nullptr) options.progress->start(lane_units, total_bytes);
   try {
     pool.run(options.threads, stop);
   } catch (...) {

@@ -26,12 +26,17 @@ class RoundTripError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-// Thread-safe sink for progress: units are chunk x compressor evaluations.
+// Thread-safe sink for progress. Units are chunk x compressor evaluations, counted on lanes:
+// one lane per compressor and mode, whose units cost about the same. A language model's chunk
+// costs 10^5 times a gzip chunk, so only per-lane speeds give an honest time left.
 class ProgressSink {
  public:
   virtual ~ProgressSink() = default;
-  virtual void start(std::uint64_t total_units, std::uint64_t total_bytes) = 0;
-  virtual void advance(std::uint64_t units, std::uint64_t bytes) = 0;
+  // lane_units[l]: the units lane l will report.
+  virtual void start(std::span<const std::uint64_t> lane_units, std::uint64_t total_bytes) = 0;
+  // `seconds`: CPU time the units took (compress plus verify).
+  virtual void advance(std::size_t lane, std::uint64_t units, std::uint64_t bytes,
+                       double seconds) = 0;
   virtual void finish() = 0;
 };
 
@@ -94,6 +99,7 @@ std::vector<ChunkRange> split_into_ranges(std::uint64_t chunks, std::uint64_t ra
 struct EvaluationLabel {
   std::string dataset;
   std::vector<std::string> compressors;
+  std::vector<std::size_t> progress_lanes;  // one per compressor; empty: all on lane 0
 };
 
 // Chunked evaluation of one range: the chunks are read once and given to every compressor.
@@ -108,6 +114,7 @@ std::vector<PartialResult> evaluate_range(const Dataset& dataset, ChunkRange ran
 PartialResult evaluate_unchunked(const Dataset& dataset, std::uint64_t chunks,
                                  const Compressor& compressor, const std::string& dataset_name,
                                  const std::string& compressor_name, bool verify,
-                                 ProgressSink* progress, const std::atomic<bool>* stop);
+                                 ProgressSink* progress, const std::atomic<bool>* stop,
+                                 std::size_t progress_lane = 0);
 
 }  // namespace lmc

@@ -84,7 +84,7 @@ TEST(Runner, SplitRangesMergeToTheSameTotals) {
   CountingDataset dataset(37, 64);
   RunLengthCodec codec;
   const Compressor* codecs[] = {&codec};
-  const EvaluationLabel label{"counting", {"rle"}};
+  const EvaluationLabel label{"counting", {"rle"}, {}};
   const auto whole = evaluate_range(dataset, {0, 37}, codecs, label, true, nullptr, nullptr);
   PartialResult merged;
   for (const auto& range : split_into_ranges(37, 5)) {
@@ -103,7 +103,8 @@ TEST(Runner, ChunkedMismatchNamesCompressorDatasetAndChunk) {
   RunLengthCodec broken(/*corrupt_value=*/13);
   const Compressor* codecs[] = {&broken};
   try {
-    evaluate_range(dataset, {10, 10}, codecs, {"counting", {"broken-rle"}}, true, nullptr, nullptr);
+    evaluate_range(dataset, {10, 10}, codecs, {"counting", {"broken-rle"}, {}}, true, nullptr,
+                   nullptr);
     FAIL() << "expected a RoundTripError";
   } catch (const RoundTripError& e) {
     EXPECT_STREQ(e.what(),
@@ -111,7 +112,7 @@ TEST(Runner, ChunkedMismatchNamesCompressorDatasetAndChunk) {
                  "decoded bytes differ from the input (64 bytes decoded)");
   }
   // Without verification the same run completes.
-  EXPECT_NO_THROW(evaluate_range(dataset, {10, 10}, codecs, {"counting", {"broken-rle"}}, false,
+  EXPECT_NO_THROW(evaluate_range(dataset, {10, 10}, codecs, {"counting", {"broken-rle"}, {}}, false,
                                  nullptr, nullptr));
 }
 
