@@ -3,6 +3,8 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <atomic>
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -13,6 +15,7 @@
 #include "datasets/dataset.h"
 #include "harness/atomic_file.h"
 #include "harness/config.h"
+#include "harness/journal.h"
 #include "harness/progress.h"
 #include "harness/provenance.h"
 #include "harness/report.h"
@@ -29,7 +32,17 @@ constexpr int kExitOk = 0;
 constexpr int kExitFailure = 1;
 constexpr int kExitBadInput = 2;
 constexpr int kExitRoundTrip = 3;
-constexpr int kExitRegression = 4;  // bench compare: a rate got worse or a row disappeared
+constexpr int kExitRegression = 4;     // bench compare: a rate got worse or a row disappeared
+constexpr int kExitInterrupted = 130;  // the shell's code for Ctrl-C; the journal keeps the work
+
+// Set by SIGINT / SIGTERM while a run is in progress: the run stops at chunk boundaries and its
+// finished work stays in the journal. A second signal has the default effect (immediate exit).
+std::atomic<bool> g_interrupted{false};
+
+extern "C" void request_stop(int signal_number) {
+  g_interrupted.store(true);
+  std::signal(signal_number, SIG_DFL);
+}
 
 // Log lines go to stderr and to the run's run.log.
 class RunLog {
@@ -54,6 +67,7 @@ struct RunArgs {
   bool no_verify = false;
   bool quiet = false;
   bool no_figures = false;
+  bool resume = false;
 };
 
 struct ReportArgs {
@@ -161,6 +175,15 @@ int run_command(const RunArgs& args, const std::vector<std::string>& command_lin
                                         ? std::filesystem::path("results") / config.name
                                         : std::filesystem::path(args.out);
   std::filesystem::create_directories(out);
+  // Everything that decides the numbers; a journal only resumes the run that wrote it.
+  nlohmann::json decisive = {{"config", config.source},
+                             {"verify", config.verify},
+                             {"revision", LMC_GIT_REVISION},
+                             {"chunks", nlohmann::json::array()}};
+  for (const auto& d : prepared.datasets) decisive["chunks"].push_back(d.chunks);
+  const std::string fingerprint = run_fingerprint(decisive);
+  RunJournal journal =
+      args.resume ? RunJournal::resume(out, fingerprint) : RunJournal::start(out, fingerprint);
   RunLog log;
   log.open(out / "run.log");
   nlohmann::json provenance = run_provenance(command_line);
@@ -185,15 +208,28 @@ int run_command(const RunArgs& args, const std::vector<std::string>& command_lin
   options.threads = config.threads;
   options.progress = progress.get();
   options.log = [&log](const std::string& line) { log(line); };
+  options.journal = &journal;
+  options.interrupt = &g_interrupted;
+  if (journal.dropped_lines() > 0) {
+    log("journal: dropped a last line cut short by the crash; that piece runs again");
+  }
+  std::signal(SIGINT, request_stop);
+  std::signal(SIGTERM, request_stop);
   const auto started = std::chrono::steady_clock::now();
   std::vector<RowResult> rows;
   try {
     rows = execute_run(prepared, options);
   } catch (const std::exception& e) {
+    std::signal(SIGINT, SIG_DFL);
+    std::signal(SIGTERM, SIG_DFL);
     progress.reset();
-    log(std::string("run failed: ") + e.what());
+    log(std::string(dynamic_cast<const RunInterrupted*>(&e) ? "run " : "run failed: ") + e.what() +
+        "; the finished work is kept in " + journal.path().string() +
+        ": the same command with --resume continues it");
     throw;
   }
+  std::signal(SIGINT, SIG_DFL);
+  std::signal(SIGTERM, SIG_DFL);
   progress.reset();
 
   provenance["finished_utc"] = utc_timestamp();
@@ -209,6 +245,7 @@ int run_command(const RunArgs& args, const std::vector<std::string>& command_lin
                             {"rows", nlohmann::json::array()}};
   for (const auto& row : rows) results["rows"].push_back(row_to_json(row));
   write_results(out, results);
+  journal.remove();  // the results hold everything it saved
   log("wrote " + (out / "results.json").string() + ", results.csv, table.md, table.tex");
   std::cout << table_markdown(results["rows"]);
   if (!args.no_figures) make_figures(out, log);
@@ -269,6 +306,8 @@ int main_with_exit_code(int argc, char** argv) {
   run->add_flag("--no-verify", run_args.no_verify, "Skip decoding compressed chunks");
   run->add_flag("--quiet", run_args.quiet, "No progress output");
   run->add_flag("--no-figures", run_args.no_figures, "Do not call notebooks/figures.py");
+  run->add_flag("--resume", run_args.resume,
+                "Continue an interrupted run from the journal in its output folder");
   auto* list = app.add_subcommand("list", "Print registered compressors and dataset kinds");
 
   ReportArgs report_args;
@@ -339,6 +378,8 @@ int main_with_exit_code(int argc, char** argv) {
   } catch (const RoundTripError& e) {
     std::cerr << "error: " << e.what() << "\n";
     return kExitRoundTrip;
+  } catch (const RunInterrupted&) {
+    return kExitInterrupted;  // the run log has already said what to do
   } catch (const std::exception& e) {
     std::cerr << "error: " << e.what() << "\n";
     return kExitFailure;

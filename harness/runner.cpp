@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "common/error.h"
+#include "harness/journal.h"
 
 namespace lmc {
 
@@ -277,6 +278,55 @@ std::uint64_t choose_range_size(std::uint64_t chunks, unsigned threads) {
   return std::clamp<std::uint64_t>((chunks + target_tasks - 1) / target_tasks, 1, 1024);
 }
 
+// The journal's record of a whole unchunked stream of `row`, if it has one.
+const JournalEntry* find_unchunked_piece(const RunJournal* journal, const RowResult& row,
+                                         std::uint64_t chunks) {
+  if (journal == nullptr) return nullptr;
+  for (const JournalEntry& entry : journal->entries()) {
+    if (entry.mode == "unchunked" && entry.dataset == row.dataset &&
+        entry.compressors == std::vector<std::string>{row.compressor} && entry.first == 0 &&
+        entry.count == chunks) {
+      return &entry;
+    }
+  }
+  return nullptr;
+}
+
+// Merges the journal's finished ranges of one chunked group into its rows; returns the ranges of
+// [0, chunks) still to do. InputError when recorded ranges overlap or overrun: the journal does
+// not describe this run.
+std::vector<ChunkRange> merge_chunked_pieces(const RunJournal* journal,
+                                             const EvaluationLabel& label, std::uint64_t chunks,
+                                             std::vector<RowResult>& rows,
+                                             const std::vector<std::size_t>& members) {
+  std::vector<const JournalEntry*> done;
+  if (journal != nullptr) {
+    for (const JournalEntry& entry : journal->entries()) {
+      if (entry.mode == "chunked" && entry.dataset == label.dataset &&
+          entry.compressors == label.compressors) {
+        done.push_back(&entry);
+      }
+    }
+  }
+  std::sort(done.begin(), done.end(),
+            [](const JournalEntry* a, const JournalEntry* b) { return a->first < b->first; });
+  std::vector<ChunkRange> missing;
+  std::uint64_t next = 0;
+  for (const JournalEntry* entry : done) {
+    if (entry->first < next || entry->first + entry->count > chunks) {
+      throw InputError(journal->path().string() + ": chunks " + std::to_string(entry->first) +
+                       ".." + std::to_string(entry->first + entry->count) + " of dataset '" +
+                       label.dataset + "' overlap another piece or pass its " +
+                       std::to_string(chunks) + " chunks; the journal is not this run's");
+    }
+    if (entry->first > next) missing.push_back({next, entry->first - next});
+    for (std::size_t i = 0; i < members.size(); ++i) rows[members[i]].totals += entry->partials[i];
+    next = entry->first + entry->count;
+  }
+  if (next < chunks) missing.push_back({next, chunks - next});
+  return missing;
+}
+
 }  // namespace
 
 std::vector<RowResult> execute_run(const PreparedRun& run, const RunOptions& options) {
@@ -326,9 +376,11 @@ std::vector<RowResult> execute_run(const PreparedRun& run, const RunOptions& opt
   }
 
   TaskPool pool;
-  std::atomic<bool> stop{false};
+  std::atomic<bool> local_stop{false};
+  std::atomic<bool>& stop = options.interrupt != nullptr ? *options.interrupt : local_stop;
   std::mutex merge_mutex;
   std::uint64_t total_bytes = 0;
+  std::uint64_t total_units = 0;
   // Progress lanes: one per (compressor entry, mode), whatever the dataset.
   std::map<std::pair<std::size_t, Mode>, std::size_t> lane_ids;
   std::vector<std::size_t> lane_of_row(rows.size());
@@ -342,18 +394,28 @@ std::vector<RowResult> execute_run(const PreparedRun& run, const RunOptions& opt
         lane_ids.try_emplace({p.compressor, rows[r].mode}, lane_units.size());
     if (added) lane_units.push_back(0);
     lane_of_row[r] = lane->second;
-    lane_units[lane->second] += p.chunks;
-    total_bytes += p.chunks * config.chunk_size;
+    total_units += p.chunks;
     if (rows[r].mode == Mode::Chunked) {
       chunked_groups[{p.dataset, p.chunks}].push_back(r);
       continue;
     }
+    if (const JournalEntry* done = find_unchunked_piece(options.journal, rows[r], p.chunks)) {
+      rows[r].totals += done->partials[0];
+      continue;
+    }
+    lane_units[lane->second] += p.chunks;
+    total_bytes += p.chunks * config.chunk_size;
     pool.add([&, r] {
       const Planned& p = plan[r];
       PartialResult result = evaluate_unchunked(*run.datasets[p.dataset].dataset, p.chunks,
                                                 *run.datasets[p.dataset].compressors[p.compressor],
                                                 rows[r].dataset, rows[r].compressor, options.verify,
                                                 options.progress, &stop, lane_of_row[r]);
+      if (stop) return;  // the stream may be unfinished: nothing to keep
+      if (options.journal != nullptr) {
+        options.journal->append(
+            {rows[r].dataset, "unchunked", {rows[r].compressor}, 0, p.chunks, {result}});
+      }
       std::lock_guard lock(merge_mutex);
       rows[r].totals += result;
     });
@@ -367,15 +429,35 @@ std::vector<RowResult> execute_run(const PreparedRun& run, const RunOptions& opt
       label.progress_lanes.push_back(lane_of_row[r]);
       compressors.push_back(run.datasets[d].compressors[plan[r].compressor].get());
     }
-    for (const ChunkRange& range :
-         split_into_ranges(chunks, choose_range_size(chunks, options.threads))) {
-      pool.add([&, d, range, compressors, label, members] {
-        auto partials = evaluate_range(*run.datasets[d].dataset, range, compressors, label,
-                                       options.verify, options.progress, &stop);
-        std::lock_guard lock(merge_mutex);
-        for (std::size_t i = 0; i < members.size(); ++i) rows[members[i]].totals += partials[i];
-      });
+    const std::vector<ChunkRange> missing =
+        merge_chunked_pieces(options.journal, label, chunks, rows, members);
+    for (const ChunkRange& gap : missing) {
+      for (std::size_t r : members) lane_units[lane_of_row[r]] += gap.count;
+      total_bytes += gap.count * members.size() * config.chunk_size;
+      for (ChunkRange range :
+           split_into_ranges(gap.count, choose_range_size(chunks, options.threads))) {
+        range.first += gap.first;
+        pool.add([&, d, range, compressors, label, members] {
+          auto partials = evaluate_range(*run.datasets[d].dataset, range, compressors, label,
+                                         options.verify, options.progress, &stop);
+          // An interrupted range returns the chunks it finished, the same number for each
+          // compressor: those are kept.
+          if (options.journal != nullptr && !partials.empty() && partials[0].chunks > 0) {
+            options.journal->append({label.dataset, "chunked", label.compressors, range.first,
+                                     partials[0].chunks, partials});
+          }
+          std::lock_guard lock(merge_mutex);
+          for (std::size_t i = 0; i < members.size(); ++i) rows[members[i]].totals += partials[i];
+        });
+      }
     }
+  }
+  std::uint64_t remaining_units = 0;
+  for (std::uint64_t units : lane_units) remaining_units += units;
+  if (options.journal != nullptr && remaining_units < total_units) {
+    options.log("resumed from " + options.journal->path().string() + ": " +
+                std::to_string(total_units - remaining_units) + " of " +
+                std::to_string(total_units) + " chunk evaluations already done");
   }
 
   if (options.progress != nullptr) options.progress->start(lane_units, total_bytes);
@@ -386,6 +468,9 @@ std::vector<RowResult> execute_run(const PreparedRun& run, const RunOptions& opt
     throw;
   }
   if (options.progress != nullptr) options.progress->finish();
+  if (stop) {
+    throw RunInterrupted("interrupted");
+  }
 
   for (auto& row : rows) row.rates = compute_rates(row.totals, row.rule);
   return rows;

@@ -26,6 +26,14 @@ class RoundTripError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// The run was stopped (Ctrl-C, SIGTERM) before it finished; its finished work is in the journal.
+class RunInterrupted : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+class RunJournal;
+
 // Thread-safe sink for progress. Units are chunk x compressor evaluations, counted on lanes:
 // one lane per compressor and mode, whose units cost about the same. A language model's chunk
 // costs 10^5 times a gzip chunk, so only per-lane speeds give an honest time left.
@@ -80,6 +88,12 @@ struct RunOptions {
   bool verify = true;
   unsigned threads = 1;
   ProgressSink* progress = nullptr;
+  // Records each finished piece of work, and holds those of an earlier attempt (resume), which
+  // are merged instead of evaluated again. nullptr: no journal.
+  RunJournal* journal = nullptr;
+  // Set (by a signal handler, say) to stop the run: the pieces in flight finish their current
+  // chunk, then execute_run throws RunInterrupted. Errors set it too.
+  std::atomic<bool>* interrupt = nullptr;
   std::function<void(const std::string&)> log = [](const std::string&) {};
 };
 

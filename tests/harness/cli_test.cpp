@@ -123,6 +123,31 @@ TEST_F(CliTest, MissingDataFailsBeforeAnyOutput) {
   EXPECT_FALSE(std::filesystem::exists(out));
 }
 
+TEST_F(CliTest, ResumeNeedsTheJournalOfTheSameRun) {
+  const auto out = dir_.path() / "out";
+  const std::string config = write_config(config_);
+  // Nothing to resume in a fresh folder.
+  auto result = run_bench("run " + config + " --out " + out.string() + " --resume");
+  EXPECT_EQ(result.exit_code, 2);
+  EXPECT_NE(result.output.find("no journal to resume"), std::string::npos) << result.output;
+
+  // A finished run leaves no journal behind.
+  result = run_bench("run " + config + " --out " + out.string() + " --quiet --no-figures");
+  ASSERT_EQ(result.exit_code, 0) << result.output;
+  EXPECT_FALSE(std::filesystem::exists(out / "journal.jsonl"));
+
+  // An unfinished run's journal (here: one written by hand) is neither overwritten nor merged
+  // into a run with other settings; the run that wrote it resumes and completes.
+  std::ofstream(out / "journal.jsonl") << R"({"journal":"lmc-bench/journal/1","run":"0"})"
+                                       << "\n";
+  result = run_bench("run " + config + " --out " + out.string());
+  EXPECT_EQ(result.exit_code, 2);
+  EXPECT_NE(result.output.find("pass --resume to continue it"), std::string::npos) << result.output;
+  result = run_bench("run " + config + " --out " + out.string() + " --resume");
+  EXPECT_EQ(result.exit_code, 2);
+  EXPECT_NE(result.output.find("belongs to another run"), std::string::npos) << result.output;
+}
+
 TEST_F(CliTest, BadConfigNamesTheKey) {
   config_["chunk_size"] = 0;
   auto result =
@@ -174,9 +199,9 @@ namespace {
 TEST(Cli, GenerateContinuesAPromptGreedily) {
   LMC_REQUIRE_SHARED_DATA("models/llama2c-stories260K/stories260K.bin");
   const auto dir = test::shared_data() / "models/llama2c-stories260K";
-  const auto result = run_bench("generate --model " + (dir / "stories260K.bin").string() +
-                                " --tokenizer " + (dir / "tok512.bin").string() +
-                                " --prompt 'Once upon a time' --tokens 40");
+  const auto result =
+      run_bench("generate --model " + (dir / "stories260K.bin").string() + " --tokenizer " +
+                (dir / "tok512.bin").string() + " --prompt 'Once upon a time' --tokens 40");
   EXPECT_EQ(result.exit_code, 0) << result.output;
   EXPECT_EQ(result.output.rfind(
                 "Once upon a time, there was a little girl named Lily. She loved to play outside "
@@ -185,9 +210,9 @@ TEST(Cli, GenerateContinuesAPromptGreedily) {
             0u)
       << result.output;
   // A llama2.c model needs its tokenizer: a usage error, exit 2.
-  EXPECT_EQ(run_bench("generate --model " + (dir / "stories260K.bin").string() + " --prompt x")
-                .exit_code,
-            2);
+  EXPECT_EQ(
+      run_bench("generate --model " + (dir / "stories260K.bin").string() + " --prompt x").exit_code,
+      2);
 }
 
 }  // namespace

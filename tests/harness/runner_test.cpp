@@ -5,6 +5,8 @@
 #include <cstring>
 
 #include "common/error.h"
+#include "harness/journal.h"
+#include "test_support.h"
 
 namespace lmc {
 namespace {
@@ -138,7 +140,7 @@ TEST(Runner, UnchunkedStreamIsVerifiedAndMismatchNamesTheChunk) {
 }
 
 // A run over 300 counting chunks of 64 bytes with one run-length codec per compressor entry.
-std::vector<RowResult> execute_counting_run(RunConfig& config) {
+std::vector<RowResult> execute_counting_run(RunConfig& config, RunOptions options = {}) {
   config.name = "t";
   config.chunk_size = 64;
   DatasetEntry dataset;
@@ -154,7 +156,6 @@ std::vector<RowResult> execute_counting_run(RunConfig& config) {
     prepared.compressors.push_back(std::make_unique<RunLengthCodec>());
   }
   run.datasets.push_back(std::move(prepared));
-  RunOptions options;
   options.threads = 2;
   return execute_run(run, options);
 }
@@ -194,6 +195,94 @@ TEST(Runner, CompressorNumChunksCapsOnlyThatCompressor) {
     EXPECT_EQ(row.totals.chunks, expected) << row.compressor << " " << to_string(row.mode);
     EXPECT_EQ(row.totals.verified_chunks, expected);
     EXPECT_EQ(row.dataset_chunks, 300u);
+  }
+}
+
+// Raises the interrupt flag once `after` chunk evaluations have been reported, as Ctrl-C would.
+class InterruptAfter : public ProgressSink {
+ public:
+  InterruptAfter(std::uint64_t after, std::atomic<bool>& flag) : after_(after), flag_(flag) {}
+  void start(std::span<const std::uint64_t> lane_units, std::uint64_t) override {
+    for (auto units : lane_units) planned_ += units;
+  }
+  void advance(std::size_t, std::uint64_t units, std::uint64_t, double) override {
+    if ((done_ += units) >= after_) flag_ = true;
+  }
+  void finish() override {}
+  std::uint64_t planned() const { return planned_; }
+
+ private:
+  std::uint64_t after_;
+  std::atomic<bool>& flag_;
+  std::atomic<std::uint64_t> done_{0};
+  std::uint64_t planned_ = 0;
+};
+
+TEST(Runner, AnInterruptedRunResumesToTheSameTotals) {
+  RunConfig config;
+  config.modes = {Mode::Chunked, Mode::Unchunked};
+  config.compressors = {compressor_entry("rle"), compressor_entry("rle-capped")};
+  config.compressors[1].num_chunks = 40;
+  const auto reference = execute_counting_run(config);
+
+  test::TempDir dir;
+  std::atomic<bool> interrupt{false};
+  {
+    RunJournal journal = RunJournal::start(dir.path(), "run-1");
+    // 680 evaluations in all; an unchunked stream in flight (up to 300) is lost, ranges are kept.
+    InterruptAfter progress(600, interrupt);
+    RunOptions options;
+    options.journal = &journal;
+    options.interrupt = &interrupt;
+    options.progress = &progress;
+    EXPECT_THROW(execute_counting_run(config, options), RunInterrupted);
+    EXPECT_EQ(progress.planned(), 2 * (300u + 40u));
+  }
+  RunJournal journal = RunJournal::resume(dir.path(), "run-1");
+  std::uint64_t saved = 0;
+  for (const auto& entry : journal.entries()) saved += entry.count * entry.compressors.size();
+  EXPECT_GE(saved, 300u);
+  EXPECT_LT(saved, 2 * (300u + 40u));
+
+  interrupt = false;
+  InterruptAfter never(~0ull, interrupt);
+  RunOptions options;
+  options.journal = &journal;
+  options.progress = &never;
+  const auto resumed = execute_counting_run(config, options);
+  EXPECT_EQ(never.planned() + saved, 2 * (300u + 40u));  // only the missing work ran again
+  ASSERT_EQ(resumed.size(), reference.size());
+  for (std::size_t i = 0; i < resumed.size(); ++i) {
+    const std::string what = resumed[i].compressor + " " + std::string(to_string(resumed[i].mode));
+    EXPECT_EQ(resumed[i].totals.chunks, reference[i].totals.chunks) << what;
+    EXPECT_EQ(resumed[i].totals.verified_chunks, reference[i].totals.verified_chunks) << what;
+    EXPECT_EQ(resumed[i].totals.raw_bytes, reference[i].totals.raw_bytes) << what;
+    EXPECT_EQ(resumed[i].totals.compressed_bytes, reference[i].totals.compressed_bytes) << what;
+    EXPECT_EQ(resumed[i].rates.compressed_bytes, reference[i].rates.compressed_bytes) << what;
+  }
+}
+
+TEST(Runner, AJournalThatDoesNotFitTheRunIsRefused) {
+  RunConfig config;
+  config.modes = {Mode::Chunked};
+  config.compressors = {compressor_entry("rle")};
+  test::TempDir dir;
+  {
+    RunJournal journal = RunJournal::start(dir.path(), "run-1");
+    PartialResult piece;
+    piece.chunks = 100;
+    journal.append({"counting", "chunked", {"rle"}, 250, 100, {piece}});  // past chunk 300
+  }
+  RunJournal journal = RunJournal::resume(dir.path(), "run-1");
+  RunOptions options;
+  options.journal = &journal;
+  try {
+    execute_counting_run(config, options);
+    FAIL() << "no error";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("chunks 250..350 of dataset 'counting'"),
+              std::string::npos)
+        << e.what();
   }
 }
 
