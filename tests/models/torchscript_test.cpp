@@ -59,6 +59,14 @@ nlohmann::json compressor_options(int top_k) {
           {"top_k", top_k}};
 }
 
+void copy_prefix(const std::filesystem::path& from, const std::filesystem::path& to,
+                 std::size_t bytes) {
+  std::ifstream in(from, std::ios::binary);
+  std::string data(bytes, '\0');
+  in.read(data.data(), static_cast<std::streamsize>(bytes));
+  std::ofstream(to, std::ios::binary).write(data.data(), in.gcount());
+}
+
 std::string message_of(const std::function<void()>& action) {
   try {
     action();
@@ -121,8 +129,14 @@ TEST(SentencePiece, MissingOrForeignFilesNameTheFile) {
   EXPECT_NE(message_of([&] { SentencePieceTokenizer::load(missing); }).find(missing.string()),
             std::string::npos);
   const auto foreign = kFixture / "expected.json";
-  const std::string message = message_of([&] { SentencePieceTokenizer::load(foreign); });
+  std::string message = message_of([&] { SentencePieceTokenizer::load(foreign); });
   EXPECT_NE(message.find(foreign.string() + ": not a SentencePiece model"), std::string::npos)
+      << message;
+  test::TempDir dir;
+  const auto truncated = dir.path() / "truncated.model";
+  copy_prefix(kFixture / "spm.model", truncated, 3000);
+  message = message_of([&] { SentencePieceTokenizer::load(truncated); });
+  EXPECT_NE(message.find(truncated.string() + ": not a SentencePiece model"), std::string::npos)
       << message;
 }
 
@@ -164,6 +178,12 @@ TEST(TorchScript, WrongFilesAreInputErrorsNamingTheFile) {
   std::string message = message_of([&] { TorchScriptPredictor::load(bad_shape, 384); });
   EXPECT_NE(message.find(bad_shape.string() + ": forward(ids of shape (1, 2)) gave logits (1, 2)"),
             std::string::npos)
+      << message;
+  test::TempDir dir;
+  const auto truncated = dir.path() / "truncated.pt";
+  copy_prefix(kFixture / "model.pt", truncated, 200000);
+  message = message_of([&] { TorchScriptPredictor::load(truncated, 384); });
+  EXPECT_NE(message.find(truncated.string() + ": not a TorchScript module"), std::string::npos)
       << message;
   const auto not_torchscript = kFixture / "spm.model";
   message = message_of([&] { TorchScriptPredictor::load(not_torchscript, 384); });
