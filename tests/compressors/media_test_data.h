@@ -5,6 +5,7 @@
 #include <sndfile.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <filesystem>
 #include <memory>
 #include <random>
@@ -93,6 +94,21 @@ inline double chunked_rate(const Compressor& codec, const std::vector<Bytes>& ch
 inline double whole_rate(const Compressor& codec, const std::vector<Bytes>& chunks) {
   const Bytes all = concatenate(chunks);
   return 100.0 * static_cast<double>(codec.compress(all).size()) / static_cast<double>(all.size());
+}
+
+// A codec's chunked and whole rates on the shared LibriSpeech utterances (142 chunks of 2048
+// bytes), printed beside the reference values the data README gives for them.
+struct ChunkedAndWhole {
+  double chunked = 0, whole = 0;
+};
+inline ChunkedAndWhole librispeech_rates(const Compressor& codec, const char* label,
+                                         ChunkedAndWhole reference) {
+  const auto chunks = audio_chunks("audio/librispeech");
+  EXPECT_EQ(chunks.size(), 142u);
+  const ChunkedAndWhole rates{chunked_rate(codec, chunks), whole_rate(codec, chunks)};
+  std::printf("%s librispeech: chunked %.3f %% (ref %.3f), whole %.3f %% (ref %.3f)\n", label,
+              rates.chunked, reference.chunked, rates.whole, reference.whole);
+  return rates;
 }
 
 inline std::unique_ptr<Compressor> make_codec(

@@ -217,17 +217,11 @@ TEST(Png, RandomChunksMatchThePaper) {
 // Data README: audio/librispeech, Pillow's PNG: chunked 39.856 %, whole 36.514 %.
 TEST(Png, LibriSpeechRatesMatchTheReference) {
   LMC_REQUIRE_SHARED_DATA("audio/librispeech");
-  const auto chunks = test::audio_chunks("audio/librispeech");
-  ASSERT_EQ(chunks.size(), 142u);
-  const auto codec = png();
-  const double chunked = test::chunked_rate(*codec, chunks);
-  const double whole = test::whole_rate(*codec, chunks);
-  std::printf("PNG librispeech: chunked %.3f %% (ref 39.856), whole %.3f %% (ref 36.514)\n",
-              chunked, whole);
+  const auto rates = test::librispeech_rates(*png(), "PNG", {39.856, 36.514});
   // Same filters and zlib settings as Pillow: the chunked rate matches to the byte; the whole
   // image differs by ~0.06 points (IDAT chunking and window size), the issue allows 1.
-  EXPECT_NEAR(chunked, 39.856, 0.01);
-  EXPECT_NEAR(whole, 36.514, 1.0);
+  EXPECT_NEAR(rates.chunked, 39.856, 0.01);
+  EXPECT_NEAR(rates.whole, 36.514, 1.0);
 }
 
 }  // namespace
