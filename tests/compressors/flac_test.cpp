@@ -139,19 +139,7 @@ TEST(Flac, ConcurrentCallsGiveTheSameBytes) {
   std::vector<Bytes> chunks;
   for (int i = 0; i < 16; ++i)
     chunks.push_back(i % 2 ? random_bytes(2048, i) : sine_bytes(2048 + i));
-  std::vector<Bytes> serial;
-  for (const auto& c : chunks) serial.push_back(codec->compress(c));
-  std::vector<Bytes> parallel(chunks.size());
-  auto work = [&](std::size_t first) {
-    for (std::size_t i = first; i < chunks.size(); i += 2) {
-      parallel[i] = codec->compress(chunks[i]);
-      EXPECT_EQ(codec->decompress(parallel[i], chunks[i].size()), chunks[i]);
-    }
-  };
-  std::thread a(work, 0), b(work, 1);
-  a.join();
-  b.join();
-  EXPECT_EQ(parallel, serial);
+  test::expect_concurrent_calls_agree(*codec, chunks);
 }
 
 TEST(Flac, SettingsRecordTheLibraryAndEncoderChoices) {
@@ -327,19 +315,7 @@ TEST(FlacPaper, StreamingEncoderIsByteIdenticalToOneShot) {
 TEST(FlacPaper, ConcurrentCallsGiveTheSameBytes) {
   const auto codec = flac_paper();
   const auto chunks = test::random_chunks(16, 2048, 300);
-  std::vector<Bytes> serial;
-  for (const auto& c : chunks) serial.push_back(codec->compress(c));
-  std::vector<Bytes> parallel(chunks.size());
-  auto work = [&](std::size_t first) {
-    for (std::size_t i = first; i < chunks.size(); i += 2) {
-      parallel[i] = codec->compress(chunks[i]);
-      EXPECT_EQ(codec->decompress(parallel[i], 2048), chunks[i]);
-    }
-  };
-  std::thread a(work, 0), b(work, 1);
-  a.join();
-  b.join();
-  EXPECT_EQ(parallel, serial);
+  test::expect_concurrent_calls_agree(*codec, chunks);
 }
 
 TEST(FlacPaper, SettingsRecordEncoderAndConversion) {

@@ -11,6 +11,7 @@
 #include <random>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "compressors/compressor.h"
@@ -94,6 +95,25 @@ inline double chunked_rate(const Compressor& codec, const std::vector<Bytes>& ch
 inline double whole_rate(const Compressor& codec, const std::vector<Bytes>& chunks) {
   const Bytes all = concatenate(chunks);
   return 100.0 * static_cast<double>(codec.compress(all).size()) / static_cast<double>(all.size());
+}
+
+// Two threads compressing and decoding alternate chunks with one shared codec give the bytes one
+// thread gives: the harness shares each codec between its workers.
+inline void expect_concurrent_calls_agree(const Compressor& codec,
+                                          const std::vector<Bytes>& chunks) {
+  std::vector<Bytes> serial;
+  for (const auto& c : chunks) serial.push_back(codec.compress(c));
+  std::vector<Bytes> parallel(chunks.size());
+  auto work = [&](std::size_t first) {
+    for (std::size_t i = first; i < chunks.size(); i += 2) {
+      parallel[i] = codec.compress(chunks[i]);
+      EXPECT_EQ(codec.decompress(parallel[i], chunks[i].size()), chunks[i]);
+    }
+  };
+  std::thread a(work, 0), b(work, 1);
+  a.join();
+  b.join();
+  EXPECT_EQ(parallel, serial);
 }
 
 // A codec's chunked and whole rates on the shared LibriSpeech utterances (142 chunks of 2048

@@ -186,19 +186,7 @@ TEST(Png, WrongOriginalSizeIsCorruptData) {
 TEST(Png, ConcurrentCallsGiveTheSameBytes) {
   const auto codec = png();
   const auto chunks = test::random_chunks(40, 2048, 100);
-  std::vector<Bytes> serial;
-  for (const auto& c : chunks) serial.push_back(codec->compress(c));
-  std::vector<Bytes> parallel(chunks.size());
-  auto work = [&](std::size_t first) {
-    for (std::size_t i = first; i < chunks.size(); i += 2) {
-      parallel[i] = codec->compress(chunks[i]);
-      EXPECT_EQ(codec->decompress(parallel[i], 2048), chunks[i]);
-    }
-  };
-  std::thread a(work, 0), b(work, 1);
-  a.join();
-  b.join();
-  EXPECT_EQ(parallel, serial);
+  test::expect_concurrent_calls_agree(*codec, chunks);
 }
 
 TEST(Png, SettingsPinTheEncoder) {
