@@ -15,6 +15,7 @@
 #include "datasets/dataset.h"
 #include "harness/atomic_file.h"
 #include "harness/config.h"
+#include "harness/in_context.h"
 #include "harness/journal.h"
 #include "harness/progress.h"
 #include "harness/provenance.h"
@@ -75,6 +76,15 @@ struct ReportArgs {
   std::vector<std::string> against;
   std::string out;
   bool paper = false;
+};
+
+struct InContextArgs {
+  std::string config;
+  std::vector<std::string> overrides;
+  std::string out;
+  std::uint64_t chunks = 100;
+  bool quiet = false;
+  bool no_figures = false;
 };
 
 struct CompareArgs {
@@ -252,6 +262,44 @@ int run_command(const RunArgs& args, const std::vector<std::string>& command_lin
   return kExitOk;
 }
 
+// `bench incontext`: PAPER.md Figure 4 for every dataset x compressor of a config.
+int in_context_command(const InContextArgs& args, const std::vector<std::string>& command_line) {
+  if (args.chunks == 0) throw InputError("--chunks: must be at least 1");
+  nlohmann::json source = read_json_file(args.config);
+  for (const auto& assignment : args.overrides) apply_override(source, assignment);
+  const RunConfig config = parse_run_config(source);
+  const PreparedRun prepared = prepare_run(config);
+
+  const std::filesystem::path out =
+      args.out.empty() ? std::filesystem::path("results") / (config.name + "-in-context")
+                       : std::filesystem::path(args.out);
+  std::filesystem::create_directories(out);
+  RunLog log;
+  log.open(out / "in_context.log");
+  nlohmann::json provenance = run_provenance(command_line);
+  log("bench " LMC_VERSION " (" LMC_GIT_REVISION "): in-context curves of '" + config.name +
+      "' from " + args.config + " -> " + out.string() + ", first " + std::to_string(args.chunks) +
+      " chunks per dataset");
+  std::unique_ptr<ConsoleProgress> progress;
+  if (!args.quiet) progress = std::make_unique<ConsoleProgress>(std::cerr, isatty(STDERR_FILENO));
+  const auto started = std::chrono::steady_clock::now();
+  const auto curves = measure_in_context(prepared, args.chunks, config.threads, progress.get());
+  progress.reset();
+  provenance["finished_utc"] = utc_timestamp();
+  provenance["wall_seconds"] =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  provenance["threads"] = config.threads;
+  provenance["libraries"] = library_versions();
+  write_file_atomically(
+      out / "in_context.json",
+      in_context_json(curves, config.chunk_size, provenance, config.source).dump(1) + "\n");
+  write_file_atomically(out / "in_context.csv", in_context_csv(curves));
+  log("wrote " + (out / "in_context.json").string() + ", in_context.csv");
+  std::cout << in_context_markdown(curves);
+  if (!args.no_figures) make_figures(out, log);
+  return kExitOk;
+}
+
 std::string describe_options(const std::vector<OptionSpec>& options) {
   std::string text;
   for (const auto& o : options) {
@@ -319,6 +367,20 @@ int main_with_exit_code(int argc, char** argv) {
   report->add_flag("--paper", report_args.paper,
                    "Add the paper's Table 1 raw rate and the difference to each cell");
 
+  InContextArgs in_context_args;
+  auto* in_context = app.add_subcommand(
+      "incontext",
+      "Rate of the first k bytes of a chunk as k grows, per dataset and compressor (Figure 4)");
+  in_context->add_option("config", in_context_args.config, "Config file (JSON)")->required();
+  in_context->add_option("--set", in_context_args.overrides, "Override a config key: key=value");
+  in_context->add_option("--chunks", in_context_args.chunks,
+                         "Chunks per dataset to average over (default 100)");
+  in_context->add_option("--out", in_context_args.out,
+                         "Output folder (default results/<config name>-in-context)");
+  in_context->add_flag("--quiet", in_context_args.quiet, "No progress output");
+  in_context->add_flag("--no-figures", in_context_args.no_figures,
+                       "Do not call notebooks/figures.py");
+
   CompareArgs compare_args;
   auto* compare = app.add_subcommand(
       "compare", "Exit 4 if any rate of NEW is worse than BASELINE's by more than the tolerance");
@@ -365,6 +427,7 @@ int main_with_exit_code(int argc, char** argv) {
     if (*list) return list_command();
     if (*report) return report_command(report_args);
     if (*compare) return compare_command(compare_args);
+    if (*in_context) return in_context_command(in_context_args, command_line);
     if (*generate) return generate_command(generate_args);
     if (*train) {
       run_training(train_args.config, train_args.resume, std::cout);

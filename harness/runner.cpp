@@ -9,6 +9,7 @@
 
 #include "common/error.h"
 #include "harness/journal.h"
+#include "harness/task_pool.h"
 
 namespace lmc {
 
@@ -239,37 +240,6 @@ PartialResult evaluate_unchunked(const Dataset& dataset, std::uint64_t chunks,
 }
 
 namespace {
-
-// Runs tasks on `threads` workers; the first exception stops the others and is rethrown.
-class TaskPool {
- public:
-  void add(std::function<void()> task) { tasks_.push_back(std::move(task)); }
-
-  void run(unsigned threads, std::atomic<bool>& stop) {
-    std::atomic<std::size_t> next{0};
-    std::exception_ptr error;
-    std::mutex error_mutex;
-    auto worker = [&] {
-      for (std::size_t i; !stop.load() && (i = next.fetch_add(1)) < tasks_.size();) {
-        try {
-          tasks_[i]();
-        } catch (...) {
-          std::lock_guard lock(error_mutex);
-          if (!error) error = std::current_exception();
-          stop = true;
-        }
-      }
-    };
-    std::vector<std::jthread> workers;
-    for (unsigned t = 1; t < threads; ++t) workers.emplace_back(worker);
-    worker();
-    workers.clear();  // joins
-    if (error) std::rethrow_exception(error);
-  }
-
- private:
-  std::vector<std::function<void()>> tasks_;
-};
 
 // Enough ranges that both cores stay busy until the end, few enough that reading overhead and
 // task bookkeeping vanish; the totals do not depend on it.

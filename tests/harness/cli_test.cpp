@@ -148,6 +148,27 @@ TEST_F(CliTest, ResumeNeedsTheJournalOfTheSameRun) {
   EXPECT_NE(result.output.find("belongs to another run"), std::string::npos) << result.output;
 }
 
+TEST_F(CliTest, InContextWritesCurvesForEveryDatasetAndCompressor) {
+  const auto out = dir_.path() / "ic";
+  auto result = run_bench("incontext " + write_config(config_) + " --chunks 3 --out " +
+                          out.string() + " --quiet --no-figures");
+  ASSERT_EQ(result.exit_code, 0) << result.output;
+  const auto curves = nlohmann::json::parse(read_text(out / "in_context.json"));
+  ASSERT_EQ(curves["curves"].size(), 2u * 3);  // datasets x compressors
+  const auto& gzip_text = curves["curves"][0];
+  EXPECT_EQ(gzip_text["compressor"], "gzip");
+  EXPECT_EQ(gzip_text["chunks"], 3);
+  EXPECT_EQ(gzip_text["points"][0]["bytes"], 1);
+  EXPECT_EQ(gzip_text["points"][0]["rate"], 2100.0);  // one byte: 21 bytes of gzip
+  EXPECT_LT(gzip_text["points"].back()["rate"].get<double>(), 50.0);
+  EXPECT_NE(result.output.find("| text | gzip | 3 |"), std::string::npos) << result.output;
+  EXPECT_TRUE(std::filesystem::exists(out / "in_context.csv"));
+
+  result = run_bench("incontext " + write_config(config_) + " --chunks 0");
+  EXPECT_EQ(result.exit_code, 2);
+  EXPECT_NE(result.output.find("--chunks: must be at least 1"), std::string::npos);
+}
+
 TEST_F(CliTest, BadConfigNamesTheKey) {
   config_["chunk_size"] = 0;
   auto result =

@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "common/error.h"
+#include "harness/in_context.h"
 #include "harness/journal.h"
 #include "test_support.h"
 
@@ -140,7 +141,7 @@ TEST(Runner, UnchunkedStreamIsVerifiedAndMismatchNamesTheChunk) {
 }
 
 // A run over 300 counting chunks of 64 bytes with one run-length codec per compressor entry.
-std::vector<RowResult> execute_counting_run(RunConfig& config, RunOptions options = {}) {
+PreparedRun prepare_counting_run(RunConfig& config) {
   config.name = "t";
   config.chunk_size = 64;
   DatasetEntry dataset;
@@ -156,6 +157,11 @@ std::vector<RowResult> execute_counting_run(RunConfig& config, RunOptions option
     prepared.compressors.push_back(std::make_unique<RunLengthCodec>());
   }
   run.datasets.push_back(std::move(prepared));
+  return run;
+}
+
+std::vector<RowResult> execute_counting_run(RunConfig& config, RunOptions options = {}) {
+  const PreparedRun run = prepare_counting_run(config);
   options.threads = 2;
   return execute_run(run, options);
 }
@@ -284,6 +290,54 @@ TEST(Runner, AJournalThatDoesNotFitTheRunIsRefused) {
               std::string::npos)
         << e.what();
   }
+}
+
+TEST(InContext, PrefixGridDoublesAndEndsAtTheChunkSize) {
+  EXPECT_EQ(prefix_grid(2048),
+            (std::vector<std::size_t>{1,  2,  3,   4,   6,   8,   12,  16,  24,   32,   48,
+                                      64, 96, 128, 192, 256, 384, 512, 768, 1024, 1536, 2048}));
+  EXPECT_EQ(prefix_grid(10), (std::vector<std::size_t>{1, 2, 3, 4, 6, 8, 10}));
+  EXPECT_EQ(prefix_grid(1), (std::vector<std::size_t>{1}));
+}
+
+// Reports the 7-bit mapping's dropped bits as a language model does: one per byte.
+class MaskingCodec : public RunLengthCodec {
+ public:
+  Bytes compress(ByteView data, Counters& counters) const override {
+    counters[kMaskedBits] += static_cast<double>(data.size());
+    return Bytes(data.begin(), data.end());
+  }
+};
+
+TEST(InContext, PrefixSizesIncludeHeadersAndRescaleMaskedBits) {
+  const Bytes chunk(64, 7);
+  const std::vector<std::size_t> grid = {1, 10, 64};
+  // Run-length: the 2-byte header plus one (value, count) pair, whatever the prefix.
+  EXPECT_EQ(prefix_sizes(RunLengthCodec(), chunk, grid), (std::vector<double>{4, 4, 4}));
+  // k bytes out with k bits masked: k x 8k / (8k - k) = 8k / 7, as Table 1 rescales.
+  const auto masked = prefix_sizes(MaskingCodec(), chunk, grid);
+  EXPECT_DOUBLE_EQ(masked[0], 8.0 / 7);
+  EXPECT_DOUBLE_EQ(masked[2], 64.0 * 8 / 7);
+}
+
+TEST(InContext, CurvesAverageTheFirstChunksOfEachDataset) {
+  RunConfig config;
+  config.compressors = {compressor_entry("rle"), compressor_entry("rle-capped")};
+  config.compressors[1].num_chunks = 3;
+  const PreparedRun run = prepare_counting_run(config);
+  const auto curves = measure_in_context(run, 10, 2, nullptr);
+  ASSERT_EQ(curves.size(), 2u);
+  EXPECT_EQ(curves[0].chunks, 10u);
+  EXPECT_EQ(curves[1].chunks, 3u);  // the compressor's own cap
+  EXPECT_EQ(curves[0].prefix_bytes, prefix_grid(64));
+  // Every counting chunk is one byte value repeated: 4 bytes for any prefix.
+  EXPECT_DOUBLE_EQ(curves[0].rates.front(), 400.0);          // k = 1
+  EXPECT_DOUBLE_EQ(curves[0].rates.back(), 100.0 * 4 / 64);  // k = 64
+  const auto json = in_context_json(curves, 64, {}, {});
+  EXPECT_EQ(json["schema"], "lmc-bench/in-context/1");
+  EXPECT_EQ(json["curves"][1]["chunks"], 3);
+  EXPECT_EQ(json["curves"][0]["points"][0]["rate"], 400.0);
+  EXPECT_NE(in_context_csv(curves).find("counting,rle-capped,64,6.250000,3\n"), std::string::npos);
 }
 
 }  // namespace

@@ -117,6 +117,46 @@ def classical_rows():
     ]
 
 
+IN_CONTEXT_GRID = [1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512, 768,
+                   1024, 1536, 2048]
+
+
+def in_context_curve(dataset, compressor, parameters, header, end_rate):
+    """A curve like `bench incontext` writes: a container header of `header` bytes plus one byte
+    per byte at first, falling to end_rate % at 2048 bytes."""
+    points = []
+    for k in IN_CONTEXT_GRID:
+        per_byte = 1.0 + (end_rate / 100 - header / 2048 - 1.0) * (k - 1) / 2047
+        points.append({"bytes": k, "rate": round(100 * (header + k * per_byte) / k, 3)})
+    return {"dataset": dataset, "dataset_kind": dataset.split("-")[0], "compressor": compressor,
+            "compressor_kind": compressor, "chunks": 100, "parameters": parameters,
+            "points": points}
+
+
+def in_context_curves():
+    return [
+        in_context_curve("text-gcide", "gzip", 0, 20, 45.1),
+        in_context_curve("text-gcide", "lzma2", 0, 59, 48.0),
+        in_context_curve("text-gcide", "transformer-200k", 231936, 0.1, 57.0),
+        in_context_curve("audio-sample", "gzip", 0, 20, 70.0),
+        in_context_curve("audio-sample", "flac-paper", 0, 8299, 452.0),
+        in_context_curve("audio-sample", "transformer-200k", 231936, 0.1, 75.0),
+    ]
+
+
+def write_in_context(folder, curves):
+    folder.mkdir(parents=True, exist_ok=True)
+    data = {
+        "schema": "lmc-bench/in-context/1",
+        "run": {"program": "lmc-bench", "version": "0.1.0", "git_revision": "test"},
+        "config": {"name": "synthetic", "chunk_size": 2048},
+        "chunk_size": 2048,
+        "curves": curves,
+    }
+    (folder / "in_context.json").write_text(json.dumps(data))
+    return data
+
+
 def run_figures(*arguments, env=None):
     return subprocess.run([sys.executable, str(FIGURES_SCRIPT), *map(str, arguments)],
                           capture_output=True, text=True, timeout=300, env=env)
@@ -392,6 +432,173 @@ class TrainingStagesTest(FiguresTestBase):
                            self.staged / "*.train.csv", "--out", self.root / "out-glob")
         self.assertEqual(done.returncode, 0, done.stderr)
         self.assert_figure_files(self.root / "out-glob", ("training_curves",))
+
+
+@needs_matplotlib
+class InContextTest(FiguresTestBase):
+    """in_context.json (`bench incontext`, the paper's Figure 4): loader, figure and script."""
+
+    @classmethod
+    def setUpClass(cls):
+        sys.path.insert(0, str(REPO / "notebooks"))
+        import figures
+        cls.figures = figures
+
+    def setUp(self):
+        super().setUp()
+        self.in_context_dir = self.root / "in-context"
+        self.in_context = write_in_context(self.in_context_dir, in_context_curves())
+        self.in_context_path = self.in_context_dir / "in_context.json"
+
+    def assert_rejected(self, data, *expected):
+        self.in_context_path.write_text(json.dumps(data))
+        with self.assertRaises(self.figures.ResultsError) as caught:
+            self.figures.load_in_context(self.in_context_dir)
+        message = str(caught.exception)
+        self.assertTrue(message.startswith(f"{self.in_context_path}: "), message)
+        for text in expected:
+            self.assertIn(text, message)
+
+    def test_loader_returns_the_file(self):
+        self.assertEqual(self.figures.load_in_context(self.in_context_dir), self.in_context)
+
+    def test_loader_rejects_a_wrong_schema(self):
+        for schema in ("lmc-bench/results/1", None):
+            data = dict(self.in_context, schema=schema)
+            self.assert_rejected(data, "schema is", "lmc-bench/in-context/")
+
+    def test_loader_names_the_missing_key(self):
+        cases = [
+            (("curves", 4, "compressor"), "curves[4].compressor is missing or not a string"),
+            (("curves", 0, "parameters"), "curves[0].parameters is missing or not a number"),
+            (("curves", 2, "points"), "curves[2].points is missing or not a list"),
+            (("curves", 1, "points", 3, "rate"), "curves[1].points[3].rate is missing"),
+            (("curves", 5, "points", 0, "bytes"), "curves[5].points[0].bytes is missing"),
+        ]
+        for keys, expected in cases:
+            data = json.loads(json.dumps(self.in_context))
+            parent = data
+            for key in keys[:-1]:
+                parent = parent[key]
+            del parent[keys[-1]]
+            self.assert_rejected(data, expected)
+        without_curves = {k: v for k, v in self.in_context.items() if k != "curves"}
+        self.assert_rejected(without_curves, "'curves' must be a list")
+        without_chunk_size = {k: v for k, v in self.in_context.items() if k != "chunk_size"}
+        self.assert_rejected(without_chunk_size, "chunk_size is missing")
+
+    def test_loader_rejects_bad_values(self):
+        data = json.loads(json.dumps(self.in_context))
+        data["curves"][0]["points"][0]["bytes"] = 0  # no log axis for a zero-byte prefix
+        self.assert_rejected(data, "curves[0].points[0].bytes is 0, expected >= 1")
+        data = json.loads(json.dumps(self.in_context))
+        data["curves"][3]["points"][2]["rate"] = True
+        self.assert_rejected(data, "curves[3].points[2].rate is missing or not a number")
+        data = json.loads(json.dumps(self.in_context))
+        data["curves"][1]["points"] = []
+        self.assert_rejected(data, "curves[1].points is empty")
+        self.in_context_path.write_text("{")
+        with self.assertRaisesRegex(self.figures.ResultsError, "in_context.json: not valid JSON"):
+            self.figures.load_in_context(self.in_context_dir)
+        with self.assertRaisesRegex(self.figures.ResultsError, "in_context.json: not found"):
+            self.figures.load_in_context(self.root / "classical")
+
+    def test_figure_draws_every_curve_in_its_dataset_panel(self):
+        fig = self.figures.in_context_figure(self.in_context)
+        self.assertEqual([ax.get_title() for ax in fig.axes],
+                         ["text-gcide (100 chunks)", "audio-sample (100 chunks)"])
+        curves = in_context_curves()
+        colors = {}
+        for ax, dataset in zip(fig.axes, ["text-gcide", "audio-sample"]):
+            self.assertEqual(ax.get_xscale(), "log")
+            self.assertEqual(ax.xaxis.get_transform().base, 2)
+            self.assertEqual(ax.get_yscale(), "log")
+            self.assertEqual(ax.get_xlabel(), "prefix length (bytes)")
+            self.assertEqual(list(ax.get_xticks()), [1, 4, 16, 64, 256, 2048])
+            expected = [c for c in curves if c["dataset"] == dataset]
+            lines = ax.get_lines()
+            self.assertEqual(len(lines), len(expected) + 1)  # + the 100 % line
+            raw_size = lines[-1]
+            self.assertEqual(list(raw_size.get_ydata()), [100.0, 100.0])
+            self.assertEqual(raw_size.get_linestyle(), ":")
+            self.assertEqual([t.get_text() for t in ax.texts], ["raw size"])
+            by_label = {line.get_label(): line for line in lines[:-1]}
+            self.assertEqual(sorted(by_label), sorted(c["compressor"] for c in expected))
+            for curve in expected:
+                line = by_label[curve["compressor"]]
+                self.assertEqual(list(line.get_xdata()), IN_CONTEXT_GRID)
+                self.assertEqual(list(line.get_ydata()), [p["rate"] for p in curve["points"]])
+                colors.setdefault(curve["compressor"], line.get_color())
+                self.assertEqual(line.get_color(), colors[curve["compressor"]])
+            model, gzip = by_label["transformer-200k"], by_label["gzip"]
+            self.assertEqual((model.get_linestyle(), gzip.get_linestyle()), ("-", "--"))
+            self.assertGreater(model.get_linewidth(), gzip.get_linewidth())
+            # Headers: gzip starts at 2100 %, the model near 110 %; both end below 100 %.
+            self.assertAlmostEqual(list(gzip.get_ydata())[0], 2100.0)
+            self.assertLess(list(gzip.get_ydata())[-1], 100.0)
+            # Every point is inside the axes, the 1,000,000 % of flac-paper at 1 byte included.
+            low, high = ax.get_ylim()
+            self.assertLess(low, min(p["rate"] for c in expected for p in c["points"]))
+            self.assertGreater(high, max(p["rate"] for c in expected for p in c["points"]))
+        self.assertEqual(len(set(colors.values())), 4)  # one colour per compressor
+        self.assertIn("lower is better", fig.axes[0].get_ylabel())
+        self.assertEqual(fig.axes[1].get_ylabel(), "")
+        self.assertIn("In-context compression (PAPER.md Figure 4)",
+                      [t.get_text() for t in fig.texts])
+        legends = [[t.get_text() for t in legend.get_texts()]
+                   for sub in fig.subfigs for legend in sub.legends]
+        self.assertEqual(legends, [
+            ["gzip", "lzma2", "flac-paper", "transformer-200k"],
+            ["language model", "classical codec (container headers counted)"]])
+
+    def test_figure_is_none_without_curves(self):
+        self.assertIsNone(self.figures.in_context_figure(dict(self.in_context, curves=[])))
+
+    def test_x_ticks_end_at_the_chunk_size(self):
+        ticks = self.figures._in_context_ticks
+        self.assertEqual(ticks(2048), [1, 4, 16, 64, 256, 2048])
+        self.assertEqual(ticks(1024), [1, 4, 16, 64, 256, 1024])
+        self.assertEqual(ticks(512), [1, 4, 16, 64, 512])
+        self.assertEqual(ticks(1), [1])
+
+    def test_script_on_an_in_context_folder_writes_only_that_figure(self):
+        done = run_figures(self.in_context_dir)
+        self.assertEqual(done.returncode, 0, done.stderr)
+        out = self.in_context_dir / "figures"
+        self.assert_figure_files(out, ("in_context",))
+        self.assertEqual(sorted(p.name for p in out.iterdir()), ["in_context.pdf", "in_context.png"])
+        self.assertEqual(done.stdout.splitlines(),
+                         [f"wrote {out / 'in_context.png'}", f"wrote {out / 'in_context.pdf'}"])
+
+    def test_script_with_results_and_in_context_writes_all(self):
+        write_in_context(self.lm_results, in_context_curves())
+        done = run_figures(self.lm_results)
+        self.assertEqual(done.returncode, 0, done.stderr)
+        self.assert_figure_files(self.lm_results / "figures", ALL_FIGURES + ("in_context",))
+        written = [line for line in done.stdout.splitlines() if line.startswith("wrote ")]
+        self.assertEqual(len(written), 2 * (len(ALL_FIGURES) + 1), done.stdout)
+
+    def test_script_with_results_and_no_curves_skips_with_a_notice(self):
+        write_in_context(self.classical_results, [])
+        done = run_figures(self.classical_results)
+        self.assertEqual(done.returncode, 0, done.stderr)
+        self.assertIn("in_context skipped (no curves in in_context.json)", done.stdout)
+        self.assertFalse((self.classical_results / "figures" / "in_context.png").exists())
+        self.assert_figure_files(self.classical_results / "figures", ("rates",))
+
+    def test_script_rejects_bad_in_context_files_with_exit_2(self):
+        write_in_context(self.in_context_dir, [])
+        done = run_figures(self.in_context_dir)
+        self.assertEqual(done.returncode, 2)
+        self.assertEqual(done.stderr, f"figures: {self.in_context_path}: no curves\n")
+        data = dict(self.in_context, schema="lmc-bench/results/1")
+        for folder in (self.in_context_dir, self.lm_results):  # with and without results.json
+            (folder / "in_context.json").write_text(json.dumps(data))
+            done = run_figures(folder)
+            self.assertEqual(done.returncode, 2)
+            self.assertEqual(len(done.stderr.splitlines()), 1, done.stderr)
+            self.assertIn(f"{folder / 'in_context.json'}: schema is", done.stderr)
+            self.assertFalse((folder / "figures").exists())
 
 
 @needs_matplotlib
