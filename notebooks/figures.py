@@ -1,5 +1,6 @@
 #!/usr/bin/python3
-"""Figures from a `bench run` results folder.
+"""Figures from a `bench run` results folder (results.json) and/or a `bench incontext` output
+folder (in_context.json).
 
     /usr/bin/python3 notebooks/figures.py RESULTS_DIR [--training-logs GLOB ...] [--out DIR]
 
@@ -9,6 +10,9 @@ Writes PNG and PDF into DIR (default RESULTS_DIR/figures):
   lm_model_size      adjusted rate against model bytes (only when language-model rows exist)
   training_curves    bits per byte against training step (only when training logs exist); a model
                      trained in two stages (X-stage1.train.csv beside X.train.csv) is one curve
+  in_context         rate of a chunk's first k bytes against k, the paper's Figure 4 (only when
+                     RESULTS_DIR/in_context.json exists; a folder holding in_context.json but no
+                     results.json gets this figure alone, plus training_curves for --training-logs)
 
 Exit codes: 0 written (or matplotlib missing: the harness runs this after every run and must not
 fail on machines without it), 2 bad input. The functions are shared with table1.ipynb.
@@ -34,6 +38,16 @@ except ImportError:  # checked in main(); the table helpers below work without i
     matplotlib = None
 
 SCHEMA_PREFIX = "lmc-bench/results/"
+IN_CONTEXT_FILE = "in_context.json"
+IN_CONTEXT_SCHEMA_PREFIX = "lmc-bench/in-context/"
+REQUIRED_CURVE_KEYS = {
+    "dataset": str,
+    "compressor": str,
+    "chunks": (int, float),
+    "parameters": (int, float),
+    "points": list,
+}
+REQUIRED_POINT_KEYS = {"bytes": (int, float), "rate": (int, float)}
 REQUIRED_ROW_KEYS = {
     "dataset": str,
     "compressor": str,
@@ -105,7 +119,54 @@ def load_results(results_dir) -> dict:
     return results
 
 
+def load_in_context(results_dir) -> dict:
+    """Reads RESULTS_DIR/in_context.json (written by `bench incontext`) and checks the parts the
+    in_context figure relies on: the schema, chunk_size, and per curve dataset, compressor,
+    chunks, parameters and points, each point a prefix length `bytes` (>= 1) and a `rate` (%)."""
+    path = Path(results_dir) / IN_CONTEXT_FILE
+    if not path.is_file():
+        raise ResultsError(f"{path}: not found (expected the folder written by `bench incontext`)")
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = json.load(f)
+    except json.JSONDecodeError as e:
+        raise ResultsError(f"{path}: not valid JSON: {e}") from e
+    if not isinstance(data, dict):
+        raise ResultsError(f"{path}: expected a JSON object at the top level")
+    schema = data.get("schema")
+    if not isinstance(schema, str) or not schema.startswith(IN_CONTEXT_SCHEMA_PREFIX):
+        raise ResultsError(
+            f"{path}: schema is {schema!r}, expected '{IN_CONTEXT_SCHEMA_PREFIX}<version>'")
+    if not _is_kind(data.get("chunk_size"), (int, float)) or data["chunk_size"] < 1:
+        raise ResultsError(f"{path}: chunk_size is missing or not a positive number")
+    curves = data.get("curves")
+    if not isinstance(curves, list):
+        raise ResultsError(f"{path}: 'curves' must be a list")
+    for index, curve in enumerate(curves):
+        for key, kind in REQUIRED_CURVE_KEYS.items():
+            if not isinstance(curve, dict) or not _is_kind(curve.get(key), kind):
+                raise ResultsError(
+                    f"{path}: curves[{index}].{key} is missing or not {_kind_name(kind)}")
+        if not curve["points"]:
+            raise ResultsError(f"{path}: curves[{index}].points is empty")
+        for number, point in enumerate(curve["points"]):
+            where = f"curves[{index}].points[{number}]"
+            for key, kind in REQUIRED_POINT_KEYS.items():
+                if not isinstance(point, dict) or not _is_kind(point.get(key), kind):
+                    raise ResultsError(f"{path}: {where}.{key} is missing or not a number")
+            if point["bytes"] < 1:
+                raise ResultsError(f"{path}: {where}.bytes is {point['bytes']!r}, expected >= 1")
+    return data
+
+
+def _is_kind(value, kind) -> bool:
+    """isinstance, except that JSON true/false do not count as numbers."""
+    return isinstance(value, kind) and not (isinstance(value, bool) and kind is not bool)
+
+
 def _kind_name(kind) -> str:
+    if kind is list:
+        return "a list"
     return "a string" if kind is str else "a number"
 
 
@@ -551,6 +612,112 @@ def training_curves_figure(logs):
     return fig
 
 
+def in_context_datasets(data) -> list:
+    """Datasets of in_context.json in the order their first curve appears."""
+    seen = []
+    for curve in data["curves"]:
+        if curve["dataset"] not in seen:
+            seen.append(curve["dataset"])
+    return seen
+
+
+def in_context_figure(data):
+    """The paper's Figure 4: per dataset, the rate of a chunk's first k bytes (summed over the
+    chunks) against k, one colour per compressor across the panels; language models solid and
+    thick, classical codecs dashed and thin (their container headers put them far above 100 %
+    for short prefixes, hence the log axis). None when in_context.json holds no curves."""
+    curves = data["curves"]
+    if not curves:
+        return None
+    datasets = in_context_datasets(data)
+    compressors = compressors_in_order(curves)
+    colors = _compressor_colors(compressors, curves)
+    chunk_size = data.get("chunk_size") or max(p["bytes"] for c in curves for p in c["points"])
+    legend_columns = min(6, len(compressors))
+    legend_rows = math.ceil(len(compressors) / legend_columns) + 1  # + the line-style key
+    # Each panel gets its own rate axis: a FLAC or PNG container header can push one dataset's
+    # curves to 1,000,000 % and would squeeze where the others cross 100 %.
+    fig, axes, legend_strip = _panels_with_legend(len(datasets), 2.6, 0.15 + 0.2 * legend_rows,
+                                                  sharey=False)
+    for ax, dataset in zip(axes, datasets):
+        for curve in sorted((c for c in curves if c["dataset"] == dataset),
+                            key=lambda c: compressors.index(c["compressor"])):
+            points = sorted(curve["points"], key=lambda p: p["bytes"])
+            model = curve["parameters"] > 0
+            ax.plot([p["bytes"] for p in points], [p["rate"] for p in points],
+                    color=colors[curve["compressor"]], label=curve["compressor"],
+                    linestyle="-" if model else "--", linewidth=1.8 if model else 1.0,
+                    zorder=4 if model else 3)
+        ax.axhline(100.0, color="0.3", linestyle=":", linewidth=1.0, zorder=2)
+        ax.annotate("raw size", (1.0, 100.0), xycoords=("axes fraction", "data"),
+                    textcoords="offset points", xytext=(-2, 2), ha="right", va="bottom",
+                    color="0.3", fontsize=7)
+        ax.set_xscale("log", base=2)
+        ax.set_xticks(_in_context_ticks(chunk_size))
+        ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
+        ax.xaxis.set_minor_locator(matplotlib.ticker.LogLocator(base=2, subs=(1.0,)))
+        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+        ax.set_xlim(0.8, chunk_size * 1.25)
+        ax.set_xlabel("prefix length (bytes)")
+        ax.set_yscale("log")
+        rates = [p["rate"] for c in curves if c["dataset"] == dataset for p in c["points"]
+                 if p["rate"] > 0]
+        if rates and math.log10(max(rates) / min(rates)) <= 3:  # few decades: label 2 and 5 too
+            ax.yaxis.set_major_locator(matplotlib.ticker.LogLocator(subs=(1.0, 2.0, 5.0)))
+        ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(_percent_tick))
+        ax.yaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+        ax.set_ylabel("compression rate (%, lower is better)")
+        ax.grid(which="major", linewidth=0.4, color="0.85")
+        ax.set_axisbelow(True)
+        ax.set_title(f"{dataset} ({_chunk_count(curves, dataset)})")
+        if not ax.get_subplotspec().is_first_col():
+            ax.set_ylabel("")
+    fig.suptitle("In-context compression (PAPER.md Figure 4)")
+    handles = [Line2D([], [], color=colors[c], linewidth=1.8 if _is_model(curves, c) else 1.0,
+                      linestyle="-" if _is_model(curves, c) else "--", label=c)
+               for c in compressors]
+    # Two legends in the strip: the compressors, and below them what the line styles mean.
+    legend_strip.legend(handles=handles, loc="upper center", ncols=legend_columns,
+                        frameon=False, columnspacing=1.5, handlelength=2.5)
+    styles = [
+        Line2D([], [], color="0.45", linewidth=1.8, label="language model"),
+        Line2D([], [], color="0.45", linewidth=1.0, linestyle="--",
+               label="classical codec (container headers counted)"),
+    ]
+    legend_strip.legend(handles=styles, loc="lower center", ncols=2, frameon=False,
+                        columnspacing=1.5, handlelength=2.5)
+    return fig
+
+
+def _in_context_ticks(chunk_size) -> list:
+    """1, 4, 16, ... up to the chunk size, which is always a tick; a power of 4 less than two
+    octaves below it is dropped so their labels do not collide (2048: 1, 4, 16, 64, 256, 2048)."""
+    ticks = [1]
+    while ticks[-1] * 4 <= chunk_size:
+        ticks.append(ticks[-1] * 4)
+    if ticks[-1] != chunk_size:
+        if ticks[-1] * 4 > chunk_size and len(ticks) > 1:
+            ticks.pop()
+        ticks.append(chunk_size)
+    return ticks
+
+
+def _percent_tick(value, _position=None) -> str:
+    """100, 1000, 10,000: rates up to about a million percent stay readable."""
+    return f"{value:,.0f}" if value >= 1 else f"{value:g}"
+
+
+def _is_model(curves, compressor) -> bool:
+    return any(c["parameters"] > 0 for c in curves if c["compressor"] == compressor)
+
+
+def _chunk_count(curves, dataset) -> str:
+    counts = sorted({int(c["chunks"]) for c in curves if c["dataset"] == dataset})
+    if len(counts) == 1:
+        return f"{counts[0]:,} chunk" + ("" if counts[0] == 1 else "s")
+    return f"{counts[0]:,}-{counts[-1]:,} chunks"
+
+
 def save(fig, out_dir, stem) -> list:
     """Writes stem.png and stem.pdf; returns their paths."""
     out_dir = Path(out_dir)
@@ -569,8 +736,10 @@ def save(fig, out_dir, stem) -> list:
 
 def _parse_arguments(argv):
     parser = argparse.ArgumentParser(
-        description="Figures (PNG and PDF) from a `bench run` results folder.")
-    parser.add_argument("results_dir", help="folder holding results.json")
+        description="Figures (PNG and PDF) from a `bench run` results folder and/or a "
+                    "`bench incontext` output folder.")
+    parser.add_argument("results_dir",
+                        help="folder holding results.json, in_context.json, or both")
     parser.add_argument("--training-logs", nargs="+", metavar="GLOB", default=None,
                         help="training log CSVs (bench train); default: the logs next to the "
                              "checkpoints the LM rows name")
@@ -592,6 +761,38 @@ def _training_logs(arguments, results) -> list:
     return [read_training_log(p) for p in paths]
 
 
+def _figures(arguments) -> dict:
+    """The figures to write, by file stem (None: skipped). Raises ResultsError or OSError."""
+    folder = Path(arguments.results_dir)
+    in_context_path = folder / IN_CONTEXT_FILE
+    in_context = load_in_context(folder) if in_context_path.is_file() else None
+    if in_context is not None and not (folder / "results.json").is_file():
+        # A `bench incontext` folder: in_context.json (and .csv) only.
+        if not in_context["curves"]:
+            raise ResultsError(f"{in_context_path}: no curves")
+        figures = {"in_context": in_context_figure(in_context)}
+        if arguments.training_logs is not None:
+            figures["training_curves"] = training_curves_figure(
+                _training_logs(arguments, {"rows": []}))
+        return figures
+    if in_context is None and not (folder / "results.json").is_file():
+        raise ResultsError(f"{folder / 'results.json'}: not found (expected the folder written by "
+                           f"`bench run`, or {IN_CONTEXT_FILE} from `bench incontext`)")
+    results = load_results(folder)
+    logs = _training_logs(arguments, results)
+    if not results["rows"]:
+        raise ResultsError(f"{folder / 'results.json'}: no rows")
+    figures = {
+        "rates": rates_figure(results),
+        "rate_vs_throughput": rate_vs_throughput_figure(results),
+        "lm_model_size": lm_model_size_figure(results),
+        "training_curves": training_curves_figure(logs),
+    }
+    if in_context is not None:
+        figures["in_context"] = in_context_figure(in_context)
+    return figures
+
+
 def main(argv=None) -> int:
     arguments = _parse_arguments(argv)
     if matplotlib is None:
@@ -599,23 +800,15 @@ def main(argv=None) -> int:
         return 0
     matplotlib.use("Agg")
     try:
-        results = load_results(arguments.results_dir)
-        logs = _training_logs(arguments, results)
-        if not results["rows"]:
-            raise ResultsError(f"{Path(arguments.results_dir) / 'results.json'}: no rows")
+        figures = _figures(arguments)
         out_dir = Path(arguments.out) if arguments.out else Path(arguments.results_dir) / "figures"
-        figures = {
-            "rates": rates_figure(results),
-            "rate_vs_throughput": rate_vs_throughput_figure(results),
-            "lm_model_size": lm_model_size_figure(results),
-            "training_curves": training_curves_figure(logs),
-        }
     except (ResultsError, OSError) as e:
         print(f"figures: {e}", file=sys.stderr)
         return 2
     skipped = {
         "lm_model_size": "no language-model rows in results.json",
         "training_curves": "no training logs given or found",
+        "in_context": f"no curves in {IN_CONTEXT_FILE}",
     }
     for stem, fig in figures.items():
         if fig is None:
