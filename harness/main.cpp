@@ -12,6 +12,7 @@
 
 #include "common/error.h"
 #include "compressors/compressor.h"
+#include "compressors/compressor_predictor.h"
 #include "datasets/dataset.h"
 #include "harness/atomic_file.h"
 #include "harness/config.h"
@@ -262,6 +263,32 @@ int run_command(const RunArgs& args, const std::vector<std::string>& command_lin
   return kExitOk;
 }
 
+std::string read_prompt(const std::filesystem::path& path, std::size_t max_bytes) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw InputError(path.string() + ": cannot open prompt file");
+  std::string prompt((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (max_bytes > 0 && prompt.size() > max_bytes) prompt.resize(max_bytes);
+  return prompt;
+}
+
+// `bench generate --compressor KIND`: bytes sampled from a compressor's code lengths.
+int generate_with_compressor(const std::string& kind_name, const GenerateArgs& args) {
+  const CompressorKind* kind = find_compressor_kind(kind_name);
+  if (kind == nullptr) {
+    throw InputError("--compressor: unknown compressor \"" + kind_name + "\" (see bench list)");
+  }
+  if (args.tokens < 0) throw InputError("--tokens must be >= 0");
+  std::shared_ptr<const Compressor> compressor = kind->make(
+      Options::validate(nlohmann::json::object(), kind->options, "--compressor"), CodecContext{});
+  PretrainedModel model;
+  model.format = "compressor";
+  model.predictor = std::make_shared<const CompressorPredictor>(compressor, kind_name);
+  model.tokenizer = std::make_shared<const ByteTokenizer>();
+  std::cout << generate_text(model, args.prompt, args.tokens, {args.temperature, args.seed})
+            << "\n";
+  return kExitOk;
+}
+
 // `bench incontext`: PAPER.md Figure 4 for every dataset x compressor of a config.
 int in_context_command(const InContextArgs& args, const std::vector<std::string>& command_line) {
   if (args.chunks == 0) throw InputError("--chunks: must be at least 1");
@@ -395,12 +422,20 @@ int main_with_exit_code(int argc, char** argv) {
   train->add_flag("--resume", train_args.resume, "Continue from the last checkpoint");
 
   GenerateArgs generate_args;
-  auto* generate = app.add_subcommand(
-      "generate", "Continue a prompt with a pretrained model (llama2.c, rwkv.cpp, TorchScript)");
+  auto* generate = app.add_subcommand("generate",
+                                      "Continue a prompt with a pretrained model (llama2.c, "
+                                      "rwkv.cpp, TorchScript) or a compressor");
+  std::string generate_compressor, prompt_file;
+  std::size_t prompt_bytes = 0;
+  auto* model_option = generate->add_option(
+      "--model", generate_args.model, "Model file (llama2.c or rwkv.cpp .bin, TorchScript .pt)");
   generate
-      ->add_option("--model", generate_args.model,
-                   "Model file (llama2.c or rwkv.cpp .bin, TorchScript .pt)")
-      ->required();
+      ->add_option("--compressor", generate_compressor,
+                   "Sample from a compressor instead (PAPER.md 3.4): gzip, lzma2, ... (see list)")
+      ->excludes(model_option);
+  generate->add_option("--prompt-file", prompt_file, "Continue the bytes of this file");
+  generate->add_option("--prompt-bytes", prompt_bytes,
+                       "With --prompt-file: only its first N bytes (the paper: 1948)");
   generate
       ->add_option("--format", generate_args.format,
                    "auto (by magic), llama2c, rwkv or torchscript")
@@ -410,7 +445,8 @@ int main_with_exit_code(int argc, char** argv) {
   generate->add_option("--context", generate_args.context,
                        "Positions per window (required for torchscript; default: the model's)");
   generate->add_option("--prompt", generate_args.prompt, "Text to continue");
-  generate->add_option("--tokens", generate_args.tokens, "Tokens to generate (default 256)");
+  generate->add_option("--tokens", generate_args.tokens,
+                       "Tokens (bytes, for a compressor) to generate (default 256)");
   generate->add_option("--temperature", generate_args.temperature, "0 = greedy (default)");
   generate->add_option("--seed", generate_args.seed, "Sampling seed (default 1)");
 
@@ -428,7 +464,14 @@ int main_with_exit_code(int argc, char** argv) {
     if (*report) return report_command(report_args);
     if (*compare) return compare_command(compare_args);
     if (*in_context) return in_context_command(in_context_args, command_line);
-    if (*generate) return generate_command(generate_args);
+    if (*generate) {
+      if (!prompt_file.empty()) generate_args.prompt = read_prompt(prompt_file, prompt_bytes);
+      if (!generate_compressor.empty()) {
+        return generate_with_compressor(generate_compressor, generate_args);
+      }
+      if (generate_args.model.empty()) throw InputError("generate: give --model or --compressor");
+      return generate_command(generate_args);
+    }
     if (*train) {
       run_training(train_args.config, train_args.resume, std::cout);
       return kExitOk;

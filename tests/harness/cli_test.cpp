@@ -169,6 +169,25 @@ TEST_F(CliTest, InContextWritesCurvesForEveryDatasetAndCompressor) {
   EXPECT_NE(result.output.find("--chunks: must be at least 1"), std::string::npos);
 }
 
+TEST_F(CliTest, GenerateSamplesFromACompressor) {
+  const auto prompt = dir_.path() / "prompt.txt";
+  std::ofstream(prompt) << "to be or not to be, to be or not to be, to be or not";
+  auto result = run_bench("generate --compressor gzip --prompt-file " + prompt.string() +
+                          " --prompt-bytes 45 --tokens 12");
+  ASSERT_EQ(result.exit_code, 0) << result.output;
+  // 45 bytes of prompt, then 12 greedy bytes that carry on the repetition.
+  EXPECT_EQ(result.output, "to be or not to be, to be or not to be, to be or not to b\n");
+
+  result = run_bench("generate --compressor nosuch --prompt x");
+  EXPECT_EQ(result.exit_code, 2);
+  EXPECT_NE(result.output.find("unknown compressor \"nosuch\""), std::string::npos);
+  result = run_bench("generate --prompt x");
+  EXPECT_EQ(result.exit_code, 2);
+  EXPECT_NE(result.output.find("give --model or --compressor"), std::string::npos);
+  result = run_bench("generate --compressor gzip --model m.bin --prompt x");
+  EXPECT_EQ(result.exit_code, 2);  // one or the other
+}
+
 TEST_F(CliTest, BadConfigNamesTheKey) {
   config_["chunk_size"] = 0;
   auto result =
