@@ -2,9 +2,11 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <iterator>
 
 #include "common/error.h"
 
@@ -79,34 +81,43 @@ RunJournal::~RunJournal() {
   if (file_ != nullptr) std::fclose(file_);
 }
 
-RunJournal RunJournal::start(const std::filesystem::path& dir, const std::string& fingerprint) {
-  const auto path = dir / kFileName;
-  if (std::filesystem::exists(path)) {
-    throw InputError(path.string() +
-                     ": an unfinished run left its journal here; pass --resume to continue it, "
-                     "or delete the file to start over");
-  }
-  RunJournal journal(path, open_for_append(path));
-  write_durably(journal.file_, header_line(fingerprint), path);
-  return journal;
+std::string RunJournal::rank_file_name(int rank) {
+  return "journal.rank-" + std::to_string(rank) + ".jsonl";
 }
 
-RunJournal RunJournal::resume(const std::filesystem::path& dir, const std::string& fingerprint) {
-  const auto path = dir / kFileName;
-  std::ifstream in(path);
-  if (!in) {
-    throw InputError(path.string() +
-                     ": no journal to resume (the run finished, or never "
-                     "started in this folder)");
+namespace {
+
+bool is_journal_file(const std::filesystem::path& path) {
+  const std::string name = path.filename().string();
+  return name.starts_with("journal") && name.ends_with(".jsonl");
+}
+
+std::vector<std::filesystem::path> journal_files(const std::filesystem::path& dir) {
+  std::vector<std::filesystem::path> files;
+  std::error_code error;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, error)) {
+    if (entry.is_regular_file() && is_journal_file(entry.path())) files.push_back(entry.path());
   }
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+struct JournalFile {
+  std::vector<JournalEntry> entries;
+  bool cut_last_line = false;
+};
+
+JournalFile read_journal_file(const std::filesystem::path& path, const std::string& fingerprint) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw InputError(path.string() + ": cannot read the run journal");
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   std::vector<std::string> lines;
-  for (std::string line; std::getline(in, line);) lines.push_back(line);
-  const bool ends_with_newline = [&] {
-    std::ifstream raw(path, std::ios::binary | std::ios::ate);
-    if (raw.tellg() <= 0) return false;
-    raw.seekg(-1, std::ios::end);
-    return raw.get() == '\n';
-  }();
+  for (std::size_t at = 0; at < text.size();) {
+    const std::size_t end = text.find('\n', at);
+    lines.push_back(text.substr(at, end == std::string::npos ? std::string::npos : end - at));
+    at = end == std::string::npos ? text.size() : end + 1;
+  }
+  const bool ends_with_newline = !text.empty() && text.back() == '\n';
 
   nlohmann::json header;
   try {
@@ -119,41 +130,91 @@ RunJournal RunJournal::resume(const std::filesystem::path& dir, const std::strin
   if (header.value("run", "") != fingerprint) {
     throw InputError(path.string() + ": the journal belongs to another run (fingerprint " +
                      header.value("run", "?") + ", this config gives " + fingerprint +
-                     "): same config, overrides and --no-verify are needed to resume");
+                     "): same config, overrides, --no-verify and build are needed to resume");
   }
-
-  std::vector<JournalEntry> entries;
-  std::size_t dropped = 0;
+  JournalFile file;
   for (std::size_t i = 1; i < lines.size(); ++i) {
     try {
-      entries.push_back(entry_from_json(nlohmann::json::parse(lines[i])));
+      file.entries.push_back(entry_from_json(nlohmann::json::parse(lines[i])));
     } catch (const std::exception& e) {
       // Only the last line can be cut short by a crash; damage elsewhere is not ours to guess at.
       if (i + 1 == lines.size() && !ends_with_newline) {
-        ++dropped;
+        file.cut_last_line = true;
         continue;
       }
       throw InputError(path.string() + ":" + std::to_string(i + 1) + ": damaged journal line (" +
                        e.what() + ")");
     }
   }
-  if (dropped > 0) {
-    // Rewrite without the cut line, so appends start on a line of their own.
-    std::string text = header_line(fingerprint);
-    for (const auto& entry : entries) text += entry_to_json(entry).dump() + "\n";
-    std::FILE* file = std::fopen(path.c_str(), "w");
-    if (file == nullptr) {
-      throw InputError(path.string() + ": cannot rewrite the run journal: " + std::strerror(errno));
-    }
-    RunJournal rewritten(path, file);
-    write_durably(file, text, path);
-    rewritten.entries_ = std::move(entries);
-    rewritten.dropped_lines_ = dropped;
-    return rewritten;
+  return file;
+}
+
+}  // namespace
+
+void RunJournal::refuse_unfinished_run(const std::filesystem::path& dir) {
+  if (const auto files = journal_files(dir); !files.empty()) {
+    throw InputError(files.front().string() +
+                     ": an unfinished run left its journal here; pass --resume to continue it, "
+                     "or delete the journal file(s) to start over");
   }
+}
+
+RunJournal RunJournal::start(const std::filesystem::path& dir, const std::string& fingerprint,
+                             const std::string& file_name) {
+  const auto path = dir / file_name;
+  if (std::filesystem::exists(path)) refuse_unfinished_run(dir);
   RunJournal journal(path, open_for_append(path));
-  journal.entries_ = std::move(entries);
+  write_durably(journal.file_, header_line(fingerprint), path);
   return journal;
+}
+
+RunJournal RunJournal::resume(const std::filesystem::path& dir, const std::string& fingerprint,
+                              const std::string& file_name) {
+  const auto files = journal_files(dir);
+  if (files.empty()) {
+    throw InputError((dir / kFileName).string() +
+                     ": no journal to resume (the run finished, or never started in this "
+                     "folder)");
+  }
+  const auto path = dir / file_name;
+  std::vector<JournalEntry> entries;
+  std::size_t dropped = 0;
+  bool own_file_cut = false;
+  for (const auto& file : files) {
+    JournalFile read = read_journal_file(file, fingerprint);
+    std::move(read.entries.begin(), read.entries.end(), std::back_inserter(entries));
+    dropped += read.cut_last_line ? 1 : 0;
+    if (file == path) own_file_cut = read.cut_last_line;
+  }
+
+  if (own_file_cut) {
+    // Rewrite without the cut line, so appends start on a line of their own. Written aside and
+    // renamed over, so a process reading the file meanwhile sees the old or the new one, whole.
+    JournalFile own = read_journal_file(path, fingerprint);
+    std::string text = header_line(fingerprint);
+    for (const auto& entry : own.entries) text += entry_to_json(entry).dump() + "\n";
+    const auto temporary = path.string() + ".rewrite";
+    std::FILE* file = std::fopen(temporary.c_str(), "w");
+    if (file == nullptr) {
+      throw InputError(temporary + ": cannot rewrite the run journal: " + std::strerror(errno));
+    }
+    write_durably(file, text, temporary);
+    std::fclose(file);
+    std::filesystem::rename(temporary, path);
+  }
+  const bool exists = std::filesystem::exists(path);
+  RunJournal journal(path, open_for_append(path));
+  if (!exists) write_durably(journal.file_, header_line(fingerprint), path);
+  journal.entries_ = std::move(entries);
+  journal.dropped_lines_ = dropped;
+  return journal;
+}
+
+void RunJournal::remove_all(const std::filesystem::path& dir) {
+  for (const auto& file : journal_files(dir)) {
+    std::error_code ignored;
+    std::filesystem::remove(file, ignored);
+  }
 }
 
 void RunJournal::append(const JournalEntry& entry) {

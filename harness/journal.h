@@ -7,6 +7,9 @@
 // The first line names the run: a fingerprint of everything that decides the numbers (the
 // config after overrides, verification, the chunk counts), so a journal is never merged into
 // another run.
+//
+// Under MPI each rank writes its own file (journal.rank-R.jsonl) and a resumed run reads them
+// all, whatever its number of ranks: the pieces say which chunks they cover, not who ran them.
 #pragma once
 
 #include <cstdio>
@@ -31,13 +34,22 @@ struct JournalEntry {
 class RunJournal {
  public:
   static constexpr const char* kFileName = "journal.jsonl";
+  // The file of one MPI rank.
+  static std::string rank_file_name(int rank);
 
-  // Starts a journal in `dir`. InputError if one is there already: that run is unfinished, and
-  // starting over would throw its work away unless the user says so.
-  static RunJournal start(const std::filesystem::path& dir, const std::string& fingerprint);
-  // Continues the journal in `dir`: InputError if there is none or it belongs to another run.
-  // A last line cut short by a crash is dropped (its piece runs again).
-  static RunJournal resume(const std::filesystem::path& dir, const std::string& fingerprint);
+  // InputError if `dir` holds any journal: that run is unfinished, and starting over would
+  // throw its work away unless the user says so.
+  static void refuse_unfinished_run(const std::filesystem::path& dir);
+  // Starts the journal `file_name` in `dir` (after refuse_unfinished_run).
+  static RunJournal start(const std::filesystem::path& dir, const std::string& fingerprint,
+                          const std::string& file_name = kFileName);
+  // Continues a run from every journal in `dir`, appending to `file_name` (created if absent).
+  // InputError if there is none or one belongs to another run. A last line cut short by a
+  // crash is dropped (its piece runs again).
+  static RunJournal resume(const std::filesystem::path& dir, const std::string& fingerprint,
+                           const std::string& file_name = kFileName);
+  // Every journal in `dir`, for when the results are written.
+  static void remove_all(const std::filesystem::path& dir);
 
   RunJournal(RunJournal&&) noexcept;
   RunJournal& operator=(RunJournal&&) = delete;

@@ -9,12 +9,14 @@
 #include <fstream>
 #include <iostream>
 #include <mutex>
+#include <optional>
 
 #include "common/error.h"
 #include "compressors/compressor.h"
 #include "compressors/compressor_predictor.h"
 #include "datasets/dataset.h"
 #include "harness/atomic_file.h"
+#include "harness/cluster.h"
 #include "harness/config.h"
 #include "harness/in_context.h"
 #include "harness/journal.h"
@@ -174,89 +176,199 @@ nlohmann::json dataset_summaries(const PreparedRun& run) {
   return list;
 }
 
-int run_command(const RunArgs& args, const std::vector<std::string>& command_line) {
-  // Everything is read and checked before any output exists.
-  nlohmann::json source = read_json_file(args.config);
-  for (const auto& assignment : args.overrides) apply_override(source, assignment);
-  RunConfig config = parse_run_config(source);
-  if (args.no_verify) config.verify = false;
-  const PreparedRun prepared = prepare_run(config);
+// What a run's process reports to rank 0 when its share of the work is over.
+struct ShardOutcome {
+  std::string status = "ok";  // ok | input | round-trip | interrupted | failed
+  std::string message;
+  std::vector<PartialResult> totals;  // one per row
 
-  const std::filesystem::path out = args.out.empty()
-                                        ? std::filesystem::path("results") / config.name
-                                        : std::filesystem::path(args.out);
-  std::filesystem::create_directories(out);
-  // Everything that decides the numbers; a journal only resumes the run that wrote it.
-  nlohmann::json decisive = {{"config", config.source},
-                             {"verify", config.verify},
-                             {"revision", LMC_GIT_REVISION},
-                             {"chunks", nlohmann::json::array()}};
-  for (const auto& d : prepared.datasets) decisive["chunks"].push_back(d.chunks);
-  const std::string fingerprint = run_fingerprint(decisive);
-  RunJournal journal =
-      args.resume ? RunJournal::resume(out, fingerprint) : RunJournal::start(out, fingerprint);
+  nlohmann::json to_json() const {
+    return {{"status", status}, {"message", message}, {"totals", totals}};
+  }
+  static ShardOutcome from_json(const nlohmann::json& j) {
+    return {j.at("status").get<std::string>(), j.at("message").get<std::string>(),
+            j.at("totals").get<std::vector<PartialResult>>()};
+  }
+};
+
+ShardOutcome outcome_of(const std::exception_ptr& error) {
+  try {
+    std::rethrow_exception(error);
+  } catch (const InputError& e) {
+    return {"input", e.what(), {}};
+  } catch (const RoundTripError& e) {
+    return {"round-trip", e.what(), {}};
+  } catch (const RunInterrupted& e) {
+    return {"interrupted", e.what(), {}};
+  } catch (const std::exception& e) {
+    return {"failed", e.what(), {}};
+  }
+}
+
+[[noreturn]] void rethrow_outcome(const ShardOutcome& outcome, const std::string& prefix) {
+  const std::string message = prefix + outcome.message;
+  if (outcome.status == "input") throw InputError(message);
+  if (outcome.status == "round-trip") throw RoundTripError(message);
+  if (outcome.status == "interrupted") throw RunInterrupted(message);
+  throw std::runtime_error(message);
+}
+
+// Runs `step` on every rank; if it fails anywhere, every rank stops with an error (its own, or a
+// pointer to the rank that failed) before any rank goes on to work the others would wait for.
+template <typename Step>
+void on_every_rank(const Cluster& cluster, Step step) {
+  std::exception_ptr error;
+  try {
+    step();
+  } catch (...) {
+    error = std::current_exception();
+  }
+  if (cluster.all(!error)) return;
+  if (error) std::rethrow_exception(error);
+  throw InputError("another MPI rank could not set up the run; its message says why");
+}
+
+int run_command(const RunArgs& args, const std::vector<std::string>& command_line,
+                const Cluster& cluster) {
+  const bool leader = cluster.rank() == 0;
+  // Everything is read and checked before any output exists.
+  RunConfig config;
+  std::optional<PreparedRun> prepared;
+  std::filesystem::path out;
+  std::string fingerprint;
+  on_every_rank(cluster, [&] {
+    nlohmann::json source = read_json_file(args.config);
+    for (const auto& assignment : args.overrides) apply_override(source, assignment);
+    config = parse_run_config(source);
+    if (args.no_verify) config.verify = false;
+    prepared.emplace(prepare_run(config));
+    out = args.out.empty() ? std::filesystem::path("results") / config.name
+                           : std::filesystem::path(args.out);
+    std::filesystem::create_directories(out);
+    // Everything that decides the numbers; a journal only resumes the run that wrote it.
+    nlohmann::json decisive = {{"config", config.source},
+                               {"verify", config.verify},
+                               {"revision", LMC_GIT_REVISION},
+                               {"datasets", dataset_summaries(*prepared)},
+                               {"compressors", nlohmann::json::array()}};
+    for (const auto& compressor : prepared->datasets.front().compressors) {
+      decisive["compressors"].push_back(compressor->settings());
+    }
+    fingerprint = run_fingerprint(decisive);
+    if (!args.resume) RunJournal::refuse_unfinished_run(out);
+  });
+  const std::string journal_name =
+      cluster.distributed() ? RunJournal::rank_file_name(cluster.rank()) : RunJournal::kFileName;
+  std::optional<RunJournal> journal;
+  cluster.barrier();  // every rank has looked for unfinished runs before any journal appears
+  on_every_rank(cluster, [&] {
+    journal.emplace(args.resume ? RunJournal::resume(out, fingerprint, journal_name)
+                                : RunJournal::start(out, fingerprint, journal_name));
+  });
+  cluster.barrier();  // every rank has read the journals before any piece is appended
+
   RunLog log;
-  log.open(out / "run.log");
+  if (leader) log.open(out / "run.log");
+  const auto say = [&](const std::string& line) {
+    if (leader) log(line);
+  };
   nlohmann::json provenance = run_provenance(command_line);
-  log("bench " LMC_VERSION " (" LMC_GIT_REVISION "): run '" + config.name + "' from " +
+  say("bench " LMC_VERSION " (" LMC_GIT_REVISION "): run '" + config.name + "' from " +
       args.config + " -> " + out.string());
-  for (const auto& d : prepared.datasets) {
+  for (const auto& d : prepared->datasets) {
     std::string line = "dataset " + d.entry->name + ": " + std::to_string(d.chunks) +
                        " chunks of " + std::to_string(config.chunk_size) + " bytes";
     if (d.entry->num_chunks && *d.entry->num_chunks > d.available_chunks) {
       line += " (only " + std::to_string(d.available_chunks) + " available of the " +
               std::to_string(*d.entry->num_chunks) + " requested)";
     }
-    log(line);
+    say(line);
   }
-  log(std::string("threads: ") + std::to_string(config.threads) +
+  say(std::string("threads: ") + std::to_string(config.threads) +
+      (cluster.distributed() ? " per process, " + std::to_string(cluster.size()) +
+                                   " MPI processes (progress shows rank 0's share)"
+                             : std::string()) +
       ", verification: " + (config.verify ? "on" : "OFF (--no-verify)"));
+  if (journal->dropped_lines() > 0) {
+    say("journal: dropped a last line cut short by the crash; that piece runs again");
+  }
 
   std::unique_ptr<ConsoleProgress> progress;
-  if (!args.quiet) progress = std::make_unique<ConsoleProgress>(std::cerr, isatty(STDERR_FILENO));
+  if (!args.quiet && leader) {
+    progress = std::make_unique<ConsoleProgress>(std::cerr, isatty(STDERR_FILENO));
+  }
   RunOptions options;
   options.verify = config.verify;
   options.threads = config.threads;
   options.progress = progress.get();
-  options.log = [&log](const std::string& line) { log(line); };
-  options.journal = &journal;
+  options.log = say;
+  options.journal = &*journal;
   options.interrupt = &g_interrupted;
-  if (journal.dropped_lines() > 0) {
-    log("journal: dropped a last line cut short by the crash; that piece runs again");
-  }
+  options.shard = static_cast<std::size_t>(cluster.rank());
+  options.shards = static_cast<std::size_t>(cluster.size());
   std::signal(SIGINT, request_stop);
   std::signal(SIGTERM, request_stop);
+  std::signal(SIGHUP, request_stop);
   const auto started = std::chrono::steady_clock::now();
   std::vector<RowResult> rows;
+  ShardOutcome mine;
   try {
-    rows = execute_run(prepared, options);
-  } catch (const std::exception& e) {
-    std::signal(SIGINT, SIG_DFL);
-    std::signal(SIGTERM, SIG_DFL);
-    progress.reset();
-    log(std::string(dynamic_cast<const RunInterrupted*>(&e) ? "run " : "run failed: ") + e.what() +
-        "; the finished work is kept in " + journal.path().string() +
-        ": the same command with --resume continues it");
-    throw;
+    rows = execute_run(*prepared, options);
+    for (const auto& row : rows) mine.totals.push_back(row.totals);
+  } catch (...) {
+    mine = outcome_of(std::current_exception());
   }
-  std::signal(SIGINT, SIG_DFL);
-  std::signal(SIGTERM, SIG_DFL);
+  for (int signal_number : {SIGINT, SIGTERM, SIGHUP}) std::signal(signal_number, SIG_DFL);
   progress.reset();
+
+  // Rank 0 sums every rank's partial totals; any failure fails the run on rank 0 too.
+  const std::vector<std::string> reports = cluster.gather(mine.to_json().dump());
+  if (!leader) {
+    if (mine.status != "ok") rethrow_outcome(mine, "");
+    return kExitOk;
+  }
+  std::optional<ShardOutcome> failure;
+  std::string failed_rank;
+  for (std::size_t r = 0; r < reports.size(); ++r) {
+    ShardOutcome outcome = ShardOutcome::from_json(nlohmann::json::parse(reports[r]));
+    if (outcome.status != "ok") {
+      if (!failure) {
+        failure = outcome;
+        failed_rank = cluster.distributed() ? "rank " + std::to_string(r) + ": " : "";
+      }
+      continue;
+    }
+    if (r == 0) continue;  // rank 0's totals are in `rows` already
+    for (std::size_t i = 0; i < rows.size(); ++i) rows[i].totals += outcome.totals[i];
+  }
+  if (failure) {
+    const bool interrupted = failure->status == "interrupted";
+    log((interrupted ? std::string("run interrupted")
+                     : "run failed: " + failed_rank + failure->message) +
+        "; the finished work is kept in " + journal->path().parent_path().string() + "/journal*" +
+        (interrupted ? ": the same command with --resume continues it"
+                     : " (--resume continues once the cause is gone; delete it to start over)"));
+    rethrow_outcome(*failure, failed_rank);
+  }
+  for (auto& row : rows) row.rates = compute_rates(row.totals, row.rule);
 
   provenance["finished_utc"] = utc_timestamp();
   provenance["wall_seconds"] =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   provenance["threads"] = config.threads;
+  provenance["processes"] = cluster.size();
+  if (cluster.distributed()) provenance["mpi"] = Cluster::library();
   provenance["verify"] = config.verify;
   provenance["libraries"] = library_versions();
   nlohmann::json results = {{"schema", "lmc-bench/results/1"},
                             {"run", provenance},
                             {"config", config.source},
-                            {"datasets", dataset_summaries(prepared)},
+                            {"datasets", dataset_summaries(*prepared)},
                             {"rows", nlohmann::json::array()}};
   for (const auto& row : rows) results["rows"].push_back(row_to_json(row));
   write_results(out, results);
-  journal.remove();  // the results hold everything it saved
+  journal.reset();
+  RunJournal::remove_all(out);  // the results hold everything the journals saved
   log("wrote " + (out / "results.json").string() + ", results.csv, table.md, table.tex");
   std::cout << table_markdown(results["rows"]);
   if (!args.no_figures) make_figures(out, log);
@@ -366,6 +478,15 @@ int version_command() {
 }
 
 int main_with_exit_code(int argc, char** argv) {
+  // Before the command line is parsed: MPI_Init may take its own arguments out of argv.
+  std::unique_ptr<Cluster> cluster_holder;
+  try {
+    cluster_holder = std::make_unique<Cluster>(&argc, &argv);
+  } catch (const std::exception& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return kExitFailure;
+  }
+  const Cluster& cluster = *cluster_holder;
   CLI::App app{"lmc-bench: language modeling is compression, reproduced and checked"};
   app.require_subcommand(0, 1);
   bool show_version = false;
@@ -459,7 +580,7 @@ int main_with_exit_code(int argc, char** argv) {
   const std::vector<std::string> command_line(argv, argv + argc);
   try {
     if (show_version) return version_command();
-    if (*run) return run_command(run_args, command_line);
+    if (*run) return run_command(run_args, command_line, cluster);
     if (*list) return list_command();
     if (*report) return report_command(report_args);
     if (*compare) return compare_command(compare_args);

@@ -262,12 +262,12 @@ const JournalEntry* find_unchunked_piece(const RunJournal* journal, const RowRes
   return nullptr;
 }
 
-// Merges the journal's finished ranges of one chunked group into its rows; returns the ranges of
-// [0, chunks) still to do. InputError when recorded ranges overlap or overrun: the journal does
-// not describe this run.
+// Merges the journal's finished ranges of one chunked group into its rows (unless `rows` is
+// null); returns the ranges of [0, chunks) still to do. InputError when recorded ranges overlap
+// or overrun: the journal does not describe this run.
 std::vector<ChunkRange> merge_chunked_pieces(const RunJournal* journal,
                                              const EvaluationLabel& label, std::uint64_t chunks,
-                                             std::vector<RowResult>& rows,
+                                             std::vector<RowResult>* rows,
                                              const std::vector<std::size_t>& members) {
   std::vector<const JournalEntry*> done;
   if (journal != nullptr) {
@@ -290,7 +290,11 @@ std::vector<ChunkRange> merge_chunked_pieces(const RunJournal* journal,
                        std::to_string(chunks) + " chunks; the journal is not this run's");
     }
     if (entry->first > next) missing.push_back({next, entry->first - next});
-    for (std::size_t i = 0; i < members.size(); ++i) rows[members[i]].totals += entry->partials[i];
+    if (rows != nullptr) {
+      for (std::size_t i = 0; i < members.size(); ++i) {
+        (*rows)[members[i]].totals += entry->partials[i];
+      }
+    }
     next = entry->first + entry->count;
   }
   if (next < chunks) missing.push_back({next, chunks - next});
@@ -351,6 +355,7 @@ std::vector<RowResult> execute_run(const PreparedRun& run, const RunOptions& opt
   std::mutex merge_mutex;
   std::uint64_t total_bytes = 0;
   std::uint64_t total_units = 0;
+  std::uint64_t journaled_units = 0;  // chunk evaluations an earlier attempt finished
   // Progress lanes: one per (compressor entry, mode), whatever the dataset.
   std::map<std::pair<std::size_t, Mode>, std::size_t> lane_ids;
   std::vector<std::size_t> lane_of_row(rows.size());
@@ -358,6 +363,13 @@ std::vector<RowResult> execute_run(const PreparedRun& run, const RunOptions& opt
   // Chunked rows of one dataset that cover the same chunks share their reads: (dataset, chunks)
   // -> rows.
   std::map<std::pair<std::size_t, std::uint64_t>, std::vector<std::size_t>> chunked_groups;
+  // The pieces of work, numbered in a fixed order; this process takes every shards-th one.
+  if (options.shards == 0 || options.shard >= options.shards) {
+    throw std::invalid_argument("execute_run: shard " + std::to_string(options.shard) + " of " +
+                                std::to_string(options.shards));
+  }
+  std::size_t next_task = 0;
+  const auto take_task = [&] { return next_task++ % options.shards == options.shard; };
   for (std::size_t r = 0; r < rows.size(); ++r) {
     const Planned& p = plan[r];
     const auto [lane, added] =
@@ -370,9 +382,11 @@ std::vector<RowResult> execute_run(const PreparedRun& run, const RunOptions& opt
       continue;
     }
     if (const JournalEntry* done = find_unchunked_piece(options.journal, rows[r], p.chunks)) {
-      rows[r].totals += done->partials[0];
+      if (options.shard == 0) rows[r].totals += done->partials[0];
+      journaled_units += p.chunks;
       continue;
     }
+    if (!take_task()) continue;
     lane_units[lane->second] += p.chunks;
     total_bytes += p.chunks * config.chunk_size;
     pool.add([&, r] {
@@ -399,14 +413,19 @@ std::vector<RowResult> execute_run(const PreparedRun& run, const RunOptions& opt
       label.progress_lanes.push_back(lane_of_row[r]);
       compressors.push_back(run.datasets[d].compressors[plan[r].compressor].get());
     }
-    const std::vector<ChunkRange> missing =
-        merge_chunked_pieces(options.journal, label, chunks, rows, members);
+    // Every shard works out the same gaps; only shard 0 counts what the journal already has.
+    const std::vector<ChunkRange> missing = merge_chunked_pieces(
+        options.journal, label, chunks, options.shard == 0 ? &rows : nullptr, members);
+    std::uint64_t missing_chunks = 0;
+    for (const ChunkRange& gap : missing) missing_chunks += gap.count;
+    journaled_units += (chunks - missing_chunks) * members.size();
     for (const ChunkRange& gap : missing) {
-      for (std::size_t r : members) lane_units[lane_of_row[r]] += gap.count;
-      total_bytes += gap.count * members.size() * config.chunk_size;
-      for (ChunkRange range :
-           split_into_ranges(gap.count, choose_range_size(chunks, options.threads))) {
+      for (ChunkRange range : split_into_ranges(
+               gap.count, choose_range_size(chunks, options.threads * options.shards))) {
         range.first += gap.first;
+        if (!take_task()) continue;
+        for (std::size_t r : members) lane_units[lane_of_row[r]] += range.count;
+        total_bytes += range.count * members.size() * config.chunk_size;
         pool.add([&, d, range, compressors, label, members] {
           auto partials = evaluate_range(*run.datasets[d].dataset, range, compressors, label,
                                          options.verify, options.progress, &stop);
@@ -422,11 +441,8 @@ std::vector<RowResult> execute_run(const PreparedRun& run, const RunOptions& opt
       }
     }
   }
-  std::uint64_t remaining_units = 0;
-  for (std::uint64_t units : lane_units) remaining_units += units;
-  if (options.journal != nullptr && remaining_units < total_units) {
-    options.log("resumed from " + options.journal->path().string() + ": " +
-                std::to_string(total_units - remaining_units) + " of " +
+  if (journaled_units > 0) {
+    options.log("resumed from the journal: " + std::to_string(journaled_units) + " of " +
                 std::to_string(total_units) + " chunk evaluations already done");
   }
 

@@ -94,6 +94,12 @@ struct RunOptions {
   // Set (by a signal handler, say) to stop the run: the pieces in flight finish their current
   // chunk, then execute_run throws RunInterrupted. Errors set it too.
   std::atomic<bool>* interrupt = nullptr;
+  // Several processes (MPI ranks) share a run: the pieces of work are numbered in the same order
+  // in each, and this one evaluates pieces shard, shard + shards, ... Its rows then hold only its
+  // own partial totals (plus, in shard 0, what the journal already had), to be summed across
+  // shards before the rates mean anything.
+  std::size_t shard = 0;
+  std::size_t shards = 1;
   std::function<void(const std::string&)> log = [](const std::string&) {};
 };
 

@@ -292,6 +292,39 @@ TEST(Runner, AJournalThatDoesNotFitTheRunIsRefused) {
   }
 }
 
+TEST(Runner, ShardsSplitTheWorkAndSumToTheWholeRun) {
+  RunConfig config;
+  config.modes = {Mode::Chunked, Mode::Unchunked};
+  config.compressors = {compressor_entry("rle"), compressor_entry("rle-capped")};
+  config.compressors[1].num_chunks = 40;
+  const auto reference = execute_counting_run(config);
+
+  std::vector<RowResult> summed;
+  std::uint64_t evaluated = 0;
+  for (std::size_t shard = 0; shard < 3; ++shard) {
+    std::atomic<bool> never{false};
+    InterruptAfter progress(~0ull, never);
+    RunOptions options;
+    options.shard = shard;
+    options.shards = 3;
+    options.progress = &progress;
+    const auto rows = execute_counting_run(config, options);
+    EXPECT_GT(progress.planned(), 0u) << "shard " << shard << " got no work";
+    evaluated += progress.planned();
+    if (summed.empty()) {
+      summed = rows;
+    } else {
+      for (std::size_t i = 0; i < rows.size(); ++i) summed[i].totals += rows[i].totals;
+    }
+  }
+  EXPECT_EQ(evaluated, 2 * (300u + 40u));  // every chunk evaluation by exactly one shard
+  for (std::size_t i = 0; i < summed.size(); ++i) {
+    EXPECT_EQ(summed[i].totals.chunks, reference[i].totals.chunks) << i;
+    EXPECT_EQ(summed[i].totals.compressed_bytes, reference[i].totals.compressed_bytes) << i;
+    EXPECT_EQ(summed[i].totals.verified_chunks, reference[i].totals.verified_chunks) << i;
+  }
+}
+
 TEST(InContext, PrefixGridDoublesAndEndsAtTheChunkSize) {
   EXPECT_EQ(prefix_grid(2048),
             (std::vector<std::size_t>{1,  2,  3,   4,   6,   8,   12,  16,  24,   32,   48,
