@@ -1,5 +1,6 @@
 #include "harness/journal.h"
 
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -39,10 +40,17 @@ std::string header_line(const std::string& fingerprint) {
   return nlohmann::json{{"journal", kSchema}, {"run", fingerprint}}.dump() + "\n";
 }
 
+// Opened for appending and locked: two runs writing one journal would record the same chunks
+// twice, and the next resume would refuse it.
 std::FILE* open_for_append(const std::filesystem::path& path) {
   std::FILE* file = std::fopen(path.c_str(), "a");
   if (file == nullptr) {
     throw InputError(path.string() + ": cannot write the run journal: " + std::strerror(errno));
+  }
+  if (flock(fileno(file), LOCK_EX | LOCK_NB) != 0) {
+    std::fclose(file);
+    throw InputError(path.string() + ": another bench run is writing this journal (same --out); " +
+                     "wait for it or choose another output folder");
   }
   return file;
 }
@@ -104,7 +112,8 @@ std::vector<std::filesystem::path> journal_files(const std::filesystem::path& di
 
 struct JournalFile {
   std::vector<JournalEntry> entries;
-  bool cut_last_line = false;
+  bool cut_last_line = false;      // dropped: a crash cut it short
+  bool ends_with_newline = false;  // else the next append must not continue the last line
 };
 
 JournalFile read_journal_file(const std::filesystem::path& path, const std::string& fingerprint) {
@@ -133,6 +142,7 @@ JournalFile read_journal_file(const std::filesystem::path& path, const std::stri
                      "): same config, overrides, --no-verify and build are needed to resume");
   }
   JournalFile file;
+  file.ends_with_newline = ends_with_newline;
   for (std::size_t i = 1; i < lines.size(); ++i) {
     try {
       file.entries.push_back(entry_from_json(nlohmann::json::parse(lines[i])));
@@ -179,17 +189,18 @@ RunJournal RunJournal::resume(const std::filesystem::path& dir, const std::strin
   const auto path = dir / file_name;
   std::vector<JournalEntry> entries;
   std::size_t dropped = 0;
-  bool own_file_cut = false;
+  bool rewrite_own_file = false;
   for (const auto& file : files) {
     JournalFile read = read_journal_file(file, fingerprint);
     std::move(read.entries.begin(), read.entries.end(), std::back_inserter(entries));
     dropped += read.cut_last_line ? 1 : 0;
-    if (file == path) own_file_cut = read.cut_last_line;
+    if (file == path) rewrite_own_file = !read.ends_with_newline;
   }
 
-  if (own_file_cut) {
-    // Rewrite without the cut line, so appends start on a line of their own. Written aside and
-    // renamed over, so a process reading the file meanwhile sees the old or the new one, whole.
+  if (rewrite_own_file) {
+    // Rewrite without a cut line and with a final newline, so appends start on a line of their
+    // own. Written aside and renamed over: a crash meanwhile, or a process reading the file,
+    // sees the old or the new file, whole.
     JournalFile own = read_journal_file(path, fingerprint);
     std::string text = header_line(fingerprint);
     for (const auto& entry : own.entries) text += entry_to_json(entry).dump() + "\n";

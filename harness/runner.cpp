@@ -85,8 +85,11 @@ std::vector<ChunkRange> split_into_ranges(std::uint64_t chunks, std::uint64_t ra
 std::vector<PartialResult> evaluate_range(const Dataset& dataset, ChunkRange range,
                                           std::span<const Compressor* const> compressors,
                                           const EvaluationLabel& label, bool verify,
-                                          ProgressSink* progress, const std::atomic<bool>* stop) {
+                                          ProgressSink* progress, const std::atomic<bool>* stop,
+                                          const RangeCheckpoint* checkpoint) {
   std::vector<PartialResult> partials(compressors.size());
+  std::uint64_t piece_first = range.first;
+  auto piece_started = std::chrono::steady_clock::now();
   auto reader = dataset.open(range.first);
   Bytes chunk(dataset.chunk_size());
   for (std::uint64_t i = 0; i < range.count && !stopped(stop); ++i) {
@@ -128,6 +131,13 @@ std::vector<PartialResult> evaluate_range(const Dataset& dataset, ChunkRange ran
         progress->advance(lane, 1, chunk.size(),
                           partial.compress_seconds + partial.decompress_seconds - seconds_before);
       }
+    }
+    if (checkpoint != nullptr && i + 1 < range.count &&
+        std::chrono::steady_clock::now() - piece_started >= checkpoint->interval) {
+      checkpoint->save({piece_first, index + 1 - piece_first}, partials);
+      partials.assign(compressors.size(), PartialResult{});
+      piece_first = index + 1;
+      piece_started = std::chrono::steady_clock::now();
     }
   }
   return partials;
@@ -229,7 +239,7 @@ PartialResult evaluate_unchunked(const Dataset& dataset, std::uint64_t chunks,
                         result.compress_seconds + result.decompress_seconds - seconds_before);
     }
   }
-  if (stopped(stop)) return result;
+  if (result.chunks < chunks) return result;  // stopped: the stream stays unfinished
   timed(result.compress_seconds, [&] { encoder->finish(compressed); });
   decode_step(true);
   if (decoder) {
@@ -283,7 +293,7 @@ std::vector<ChunkRange> merge_chunked_pieces(const RunJournal* journal,
   std::vector<ChunkRange> missing;
   std::uint64_t next = 0;
   for (const JournalEntry* entry : done) {
-    if (entry->first < next || entry->first + entry->count > chunks) {
+    if (entry->first < next || entry->count > chunks || entry->first > chunks - entry->count) {
       throw InputError(journal->path().string() + ": chunks " + std::to_string(entry->first) +
                        ".." + std::to_string(entry->first + entry->count) + " of dataset '" +
                        label.dataset + "' overlap another piece or pass its " +
@@ -395,7 +405,7 @@ std::vector<RowResult> execute_run(const PreparedRun& run, const RunOptions& opt
                                                 *run.datasets[p.dataset].compressors[p.compressor],
                                                 rows[r].dataset, rows[r].compressor, options.verify,
                                                 options.progress, &stop, lane_of_row[r]);
-      if (stop) return;  // the stream may be unfinished: nothing to keep
+      if (result.chunks < p.chunks) return;  // stopped midway: an unfinished stream is no result
       if (options.journal != nullptr) {
         options.journal->append(
             {rows[r].dataset, "unchunked", {rows[r].compressor}, 0, p.chunks, {result}});
@@ -427,16 +437,30 @@ std::vector<RowResult> execute_run(const PreparedRun& run, const RunOptions& opt
         for (std::size_t r : members) lane_units[lane_of_row[r]] += range.count;
         total_bytes += range.count * members.size() * config.chunk_size;
         pool.add([&, d, range, compressors, label, members] {
-          auto partials = evaluate_range(*run.datasets[d].dataset, range, compressors, label,
-                                         options.verify, options.progress, &stop);
-          // An interrupted range returns the chunks it finished, the same number for each
-          // compressor: those are kept.
-          if (options.journal != nullptr && !partials.empty() && partials[0].chunks > 0) {
-            options.journal->append({label.dataset, "chunked", label.compressors, range.first,
-                                     partials[0].chunks, partials});
-          }
-          std::lock_guard lock(merge_mutex);
-          for (std::size_t i = 0; i < members.size(); ++i) rows[members[i]].totals += partials[i];
+          // Each finished piece (all of the range, or a part saved on the way, or what an
+          // interrupted range finished) is journaled and merged; the pieces never overlap.
+          std::uint64_t next_first = range.first;
+          const auto keep = [&](std::uint64_t first, const std::vector<PartialResult>& partials) {
+            if (partials.empty() || partials[0].chunks == 0) return;
+            if (options.journal != nullptr) {
+              options.journal->append({label.dataset, "chunked", label.compressors, first,
+                                       partials[0].chunks, partials});
+            }
+            std::lock_guard lock(merge_mutex);
+            for (std::size_t i = 0; i < members.size(); ++i) {
+              rows[members[i]].totals += partials[i];
+            }
+          };
+          const RangeCheckpoint checkpoint{
+              options.journal_interval,
+              [&](ChunkRange done, const std::vector<PartialResult>& partials) {
+                keep(done.first, partials);
+                next_first = done.first + done.count;
+              }};
+          const auto partials = evaluate_range(*run.datasets[d].dataset, range, compressors, label,
+                                               options.verify, options.progress, &stop,
+                                               options.journal != nullptr ? &checkpoint : nullptr);
+          keep(next_first, partials);
         });
       }
     }

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -100,6 +101,9 @@ struct RunOptions {
   // shards before the rates mean anything.
   std::size_t shard = 0;
   std::size_t shards = 1;
+  // With a journal, a range of chunks is saved at least this often (slow models take minutes per
+  // chunk: a kill then loses at most this much work per thread).
+  std::chrono::milliseconds journal_interval{60'000};
   std::function<void(const std::string&)> log = [](const std::string&) {};
 };
 
@@ -124,13 +128,24 @@ struct EvaluationLabel {
 
 // Chunked evaluation of one range: the chunks are read once and given to every compressor.
 // Returns one partial per compressor. Throws RoundTripError naming compressor, dataset, chunk.
+//
+// With a `checkpoint`, a long range is saved in pieces: at most every `interval`, save() gets the
+// chunks finished since the last piece with their partials, and evaluation goes on with fresh
+// partials; the returned partials then cover only the chunks after the last piece.
+struct RangeCheckpoint {
+  std::chrono::milliseconds interval{60'000};
+  std::function<void(ChunkRange done, const std::vector<PartialResult>& partials)> save;
+};
 std::vector<PartialResult> evaluate_range(const Dataset& dataset, ChunkRange range,
                                           std::span<const Compressor* const> compressors,
                                           const EvaluationLabel& label, bool verify,
-                                          ProgressSink* progress, const std::atomic<bool>* stop);
+                                          ProgressSink* progress, const std::atomic<bool>* stop,
+                                          const RangeCheckpoint* checkpoint = nullptr);
 
 // Unchunked evaluation: chunks [0, chunks) as one stream, decoded alongside and compared, so
 // memory stays bounded for streaming codecs.
+// Stopped before its last chunk, it returns what it read with the stream left unfinished
+// (result.chunks < chunks): no result to keep.
 PartialResult evaluate_unchunked(const Dataset& dataset, std::uint64_t chunks,
                                  const Compressor& compressor, const std::string& dataset_name,
                                  const std::string& compressor_name, bool verify,

@@ -71,13 +71,51 @@ TEST(Journal, ALineCutShortByACrashIsDropped) {
     std::ofstream out(dir.path() / "journal.jsonl", std::ios::app);
     out << R"({"dataset": "enwik", "mode": "chunked", "compr)";  // no newline: the crash
   }
-  RunJournal journal = RunJournal::resume(dir.path(), "abc");
-  EXPECT_EQ(journal.entries().size(), 1u);
-  EXPECT_EQ(journal.dropped_lines(), 1u);
-  journal.append(piece(10, 10));
+  {
+    RunJournal journal = RunJournal::resume(dir.path(), "abc");
+    EXPECT_EQ(journal.entries().size(), 1u);
+    EXPECT_EQ(journal.dropped_lines(), 1u);
+    journal.append(piece(10, 10));
+    // While this run holds the journal, no other may write it.
+    EXPECT_THROW(RunJournal::resume(dir.path(), "abc"), InputError);
+  }
   RunJournal again = RunJournal::resume(dir.path(), "abc");
   EXPECT_EQ(again.entries().size(), 2u);
   EXPECT_EQ(again.dropped_lines(), 0u);
+}
+
+TEST(Journal, ACompleteLastLineWithoutNewlineIsKeptAndAppendsStartANewLine) {
+  test::TempDir dir;
+  { RunJournal::start(dir.path(), "abc").append(piece(0, 10)); }
+  std::string text = read_all(dir.path() / "journal.jsonl");
+  text.pop_back();  // the newline of the last entry never reached the disk
+  std::ofstream(dir.path() / "journal.jsonl", std::ios::binary) << text;
+  {
+    RunJournal journal = RunJournal::resume(dir.path(), "abc");
+    EXPECT_EQ(journal.entries().size(), 1u);
+    EXPECT_EQ(journal.dropped_lines(), 0u);
+    journal.append(piece(10, 10));
+  }
+  EXPECT_EQ(RunJournal::resume(dir.path(), "abc").entries().size(), 2u);
+}
+
+TEST(Journal, RanksWriteTheirOwnFilesAndAResumeReadsThemAll) {
+  test::TempDir dir;
+  {
+    RunJournal rank0 = RunJournal::start(dir.path(), "abc", RunJournal::rank_file_name(0));
+    RunJournal rank1 = RunJournal::start(dir.path(), "abc", RunJournal::rank_file_name(1));
+    rank0.append(piece(0, 10));
+    rank1.append(piece(10, 10));
+    rank1.append(piece(20, 10));
+  }
+  EXPECT_THROW(RunJournal::refuse_unfinished_run(dir.path()), InputError);
+  {
+    // Resumed by one process: it reads both and appends to its own file.
+    RunJournal single = RunJournal::resume(dir.path(), "abc");
+    EXPECT_EQ(single.entries().size(), 3u);
+  }
+  RunJournal::remove_all(dir.path());
+  EXPECT_NO_THROW(RunJournal::refuse_unfinished_run(dir.path()));
 }
 
 TEST(Journal, DamageInsideTheJournalIsAnErrorNamingTheLine) {

@@ -268,6 +268,47 @@ TEST(Runner, AnInterruptedRunResumesToTheSameTotals) {
   }
 }
 
+TEST(Runner, LongRangesAreJournaledInPiecesThatAddUp) {
+  RunConfig config;
+  config.modes = {Mode::Chunked, Mode::Unchunked};
+  config.compressors = {compressor_entry("rle"), compressor_entry("rle-capped")};
+  config.compressors[1].num_chunks = 40;
+  const auto reference = execute_counting_run(config);
+
+  test::TempDir dir;
+  {
+    RunJournal journal = RunJournal::start(dir.path(), "run-1");
+    RunOptions options;
+    options.journal = &journal;
+    options.journal_interval = std::chrono::milliseconds(0);  // a piece after every chunk
+    const auto rows = execute_counting_run(config, options);
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+      EXPECT_EQ(rows[i].totals.compressed_bytes, reference[i].totals.compressed_bytes);
+    }
+  }
+  RunJournal journal = RunJournal::resume(dir.path(), "run-1");
+  std::size_t chunked_pieces = 0;
+  for (const auto& entry : journal.entries()) {
+    if (entry.mode == "chunked") {
+      EXPECT_EQ(entry.count, 1u);
+      ++chunked_pieces;
+    }
+  }
+  EXPECT_EQ(chunked_pieces, 300u + 40u);  // one piece per chunk of each chunked group
+  // Resuming a finished journal runs nothing and gives the same totals.
+  std::atomic<bool> never{false};
+  InterruptAfter progress(~0ull, never);
+  RunOptions options;
+  options.journal = &journal;
+  options.progress = &progress;
+  const auto resumed = execute_counting_run(config, options);
+  EXPECT_EQ(progress.planned(), 0u);
+  for (std::size_t i = 0; i < resumed.size(); ++i) {
+    EXPECT_EQ(resumed[i].totals.chunks, reference[i].totals.chunks);
+    EXPECT_EQ(resumed[i].totals.compressed_bytes, reference[i].totals.compressed_bytes);
+  }
+}
+
 TEST(Runner, AJournalThatDoesNotFitTheRunIsRefused) {
   RunConfig config;
   config.modes = {Mode::Chunked};
