@@ -47,24 +47,47 @@ lmc_spm* lmc_spm_load(const char* path, char* error, size_t error_size) {
 
 void lmc_spm_free(lmc_spm* model) { delete model; }
 
-int lmc_spm_piece_count(const lmc_spm* model) { return model->processor.GetPieceSize(); }
+// The accessors below do not throw in practice; the try blocks keep the promise that nothing
+// C++ crosses this interface whatever the library does.
+int lmc_spm_piece_count(const lmc_spm* model) {
+  try {
+    return model->processor.GetPieceSize();
+  } catch (...) {
+    return 0;
+  }
+}
 
 const char* lmc_spm_piece(const lmc_spm* model, int id, size_t* size) {
-  const std::string& piece = model->processor.IdToPiece(id);
-  *size = piece.size();
-  return piece.data();
+  try {
+    const std::string& piece = model->processor.IdToPiece(id);
+    *size = piece.size();
+    return piece.data();
+  } catch (...) {
+    *size = 0;
+    return "";
+  }
 }
 
 int lmc_spm_piece_kind(const lmc_spm* model, int id) {
-  const auto& processor = model->processor;
-  if (processor.IsUnknown(id)) return LMC_SPM_UNKNOWN;
-  if (processor.IsControl(id)) return LMC_SPM_CONTROL;
-  if (processor.IsByte(id)) return LMC_SPM_BYTE;
-  if (processor.IsUnused(id)) return LMC_SPM_UNUSED;
-  return LMC_SPM_NORMAL;
+  try {
+    const auto& processor = model->processor;
+    if (processor.IsUnknown(id)) return LMC_SPM_UNKNOWN;
+    if (processor.IsControl(id)) return LMC_SPM_CONTROL;
+    if (processor.IsByte(id)) return LMC_SPM_BYTE;
+    if (processor.IsUnused(id)) return LMC_SPM_UNUSED;
+    return LMC_SPM_NORMAL;
+  } catch (...) {
+    return LMC_SPM_UNUSED;
+  }
 }
 
-int lmc_spm_bos_id(const lmc_spm* model) { return model->processor.bos_id(); }
+int lmc_spm_bos_id(const lmc_spm* model) {
+  try {
+    return model->processor.bos_id();
+  } catch (...) {
+    return -1;
+  }
+}
 
 long lmc_spm_encode(const lmc_spm* model, const char* text, size_t size, int* ids, size_t capacity,
                     char* error, size_t error_size) {

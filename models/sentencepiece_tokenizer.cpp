@@ -98,39 +98,47 @@ class SentencePieceLibrary {
     std::string tried;
     for (const auto& candidate : library_candidates()) {
       if (!std::filesystem::exists(candidate)) {
-        tried += "\n  " + candidate.string() + " (not found)";
+        tried += "\n  " + candidate.string() + ": not found";
         continue;
       }
-      void* handle = dlopen(candidate.c_str(), RTLD_NOW | RTLD_LOCAL | RTLD_DEEPBIND);
-      if (handle == nullptr) {
-        throw InputError(candidate.string() +
-                         ": cannot load the SentencePiece library: " + dlerror());
+      try {
+        return open(candidate);
+      } catch (const InputError& e) {
+        tried += std::string("\n  ") + e.what();
       }
-      auto library = std::make_shared<SentencePieceLibrary>();
-      library->path = candidate;
-      const int version = resolve<int()>(handle, "lmc_spm_abi_version", candidate)();
-      if (version != LMC_SPM_ABI_VERSION) {
-        throw InputError(candidate.string() + ": SentencePiece library of interface version " +
-                         std::to_string(version) + ", this build needs " +
-                         std::to_string(LMC_SPM_ABI_VERSION) + "; rebuild lmc");
-      }
-      library->load =
-          resolve<lmc_spm*(const char*, char*, size_t)>(handle, "lmc_spm_load", candidate);
-      library->free = resolve<void(lmc_spm*)>(handle, "lmc_spm_free", candidate);
-      library->piece_count = resolve<int(const lmc_spm*)>(handle, "lmc_spm_piece_count", candidate);
-      library->piece =
-          resolve<const char*(const lmc_spm*, int, size_t*)>(handle, "lmc_spm_piece", candidate);
-      library->piece_kind =
-          resolve<int(const lmc_spm*, int)>(handle, "lmc_spm_piece_kind", candidate);
-      library->bos_id = resolve<int(const lmc_spm*)>(handle, "lmc_spm_bos_id", candidate);
-      library->encode =
-          resolve<long(const lmc_spm*, const char*, size_t, int*, size_t, char*, size_t)>(
-              handle, "lmc_spm_encode", candidate);
-      return library;
     }
     throw InputError(std::string("SentencePiece tokenizers need ") + kLibraryName +
-                     " (built with lmc when libsentencepiece-dev is installed); looked at:" +
-                     tried + "\nset LMC_SENTENCEPIECE_LIBRARY to its path");
+                     " (built with lmc when libsentencepiece-dev is installed); tried:" + tried +
+                     "\nset LMC_SENTENCEPIECE_LIBRARY to its path");
+  }
+
+  static std::shared_ptr<const SentencePieceLibrary> open(const std::filesystem::path& path) {
+    // Closed again unless every check passes.
+    std::unique_ptr<void, int (*)(void*)> handle(
+        dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL | RTLD_DEEPBIND), dlclose);
+    if (!handle) {
+      throw InputError(path.string() + ": cannot load the SentencePiece library: " + dlerror());
+    }
+    void* h = handle.get();
+    const int version = resolve<int()>(h, "lmc_spm_abi_version", path)();
+    if (version != LMC_SPM_ABI_VERSION) {
+      throw InputError(path.string() + ": SentencePiece library of interface version " +
+                       std::to_string(version) + ", this build needs " +
+                       std::to_string(LMC_SPM_ABI_VERSION) + "; rebuild lmc");
+    }
+    auto library = std::make_shared<SentencePieceLibrary>();
+    library->path = path;
+    library->load = resolve<lmc_spm*(const char*, char*, size_t)>(h, "lmc_spm_load", path);
+    library->free = resolve<void(lmc_spm*)>(h, "lmc_spm_free", path);
+    library->piece_count = resolve<int(const lmc_spm*)>(h, "lmc_spm_piece_count", path);
+    library->piece = resolve<const char*(const lmc_spm*, int, size_t*)>(h, "lmc_spm_piece", path);
+    library->piece_kind = resolve<int(const lmc_spm*, int)>(h, "lmc_spm_piece_kind", path);
+    library->bos_id = resolve<int(const lmc_spm*)>(h, "lmc_spm_bos_id", path);
+    library->encode =
+        resolve<long(const lmc_spm*, const char*, size_t, int*, size_t, char*, size_t)>(
+            h, "lmc_spm_encode", path);
+    handle.release();  // kept open for the process's life (see above)
+    return library;
   }
 };
 

@@ -1,13 +1,13 @@
 #include "models/torchscript_predictor.h"
 
 #include <ATen/Parallel.h>
+#include <dlfcn.h>
 #include <torch/csrc/jit/runtime/graph_executor.h>
 #include <torch/script.h>
 
-#include <dlfcn.h>
-
 #include <cmath>
 #include <mutex>
+#include <set>
 
 #include "common/error.h"
 #include "models/checkpoint.h"
@@ -34,6 +34,12 @@ void make_torch_deterministic() {
       reinterpret_cast<SetThreads*>(openblas)(1);
     }
   });
+}
+
+std::string last_line(std::string_view text) {
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.remove_suffix(1);
+  const auto newline = text.rfind('\n');
+  return std::string(newline == std::string_view::npos ? text : text.substr(newline + 1));
 }
 
 // The logits tensor in whatever forward() returned: a tensor, a tuple/list whose first element
@@ -100,8 +106,12 @@ std::shared_ptr<const TorchScriptPredictor> TorchScriptPredictor::load(
                      ")");
   }
   predictor->module_->module.eval();
+  // Tied weights (an LM head sharing the embedding) appear once per attribute: count storage once.
+  std::set<const void*> counted;
   for (const auto& parameter : predictor->module_->module.parameters()) {
-    predictor->parameter_count_ += static_cast<std::uint64_t>(parameter.numel());
+    if (counted.insert(parameter.data_ptr()).second) {
+      predictor->parameter_count_ += static_cast<std::uint64_t>(parameter.numel());
+    }
   }
 
   // One probe of two tokens checks the calling convention and the logits' shape.
@@ -137,11 +147,20 @@ std::vector<float> TorchScriptPredictor::logits_after(std::span<const int> token
   auto ids = torch::empty({1, static_cast<std::int64_t>(tokens.size())}, torch::kInt64);
   auto* data = ids.data_ptr<std::int64_t>();
   for (std::size_t i = 0; i < tokens.size(); ++i) data[i] = tokens[i];
-  const torch::Tensor logits = logits_of(module_->module.forward({ids}))
-                                   .index({0, -1})
-                                   .slice(0, 0, vocab_size_)
-                                   .to(torch::kFloat32)
-                                   .contiguous();
+  torch::Tensor logits;
+  try {
+    logits = logits_of(module_->module.forward({ids}))
+                 .index({0, -1})
+                 .slice(0, 0, vocab_size_)
+                 .to(torch::kFloat32)
+                 .contiguous();
+  } catch (const std::exception& e) {
+    // Typically a window longer than the model's positions. The interpreter's message is a
+    // TorchScript traceback whose last line says what failed: keep that, with file and length.
+    throw InputError(path_.string() + ": forward() failed on " + std::to_string(tokens.size()) +
+                     " tokens (is \"context\" larger than the model's positions?): " +
+                     last_line(e.what()));
+  }
   const float* values = logits.data_ptr<float>();
   return std::vector<float>(values, values + vocab_size_);
 }

@@ -201,6 +201,15 @@ TEST(TorchScript, WrongFilesAreInputErrorsNamingTheFile) {
   EXPECT_NE(message.find("needs its SentencePiece tokenizer"), std::string::npos) << message;
 }
 
+TEST(TorchScript, AContextLongerThanTheModelsPositionsNamesFileAndLength) {
+  const PretrainedModel too_long =
+      load_pretrained_model("torchscript", kFixture / "model.pt", kFixture / "spm.model", 100);
+  const std::string message = message_of([&] { generate_text(too_long, "The", 90, {}); });
+  EXPECT_NE(message.find((kFixture / "model.pt").string() + ": forward() failed on 65 tokens"),
+            std::string::npos)
+      << message;
+}
+
 TEST(TorchScript, GreedyGenerationMatchesPython) {
   EXPECT_EQ(generate_text(model(), expected()["prompt"].get<std::string>(), 20, {}),
             expected()["greedy_text"].get<std::string>());
