@@ -89,21 +89,28 @@ class ResultsError(Exception):
 # Reading
 
 
+def _read_json_object(path, schema_prefix, writer) -> dict:
+    """The JSON object in `path`, whose "schema" starts with `schema_prefix`; ResultsError naming
+    the file otherwise (`writer`: the command that writes such files, for the message)."""
+    if not path.is_file():
+        raise ResultsError(f"{path}: not found (expected the folder written by `{writer}`)")
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = json.load(f)
+    except json.JSONDecodeError as e:
+        raise ResultsError(f"{path}: not valid JSON: {e}") from e
+    if not isinstance(data, dict):
+        raise ResultsError(f"{path}: expected a JSON object at the top level")
+    schema = data.get("schema")
+    if not isinstance(schema, str) or not schema.startswith(schema_prefix):
+        raise ResultsError(f"{path}: schema is {schema!r}, expected '{schema_prefix}<version>'")
+    return data
+
+
 def load_results(results_dir) -> dict:
     """Reads RESULTS_DIR/results.json and checks the parts the figures rely on."""
     path = Path(results_dir) / "results.json"
-    if not path.is_file():
-        raise ResultsError(f"{path}: not found (expected the folder written by `bench run`)")
-    try:
-        with open(path, encoding="utf-8") as f:
-            results = json.load(f)
-    except json.JSONDecodeError as e:
-        raise ResultsError(f"{path}: not valid JSON: {e}") from e
-    if not isinstance(results, dict):
-        raise ResultsError(f"{path}: expected a JSON object at the top level")
-    schema = results.get("schema")
-    if not isinstance(schema, str) or not schema.startswith(SCHEMA_PREFIX):
-        raise ResultsError(f"{path}: schema is {schema!r}, expected '{SCHEMA_PREFIX}<version>'")
+    results = _read_json_object(path, SCHEMA_PREFIX, "bench run")
     rows = results.get("rows")
     if not isinstance(rows, list):
         raise ResultsError(f"{path}: 'rows' must be a list")
@@ -124,19 +131,7 @@ def load_in_context(results_dir) -> dict:
     in_context figure relies on: the schema, chunk_size, and per curve dataset, compressor,
     chunks, parameters and points, each point a prefix length `bytes` (>= 1) and a `rate` (%)."""
     path = Path(results_dir) / IN_CONTEXT_FILE
-    if not path.is_file():
-        raise ResultsError(f"{path}: not found (expected the folder written by `bench incontext`)")
-    try:
-        with open(path, encoding="utf-8") as f:
-            data = json.load(f)
-    except json.JSONDecodeError as e:
-        raise ResultsError(f"{path}: not valid JSON: {e}") from e
-    if not isinstance(data, dict):
-        raise ResultsError(f"{path}: expected a JSON object at the top level")
-    schema = data.get("schema")
-    if not isinstance(schema, str) or not schema.startswith(IN_CONTEXT_SCHEMA_PREFIX):
-        raise ResultsError(
-            f"{path}: schema is {schema!r}, expected '{IN_CONTEXT_SCHEMA_PREFIX}<version>'")
+    data = _read_json_object(path, IN_CONTEXT_SCHEMA_PREFIX, "bench incontext")
     if not _is_kind(data.get("chunk_size"), (int, float)) or data["chunk_size"] < 1:
         raise ResultsError(f"{path}: chunk_size is missing or not a positive number")
     curves = data.get("curves")

@@ -189,11 +189,18 @@ TEST(Runner, ExecuteRunFillsEveryRowAndUsesThreads) {
   EXPECT_EQ(chunked.requested_chunks, 500u);
 }
 
-TEST(Runner, CompressorNumChunksCapsOnlyThatCompressor) {
+// Both modes, a run-length codec on all 300 chunks and one capped at the first 40: 680 chunk
+// evaluations in all.
+RunConfig two_codec_config() {
   RunConfig config;
   config.modes = {Mode::Chunked, Mode::Unchunked};
   config.compressors = {compressor_entry("rle"), compressor_entry("rle-capped")};
   config.compressors[1].num_chunks = 40;
+  return config;
+}
+
+TEST(Runner, CompressorNumChunksCapsOnlyThatCompressor) {
+  RunConfig config = two_codec_config();
   const auto rows = execute_counting_run(config);
   ASSERT_EQ(rows.size(), 4u);
   for (const auto& row : rows) {
@@ -225,10 +232,7 @@ class InterruptAfter : public ProgressSink {
 };
 
 TEST(Runner, AnInterruptedRunResumesToTheSameTotals) {
-  RunConfig config;
-  config.modes = {Mode::Chunked, Mode::Unchunked};
-  config.compressors = {compressor_entry("rle"), compressor_entry("rle-capped")};
-  config.compressors[1].num_chunks = 40;
+  RunConfig config = two_codec_config();
   const auto reference = execute_counting_run(config);
 
   test::TempDir dir;
@@ -269,10 +273,7 @@ TEST(Runner, AnInterruptedRunResumesToTheSameTotals) {
 }
 
 TEST(Runner, LongRangesAreJournaledInPiecesThatAddUp) {
-  RunConfig config;
-  config.modes = {Mode::Chunked, Mode::Unchunked};
-  config.compressors = {compressor_entry("rle"), compressor_entry("rle-capped")};
-  config.compressors[1].num_chunks = 40;
+  RunConfig config = two_codec_config();
   const auto reference = execute_counting_run(config);
 
   test::TempDir dir;
@@ -334,10 +335,7 @@ TEST(Runner, AJournalThatDoesNotFitTheRunIsRefused) {
 }
 
 TEST(Runner, ShardsSplitTheWorkAndSumToTheWholeRun) {
-  RunConfig config;
-  config.modes = {Mode::Chunked, Mode::Unchunked};
-  config.compressors = {compressor_entry("rle"), compressor_entry("rle-capped")};
-  config.compressors[1].num_chunks = 40;
+  RunConfig config = two_codec_config();
   const auto reference = execute_counting_run(config);
 
   std::vector<RowResult> summed;
