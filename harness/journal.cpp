@@ -190,26 +190,28 @@ RunJournal RunJournal::resume(const std::filesystem::path& dir, const std::strin
   std::vector<JournalEntry> entries;
   std::size_t dropped = 0;
   bool rewrite_own_file = false;
+  std::string own_text;  // the own file as it must be: header and entries, each line ended
   for (const auto& file : files) {
     JournalFile read = read_journal_file(file, fingerprint);
+    if (file == path && !read.ends_with_newline) {
+      rewrite_own_file = true;
+      own_text = header_line(fingerprint);
+      for (const auto& entry : read.entries) own_text += entry_to_json(entry).dump() + "\n";
+    }
     std::move(read.entries.begin(), read.entries.end(), std::back_inserter(entries));
     dropped += read.cut_last_line ? 1 : 0;
-    if (file == path) rewrite_own_file = !read.ends_with_newline;
   }
 
   if (rewrite_own_file) {
     // Rewrite without a cut line and with a final newline, so appends start on a line of their
     // own. Written aside and renamed over: a crash meanwhile, or a process reading the file,
     // sees the old or the new file, whole.
-    JournalFile own = read_journal_file(path, fingerprint);
-    std::string text = header_line(fingerprint);
-    for (const auto& entry : own.entries) text += entry_to_json(entry).dump() + "\n";
     const auto temporary = path.string() + ".rewrite";
     std::FILE* file = std::fopen(temporary.c_str(), "w");
     if (file == nullptr) {
       throw InputError(temporary + ": cannot rewrite the run journal: " + std::strerror(errno));
     }
-    write_durably(file, text, temporary);
+    write_durably(file, own_text, temporary);
     std::fclose(file);
     std::filesystem::rename(temporary, path);
   }
@@ -232,16 +234,6 @@ void RunJournal::append(const JournalEntry& entry) {
   const std::string line = entry_to_json(entry).dump() + "\n";
   std::lock_guard lock(mutex_);
   write_durably(file_, line, path_);
-}
-
-void RunJournal::remove() {
-  std::lock_guard lock(mutex_);
-  if (file_ != nullptr) {
-    std::fclose(file_);
-    file_ = nullptr;
-  }
-  std::error_code ignored;
-  std::filesystem::remove(path_, ignored);
 }
 
 }  // namespace lmc

@@ -61,8 +61,6 @@ class RunJournal {
 
   // Thread-safe; the line is on disk (fsync) when this returns.
   void append(const JournalEntry& entry);
-  // After the results are written: the journal has nothing left to save.
-  void remove();
 
  private:
   RunJournal(std::filesystem::path path, std::FILE* file);

@@ -46,7 +46,7 @@ TEST(Journal, AppendedPiecesComeBackOnResume) {
   EXPECT_EQ(second.partials[0].compressed_bytes, 5000u);
   EXPECT_EQ(second.partials[0].counters.at("ideal_bits"), 12.5);
   journal.append(piece(15, 1));  // resumed journals keep growing
-  journal.remove();
+  RunJournal::remove_all(dir.path());
   EXPECT_FALSE(std::filesystem::exists(dir.path() / "journal.jsonl"));
 }
 
