@@ -202,6 +202,16 @@ class FiguresTestBase(unittest.TestCase):
 
 
 @needs_matplotlib
+class FiguresModuleTestBase(FiguresTestBase):
+    """Tests that call notebooks/figures.py's functions directly (as self.figures)."""
+
+    @classmethod
+    def setUpClass(cls):
+        sys.path.insert(0, str(REPO / "notebooks"))
+        import figures
+        cls.figures = figures
+
+
 class FiguresScriptTest(FiguresTestBase):
     def test_writes_every_figure_and_finds_training_logs_next_to_checkpoints(self):
         done = run_figures(self.lm_results)
@@ -265,13 +275,7 @@ class FiguresScriptTest(FiguresTestBase):
 
 
 @needs_matplotlib
-class FiguresFunctionsTest(FiguresTestBase):
-    @classmethod
-    def setUpClass(cls):
-        sys.path.insert(0, str(REPO / "notebooks"))
-        import figures
-        cls.figures = figures
-
+class FiguresFunctionsTest(FiguresModuleTestBase):
     def test_training_log_keeps_last_duplicate_and_heldout_changes(self):
         log = self.figures.read_training_log(self.root / "checkpoints" / "tiny.train.csv")
         self.assertEqual(log["name"], "tiny")
@@ -311,14 +315,8 @@ class FiguresFunctionsTest(FiguresTestBase):
 
 
 @needs_matplotlib
-class TrainingStagesTest(FiguresTestBase):
+class TrainingStagesTest(FiguresModuleTestBase):
     """X-stage1.train.csv beside X.train.csv: one model, stage 2 shifted past stage 1."""
-
-    @classmethod
-    def setUpClass(cls):
-        sys.path.insert(0, str(REPO / "notebooks"))
-        import figures
-        cls.figures = figures
 
     def setUp(self):
         super().setUp()
@@ -435,14 +433,8 @@ class TrainingStagesTest(FiguresTestBase):
 
 
 @needs_matplotlib
-class InContextTest(FiguresTestBase):
+class InContextTest(FiguresModuleTestBase):
     """in_context.json (`bench incontext`, the paper's Figure 4): loader, figure and script."""
-
-    @classmethod
-    def setUpClass(cls):
-        sys.path.insert(0, str(REPO / "notebooks"))
-        import figures
-        cls.figures = figures
 
     def setUp(self):
         super().setUp()
