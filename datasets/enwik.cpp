@@ -70,7 +70,9 @@ struct EnwikFile {
   std::string key;  // "datasets[0].path", for errors while reading
   bool gzip = false;
   std::uint64_t file_bytes = 0;
-  std::uint64_t bytes = 0;  // decompressed
+  std::uint64_t bytes = 0;        // decompressed
+  std::uint64_t offset = 0;       // first byte of the range read (decompressed)
+  std::uint64_t range_bytes = 0;  // bytes of the range, from offset
   std::size_t chunk_size = 0;
   std::uint64_t chunks = 0;
 };
@@ -80,8 +82,8 @@ class EnwikReader : public ChunkReader {
   EnwikReader(std::shared_ptr<const EnwikFile> file, std::uint64_t first)
       : file_(std::move(file)), gz_(open_gz(file_->path)), next_chunk_(first) {
     // On a plain file this is an lseek; on a compressed one zlib decompresses forward to it.
-    const auto offset = static_cast<z_off_t>(first * file_->chunk_size);
-    if (first > 0 && gzseek(gz_.get(), offset, SEEK_SET) != offset) {
+    const auto offset = static_cast<z_off_t>(file_->offset + first * file_->chunk_size);
+    if (offset > 0 && gzseek(gz_.get(), offset, SEEK_SET) != offset) {
       throw InputError(file_->key + ": cannot seek to chunk " + std::to_string(first) + " of " +
                        file_->path.string() + ": " + gz_error(gz_.get()));
     }
@@ -132,8 +134,10 @@ class EnwikDataset : public Dataset {
         {"file_bytes", file_->file_bytes},
         {"compression", file_->gzip ? "gzip" : "none"},
         {"bytes", file_->bytes},
+        {"offset", file_->offset},
+        {"length", file_->range_bytes},
         {"chunks", file_->chunks},
-        {"dropped_tail_bytes", file_->bytes - file_->chunks * file_->chunk_size},
+        {"dropped_tail_bytes", file_->range_bytes - file_->chunks * file_->chunk_size},
         {"reader", std::string("zlib ") + zlibVersion()},
     };
   }
@@ -164,11 +168,31 @@ std::unique_ptr<Dataset> make_enwik(const Options& options, std::size_t chunk_si
   } catch (const fs::filesystem_error& e) {
     throw InputError(file->key + ": " + e.what());
   }
-  file->chunks = file->bytes / chunk_size;
+  const auto offset = options.integer("offset");
+  const auto length = options.integer("length");
+  if (offset < 0) throw InputError(options.key_path("offset") + ": must be >= 0");
+  if (length < 0) throw InputError(options.key_path("length") + ": must be >= 0 (0: to the end)");
+  file->offset = static_cast<std::uint64_t>(offset);
+  if (file->offset > file->bytes) {
+    throw InputError(options.key_path("offset") + ": " + std::to_string(offset) +
+                     " is past the end of " + file->path.string() + " (" +
+                     std::to_string(file->bytes) + " bytes)");
+  }
+  file->range_bytes = file->bytes - file->offset;
+  if (length > 0) {
+    if (static_cast<std::uint64_t>(length) > file->range_bytes) {
+      throw InputError(options.key_path("length") + ": " + std::to_string(length) +
+                       " bytes from offset " + std::to_string(offset) + " run past the end of " +
+                       file->path.string() + " (" + std::to_string(file->bytes) + " bytes)");
+    }
+    file->range_bytes = static_cast<std::uint64_t>(length);
+  }
+  file->chunks = file->range_bytes / chunk_size;
   if (file->chunks == 0) {
     throw InputError(file->key + ": " + file->path.string() + " holds " +
-                     std::to_string(file->bytes) + " bytes, less than one chunk of " +
-                     std::to_string(chunk_size));
+                     std::to_string(file->range_bytes) + " bytes" +
+                     (file->range_bytes != file->bytes ? " in the range offset/length" : "") +
+                     ", less than one chunk of " + std::to_string(chunk_size));
   }
   return std::make_unique<EnwikDataset>(std::move(file));
 }
@@ -182,7 +206,11 @@ DatasetKind enwik_kind() {
           "consecutive chunks of one file (enwik9, enwik8, any file; gzip/dictzip "
           "files are decompressed); the trailing partial chunk is dropped",
       .options = {{"path", OptionType::Path, nullptr,
-                   "the file, e.g. data/enwik9 (" + std::string(kHowToGet) + ")"}},
+                   "the file, e.g. data/enwik9 (" + std::string(kHowToGet) + ")"},
+                  {"offset", OptionType::Integer, 0,
+                   "first byte read (of the decompressed file): e.g. skip the part a model "
+                   "trained on"},
+                  {"length", OptionType::Integer, 0, "bytes read from offset; 0 = to the end"}},
       .default_mapping = SevenBitMapping::ClearTopBit,
       .make = make_enwik,
   };

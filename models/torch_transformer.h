@@ -36,7 +36,10 @@ class TorchTransformer {
   std::vector<torch::Tensor>& parameters() { return parameters_; }
   const std::vector<torch::Tensor>& parameters() const { return parameters_; }
 
-  // The weights as checkpoint tensors, in the shape's parameter order.
+  // Moves the weights (and the position tables) to `device`; training on a GPU.
+  void to(const torch::Device& device);
+
+  // The weights as checkpoint tensors, in the shape's parameter order (on the CPU).
   std::vector<NamedTensor> export_tensors() const;
 
  private:
@@ -53,6 +56,7 @@ class TorchTransformer {
   TransformerShape shape_;
   std::vector<ParameterSpec> specs_;
   std::vector<torch::Tensor> parameters_;
+  torch::Device device_ = torch::kCPU;
   mutable std::mutex tables_mutex_;
   mutable PositionTables tables_;  // grown to the longest sequence seen
 };

@@ -20,6 +20,10 @@ namespace lmc {
 
 namespace {
 
+struct CurriculumPhase {
+  std::int64_t sequence_length = 0, steps = 0;
+};
+
 struct TrainingConfig {
   TransformerShape shape;
   std::filesystem::path data_path;
@@ -28,8 +32,9 @@ struct TrainingConfig {
   std::uint64_t seed = 0;
   std::int64_t batch_size = 32;
   std::int64_t sequence_length = 2048;
-  // Optional first phase on short windows (attention cost grows with the square of the length).
-  std::int64_t short_sequence_length = 0, short_sequence_steps = 0;
+  // Optional first phases on shorter windows (attention cost grows with the square of the
+  // length), in order; the steps after them use full sequences.
+  std::vector<CurriculumPhase> curriculum;
   std::int64_t steps = 1'000'000;
   double learning_rate = 1e-4;
   std::string schedule;  // "constant" or "cosine"
@@ -38,6 +43,7 @@ struct TrainingConfig {
   double adam_beta1 = 0.9, adam_beta2 = 0.999, adam_epsilon = 1e-8;
   double gradient_clip_norm = 0;  // 0: none, as in the paper
   int threads = 2;
+  std::string device = "cpu";
   std::int64_t log_every = 50, eval_every = 500, checkpoint_every = 1000;
   std::int64_t eval_sequences = 16, eval_sequence_length = 2048;
   double max_time_s = 0;  // 0: no limit
@@ -61,6 +67,8 @@ const std::vector<OptionSpec>& training_specs() {
        "first phase: windows of this many bytes, placed at random positions of a sequence_length "
        "sequence, batch scaled to keep tokens per step; 0 = off (paper)"},
       {"short_sequence_steps", OptionType::Integer, 0, "steps of the short-window phase"},
+      {"device", OptionType::String, "cpu",
+       "cpu, cuda or cuda:N (needs a CUDA-enabled libtorch at build time)"},
       {"steps", OptionType::Integer, 1000000, "optimiser steps; 0 writes the initialised model"},
       {"learning_rate", OptionType::Number, 1e-4, "Adam learning rate (peak, with a schedule)"},
       {"schedule", OptionType::String, "constant",
@@ -91,11 +99,78 @@ const std::vector<OptionSpec>& training_specs() {
   return specs;
 }
 
+// "curriculum": [{"sequence_length": S, "steps": N}, ...], or its one-phase shorthand
+// short_sequence_length / short_sequence_steps. Each S divides the full sequence length, so a
+// short window can stand at any of the full sequence's slots.
+std::vector<CurriculumPhase> parse_curriculum(const nlohmann::json& json, const Options& options,
+                                              std::int64_t full_length) {
+  std::vector<CurriculumPhase> phases;
+  const auto short_length = options.integer("short_sequence_length");
+  const auto short_steps = options.integer("short_sequence_steps");
+  if (short_length < 0) throw InputError("short_sequence_length: must be >= 0");
+  if (short_steps < 0) throw InputError("short_sequence_steps: must be >= 0");
+  if (short_length > 0 && short_steps > 0) phases.push_back({short_length, short_steps});
+  if (json.contains("curriculum")) {
+    if (!phases.empty()) {
+      throw InputError("curriculum: give either curriculum or short_sequence_length/steps");
+    }
+    const auto& list = json["curriculum"];
+    if (!list.is_array()) throw InputError("curriculum: expected an array of phases");
+    for (std::size_t i = 0; i < list.size(); ++i) {
+      const auto key = "curriculum[" + std::to_string(i) + "]";
+      const auto& phase = list[i];
+      if (!phase.is_object() || phase.size() != 2 || !phase.contains("sequence_length") ||
+          !phase.contains("steps") || !phase["sequence_length"].is_number_integer() ||
+          !phase["steps"].is_number_integer()) {
+        throw InputError(key + ": expected {\"sequence_length\": integer, \"steps\": integer}");
+      }
+      phases.push_back(
+          {phase["sequence_length"].get<std::int64_t>(), phase["steps"].get<std::int64_t>()});
+      if (phases.back().steps <= 0) throw InputError(key + ".steps: must be positive");
+    }
+  }
+  for (std::size_t i = 0; i < phases.size(); ++i) {
+    const auto s = phases[i].sequence_length;
+    if (s <= 0 || s > full_length || full_length % s != 0) {
+      throw InputError((json.contains("curriculum")
+                            ? "curriculum[" + std::to_string(i) + "].sequence_length"
+                            : std::string("short_sequence_length")) +
+                       ": must divide sequence_length (" + std::to_string(full_length) + ")");
+    }
+  }
+  return phases;
+}
+
+void check_device(const std::string& device, const std::string& key) {
+  if (device == "cpu") return;
+  if (device != "cuda" && device.rfind("cuda:", 0) != 0) {
+    throw InputError(key + ": expected cpu, cuda or cuda:N, not \"" + device + "\"");
+  }
+  try {
+    (void)torch::Device(device);
+  } catch (const std::exception&) {
+    throw InputError(key + ": \"" + device + "\" is not a device name (cpu, cuda or cuda:N)");
+  }
+  if (!torch::cuda::is_available()) {
+    throw InputError(key + ": \"" + device +
+                     "\" needs a CUDA-enabled libtorch and a visible GPU; this build's libtorch "
+                     "sees none. Build against a CUDA libtorch: cmake -S . -B build-cuda "
+                     "-DCMAKE_PREFIX_PATH=\"$(python3 -c 'import torch; "
+                     "print(torch.utils.cmake_prefix_path)')\" (models/README.md)");
+  }
+  const torch::Device parsed(device);
+  if (parsed.has_index() && parsed.index() >= static_cast<int>(torch::cuda::device_count())) {
+    throw InputError(key + ": \"" + device + "\" but only " +
+                     std::to_string(torch::cuda::device_count()) + " CUDA device(s) are visible");
+  }
+}
+
 TrainingConfig parse_config_json(const nlohmann::json& json) {
   if (!json.is_object()) throw InputError("expected a JSON object");
   if (!json.contains("architecture")) throw InputError("architecture: required key is missing");
   // "architecture" is an object, validated by TransformerShape.
-  const auto options = Options::validate(json, training_specs(), "", {"architecture", "comment"});
+  const auto options =
+      Options::validate(json, training_specs(), "", {"architecture", "comment", "curriculum"});
 
   TrainingConfig c;
   c.shape = TransformerShape::from_json(json["architecture"], "architecture");
@@ -117,13 +192,7 @@ TrainingConfig parse_config_json(const nlohmann::json& json) {
   c.seed = static_cast<std::uint64_t>(options.integer("seed"));
   c.batch_size = positive("batch_size");
   c.sequence_length = positive("sequence_length");
-  c.short_sequence_length = options.integer("short_sequence_length");
-  c.short_sequence_steps = options.integer("short_sequence_steps");
-  if (c.short_sequence_length < 0 || c.short_sequence_length > c.sequence_length ||
-      (c.short_sequence_length > 0 && c.sequence_length % c.short_sequence_length != 0)) {
-    throw InputError("short_sequence_length: must divide sequence_length (or be 0)");
-  }
-  if (c.short_sequence_steps < 0) throw InputError("short_sequence_steps: must be >= 0");
+  c.curriculum = parse_curriculum(json, options, c.sequence_length);
   c.steps = options.integer("steps");
   if (c.steps < 0) throw InputError(options.key_path("steps") + ": must be >= 0");
   c.learning_rate = options.number("learning_rate");
@@ -140,6 +209,8 @@ TrainingConfig parse_config_json(const nlohmann::json& json) {
   c.adam_epsilon = options.number("adam_epsilon");
   c.gradient_clip_norm = options.number("gradient_clip_norm");
   c.threads = static_cast<int>(positive("threads"));
+  c.device = options.string("device");
+  check_device(c.device, options.key_path("device"));
   c.log_every = positive("log_every");
   c.eval_every = positive("eval_every");
   c.checkpoint_every = positive("checkpoint_every");
@@ -156,6 +227,7 @@ TrainingConfig parse_config_json(const nlohmann::json& json) {
     c.source["init_checkpoint_fnv1a64"] = fnv1a64_file_hash(c.init_checkpoint);
   }
   c.source["architecture"] = c.shape.to_json();
+  if (json.contains("curriculum")) c.source["curriculum"] = json["curriculum"];
   return c;
 }
 
@@ -212,13 +284,22 @@ struct Batch {
   std::int64_t first_position = 0;
 };
 
+// The window length of step `step`: the curriculum's phase, or the full length after it.
+std::int64_t window_length_at(const TrainingConfig& c, std::int64_t step) {
+  std::int64_t phase_end = 0;
+  for (const auto& phase : c.curriculum) {
+    phase_end += phase.steps;
+    if (step < phase_end) return phase.sequence_length;
+  }
+  return c.sequence_length;
+}
+
 // Step `step`'s batch: uniformly random windows of the training part, with replacement, drawn
-// from (seed, step) alone so that resuming replays the same batches. In the short phase the
+// from (seed, step) alone so that resuming replays the same batches. In a curriculum phase the
 // tokens per step stay the same (more, shorter windows), and the windows stand at a random
-// position of a full-length sequence, so that every position's encoding is trained.
+// slot of a full-length sequence, so that every position's encoding is trained.
 Batch sample_batch(const TrainingConfig& c, const Corpus& corpus, std::int64_t step) {
-  const bool short_phase = c.short_sequence_length > 0 && step < c.short_sequence_steps;
-  const std::int64_t length = short_phase ? c.short_sequence_length : c.sequence_length;
+  const std::int64_t length = window_length_at(c, step);
   const std::int64_t count = c.batch_size * (c.sequence_length / length);
   const std::uint64_t starts = corpus.train.size() - length + 1;
   const auto step_key =
@@ -231,7 +312,7 @@ Batch sample_batch(const TrainingConfig& c, const Corpus& corpus, std::int64_t s
     std::copy_n(corpus.train.begin() + static_cast<std::ptrdiff_t>(start), length,
                 out + b * length);
   }
-  if (short_phase) {
+  if (length < c.sequence_length) {
     const auto slots = static_cast<std::uint64_t>(c.sequence_length / length);
     batch.first_position = static_cast<std::int64_t>(mix64(step_key ^ 0x0ff5e7) % slots) * length;
   }
@@ -353,11 +434,13 @@ std::string format_duration(double seconds) {
 
 }  // namespace
 
+bool cuda_available() { return torch::cuda::is_available(); }
+
 void run_training(const std::filesystem::path& config_path, bool resume, std::ostream& progress) {
   const auto c = parse_config(config_path);
   torch::set_num_threads(c.threads);
   const auto corpus = load_corpus(c);
-  const auto heldout = heldout_sample(c, corpus);
+  const auto heldout = heldout_sample(c, corpus).to(torch::Device(c.device));
   if (c.checkpoint_path.has_parent_path())
     std::filesystem::create_directories(c.checkpoint_path.parent_path());
 
@@ -403,16 +486,21 @@ void run_training(const std::filesystem::path& config_path, bool resume, std::os
     std::ofstream(c.log_path, std::ios::trunc)
         << "step,train_bpb,heldout_bpb,tokens_per_s,elapsed_s\n";
   }
+  const torch::Device device(c.device);
+  model.to(device);
+  for (auto* moments : {&adam.first_moment, &adam.second_moment}) {
+    for (auto& m : *moments) m = m.to(device);
+  }
   for (auto& p : model.parameters()) p.set_requires_grad(true);
 
-  if (c.short_sequence_steps > 0) {
-    progress << "first " << c.short_sequence_steps << " steps on windows of "
-             << c.short_sequence_length << " bytes\n";
+  for (const auto& phase : c.curriculum) {
+    progress << "curriculum: " << phase.steps << " steps on windows of " << phase.sequence_length
+             << " bytes\n";
   }
   progress << "training " << c.shape.to_json().dump() << ", " << c.shape.parameter_count()
            << " parameters, " << corpus.train.size() << " training bytes, " << c.steps
            << " steps of " << c.batch_size << " x " << c.sequence_length << ", " << c.threads
-           << " threads\n";
+           << " threads, device " << c.device << "\n";
   std::ofstream log(c.log_path, std::ios::app);
   log << std::setprecision(6);
 
@@ -428,9 +516,9 @@ void run_training(const std::filesystem::path& config_path, bool resume, std::os
 
   while (step < c.steps) {
     const auto [targets, first_position] = sample_batch(c, corpus, step);
-    const auto log_probs = model.forward(shifted_inputs(targets), first_position);
+    const auto log_probs = model.forward(shifted_inputs(targets.to(device)), first_position);
     // Mean over the batch of each sequence's summed NLL, divided by the sequence length.
-    const auto loss = -log_probs.gather(-1, targets.unsqueeze(-1)).mean();
+    const auto loss = -log_probs.gather(-1, targets.to(device).unsqueeze(-1)).mean();
     for (auto& p : model.parameters()) p.mutable_grad() = torch::Tensor();
     loss.backward();
     if (c.gradient_clip_norm > 0) {

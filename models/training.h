@@ -14,4 +14,7 @@ namespace lmc {
 // Config errors throw InputError naming the key.
 void run_training(const std::filesystem::path& config_path, bool resume, std::ostream& progress);
 
+// Whether this build's libtorch is CUDA-enabled and sees a GPU (training "device": "cuda").
+bool cuda_available();
+
 }  // namespace lmc

@@ -89,6 +89,48 @@ TEST(EnwikDataset, OtherChunkSizes) {
   EXPECT_EQ(chunks.at(0), Bytes(bytes.begin() + 13000, bytes.begin() + 14000));
 }
 
+// A byte range (offset, length) lets a config evaluate only text a model never trained on.
+TEST(EnwikDataset, ByteRangeReadsOnlyThatRange) {
+  TempDir dir;
+  const Bytes bytes = sample_bytes();  // 20,580 bytes
+  for (const auto& name : {"enwik", "enwik.gz"}) {
+    const auto path = dir.path() / name;
+    std::string(name) == "enwik" ? write_file(path, bytes) : write_gzip(path, bytes);
+    auto tail = make_dataset("enwik", {{"path", path.string()}, {"offset", 5000}});
+    const Bytes rest(bytes.begin() + 5000, bytes.end());
+    ASSERT_EQ(tail->available_chunks(), rest.size() / kChunk) << name;
+    const auto chunks = read_chunks(*tail, 2);
+    ASSERT_EQ(chunks.size(), tail->available_chunks() - 2);
+    EXPECT_EQ(chunks.front(), Bytes(rest.begin() + 2 * kChunk, rest.begin() + 3 * kChunk)) << name;
+    EXPECT_EQ(tail->provenance().at("offset"), 5000);
+    EXPECT_EQ(tail->provenance().at("dropped_tail_bytes"), rest.size() % kChunk);
+
+    auto middle = make_dataset(
+        "enwik", {{"path", path.string()}, {"offset", 100}, {"length", 3 * kChunk + 7}});
+    EXPECT_EQ(middle->available_chunks(), 3u);
+    const auto three = read_chunks(*middle);
+    ASSERT_EQ(three.size(), 3u);
+    EXPECT_EQ(three.back(),
+              Bytes(bytes.begin() + 100 + 2 * kChunk, bytes.begin() + 100 + 3 * kChunk));
+  }
+}
+
+TEST(EnwikDataset, ByteRangePastTheEndNamesTheKey) {
+  TempDir dir;
+  write_file(dir.path() / "enwik", sample_bytes());
+  const auto path = (dir.path() / "enwik").string();
+  auto error = input_error_of([&] { make_dataset("enwik", {{"path", path}, {"offset", 30000}}); });
+  EXPECT_NE(error.find("datasets[0].offset"), std::string::npos) << error;
+  error = input_error_of([&] {
+    make_dataset("enwik", {{"path", path}, {"offset", 20000}, {"length", 1000}});
+  });
+  EXPECT_NE(error.find("datasets[0].length"), std::string::npos) << error;
+  error = input_error_of([&] { make_dataset("enwik", {{"path", path}, {"offset", 20000}}); });
+  EXPECT_NE(error.find("less than one chunk"), std::string::npos) << error;
+  error = input_error_of([&] { make_dataset("enwik", {{"path", path}, {"length", -1}}); });
+  EXPECT_NE(error.find("datasets[0].length"), std::string::npos) << error;
+}
+
 TEST(EnwikDataset, MissingFileNamesTheKeyAndWhereToGetEnwik) {
   const auto error = input_error_of([] {
     make_dataset("enwik", {{"path", "/nonexistent/data/enwik9"}});

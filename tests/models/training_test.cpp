@@ -63,6 +63,44 @@ TEST(Training, SameSeedGivesIdenticalCheckpointBytes) {
   EXPECT_NE(test::read_bytes(test::train(other_seed)), first);
 }
 
+// short_sequence_length / short_sequence_steps is the one-phase form of "curriculum".
+TEST(Training, CurriculumOfOnePhaseEqualsTheShortPhaseShorthand) {
+  LMC_REQUIRE_SHARED_DATA("text/enwik9-head-10000");
+  test::TempDir dir;
+  const auto shorthand = test::train(test::tiny_training_config(
+      dir.path() / "a.lmct",
+      {{"steps", 8}, {"short_sequence_length", 32}, {"short_sequence_steps", 4}}));
+  const auto curriculum = test::train(test::tiny_training_config(
+      dir.path() / "b.lmct",
+      {{"steps", 8}, {"curriculum", {{{"sequence_length", 32}, {"steps", 4}}}}}));
+  const auto a = read_checkpoint(shorthand), b = read_checkpoint(curriculum);
+  ASSERT_EQ(a.tensors.size(), b.tensors.size());
+  for (std::size_t i = 0; i < a.tensors.size(); ++i) {
+    EXPECT_EQ(a.tensors[i].values, b.tensors[i].values) << a.tensors[i].name;
+  }
+  EXPECT_EQ(b.header["training"]["config"]["curriculum"][0]["sequence_length"], 32);
+}
+
+// A resume in the middle of a curriculum phase continues with the same window lengths.
+TEST(Training, ResumeInsideACurriculumEqualsUninterruptedRun) {
+  LMC_REQUIRE_SHARED_DATA("text/enwik9-head-10000");
+  test::TempDir dir;
+  const nlohmann::json curriculum = {{{"sequence_length", 32}, {"steps", 3}},
+                                     {{"sequence_length", 64}, {"steps", 3}}};
+  const auto whole = read_checkpoint(test::train(test::tiny_training_config(
+      dir.path() / "whole.lmct", {{"steps", 9}, {"curriculum", curriculum}})));
+  test::train(test::tiny_training_config(dir.path() / "split.lmct",
+                                         {{"steps", 4}, {"curriculum", curriculum}}));
+  const auto split = read_checkpoint(
+      test::train(test::tiny_training_config(dir.path() / "split.lmct",
+                                             {{"steps", 9}, {"curriculum", curriculum}}),
+                  /*resume=*/true));
+  ASSERT_EQ(whole.tensors.size(), split.tensors.size());
+  for (std::size_t i = 0; i < whole.tensors.size(); ++i) {
+    EXPECT_EQ(whole.tensors[i].values, split.tensors[i].values) << whole.tensors[i].name;
+  }
+}
+
 TEST(Training, ResumedRunEqualsUninterruptedRun) {
   LMC_REQUIRE_SHARED_DATA("text/enwik9-head-10000");
   test::TempDir dir;
@@ -121,6 +159,19 @@ TEST(Training, ConfigErrorsNameTheKey) {
   expect_error({{"architecture", {{"embedding_dim", 30}, {"heads", 4}}}}, "architecture.heads");
   expect_error({{"data", (dir.path() / "absent").string()}}, "data");
   expect_error({{"init_checkpoint", (dir.path() / "absent.lmct").string()}}, "absent.lmct");
+  expect_error({{"curriculum", {{{"sequence_length", 48}, {"steps", 2}}}}},
+               "curriculum[0].sequence_length");
+  expect_error({{"curriculum", {{{"sequence_length", 32}}}}}, "curriculum[0]");
+  expect_error({{"curriculum", {{{"sequence_length", 32}, {"steps", 2}}}},
+                {"short_sequence_length", 32},
+                {"short_sequence_steps", 2}},
+               "curriculum");
+  expect_error({{"device", "tpu"}}, "device");
+  if (!cuda_available()) {
+    // A CPU-only libtorch: the error says how to build against a CUDA one.
+    expect_error({{"device", "cuda"}}, "CMAKE_PREFIX_PATH");
+    expect_error({{"device", "cuda:1"}}, "device");
+  }
 }
 
 }  // namespace
