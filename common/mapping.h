@@ -1,5 +1,5 @@
 // How a language model trained on text sees arbitrary bytes: a 7-bit image of each byte
-// (PAPER.md section 4). A dataset kind names its default; a config may override it per dataset.
+// (docs/PROTOCOL.md section 4). A dataset kind names its default; a config may override it.
 #pragma once
 
 #include <optional>

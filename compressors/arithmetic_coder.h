@@ -1,4 +1,4 @@
-// Binary arithmetic coding of symbols under a model's next-symbol distribution (PAPER.md
+// Binary arithmetic coding of symbols under a model's next-symbol distribution (docs/PROTOCOL.md
 // section 4): 32-bit integer low/high state, carries resolved by pending (outstanding) bits,
 // output padded to whole bytes.
 //

@@ -1,6 +1,6 @@
 // The one interface every codec implements: classical baselines and language-model compressors.
 //
-// The harness drives a Compressor in two ways (PAPER.md section 3):
+// The harness drives a Compressor in two ways (docs/PROTOCOL.md section 3):
 //  - chunked: compress() / decompress() on each chunk on its own;
 //  - unchunked: a StreamEncoder fed every chunk in order, so a 1 GB corpus never needs a 1 GB
 //    buffer for codecs that can stream; a StreamDecoder checks the result.
@@ -24,7 +24,7 @@ namespace lmc {
 // Additive per-chunk statistics a codec may report beyond its output size (for example the LM
 // compressor's ideal code length). Partial results merge by summing them, so they must be sums,
 // never averages. The harness reads one key: "masked_bits", the bits a 7-bit mapping dropped,
-// for the rescaling size x total_bits / (total_bits - masked_bits) (PAPER.md section 4).
+// for the rescaling size x total_bits / (total_bits - masked_bits) (docs/PROTOCOL.md section 4).
 inline constexpr const char* kMaskedBits = "masked_bits";
 using Counters = std::map<std::string, double>;
 
@@ -53,7 +53,7 @@ class Compressor {
   virtual Bytes decompress(ByteView compressed, std::size_t original_size) const = 0;
 
   // What decompress(compress(x)) must equal: x for lossless codecs; the LM compressor codes a
-  // 7-bit image of x (PAPER.md section 4) and overrides this.
+  // 7-bit image of x (docs/PROTOCOL.md section 4) and overrides this.
   virtual Bytes expected_roundtrip(ByteView data) const { return Bytes(data.begin(), data.end()); }
 
   // Streaming variants for the unchunked mode. The defaults buffer everything and call
@@ -61,7 +61,7 @@ class Compressor {
   virtual std::unique_ptr<StreamCodec> stream_encoder() const;
   virtual std::unique_ptr<StreamCodec> stream_decoder() const;
 
-  // Chunked totals count a container header once (PAPER.md section 3); the LM compressor has
+  // Chunked totals count a container header once (docs/PROTOCOL.md section 3); an LM compressor has
   // no header and no discount.
   virtual bool discounts_header() const { return true; }
 

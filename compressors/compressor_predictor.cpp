@@ -45,7 +45,7 @@ std::unique_ptr<PredictorSession> CompressorPredictor::new_session() const {
 }
 
 nlohmann::json CompressorPredictor::describe() const {
-  return {{"model", "compressor as a generative model (PAPER.md section 3.4)"},
+  return {{"model", "compressor as a generative model (docs/PROTOCOL.md section 6.5)"},
           {"compressor", name_},
           {"settings", compressor_->settings()},
           {"rule", "p(b | x) proportional to 2^-(bits(c(x b)) - bits(c(x)))"}};

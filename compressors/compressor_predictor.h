@@ -1,4 +1,4 @@
-// Any compressor as a generative model of bytes (PAPER.md section 3.4): after bytes x, the next
+// Any compressor as a generative model (docs/PROTOCOL.md section 6.5): after bytes x, the next
 // byte b has probability proportional to 2^-(bits(c(x b)) - bits(c(x))), over the 256 values.
 // Sampling from it with `bench generate --compressor gzip` shows what a compressor "knows".
 //

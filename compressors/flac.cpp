@@ -1,6 +1,6 @@
 // FLAC through libFLAC at its strongest settings: the bytes are 8-bit mono samples at 16 kHz
 // (sample = byte - 128). This is the honest C++ counterpart of the paper's FLAC column
-// (PAPER.md section 3); flac_paper.cpp reproduces the authors' exact ffmpeg pipeline instead.
+// (docs/PROTOCOL.md section 3); flac_paper.cpp reproduces the authors' exact ffmpeg pipeline.
 //
 // libFLAC's callbacks are C: none of them lets an exception escape. They record what went
 // wrong and return an abort status; the C++ side throws once the libFLAC call returns.

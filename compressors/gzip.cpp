@@ -1,5 +1,5 @@
 // gzip as the paper ran it: zlib DEFLATE in a gzip container, the bytes of Python's
-// gzip.compress(data, 9) apart from the header's mtime and OS fields (PAPER.md section 3).
+// gzip.compress(data, 9) apart from the header's mtime and OS fields (docs/PROTOCOL.md section 3).
 #include <zlib.h>
 
 #include <string>

@@ -216,7 +216,7 @@ CompressorKind lm_kind() {
   return {
       "lm",
       "Language-model compressor: a byte Transformer's predictions drive an arithmetic coder, "
-      "each chunk from an empty context, on a 7-bit image of the data (PAPER.md section 4)",
+      "each chunk from an empty context, on a 7-bit image of the data (docs/PROTOCOL.md section 4)",
       {
           {"checkpoint", OptionType::Path, nullptr, "Transformer checkpoint (bench train)"},
           {"mode", OptionType::String, "decode",

@@ -1,4 +1,4 @@
-// The language-model compressor (PAPER.md section 4): a model's next-symbol predictions drive the
+// The language-model compressor (docs/PROTOCOL.md section 4): next-symbol predictions drive the
 // arithmetic coder, each chunk coded on its own from an empty context, on a 7-bit image of the
 // data.
 //

@@ -1,5 +1,5 @@
 // LZMA2 as the paper ran it: liblzma's .xz container, preset 6, CRC64 check, the bytes of
-// Python's lzma.compress() (PAPER.md section 3).
+// Python's lzma.compress() (docs/PROTOCOL.md section 3).
 #include <lzma.h>
 
 #include <string>

@@ -1,4 +1,4 @@
-// PNG as the paper ran it (PAPER.md section 3): the bytes become one 8-bit grayscale image
+// PNG as the paper ran it (docs/PROTOCOL.md section 3): the bytes become one 8-bit grayscale image
 // whose width x height are the two closest factors of the length (width <= height), written by
 // libpng with zlib level 9 and a per-row adaptive filter.
 //

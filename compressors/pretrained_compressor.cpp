@@ -299,7 +299,7 @@ CompressorKind pretrained_kind() {
       "pretrained",
       "Pretrained LM (llama2.c, rwkv.cpp or TorchScript) as a compressor: the 7-bit chunk is "
       "tokenised "
-      "and coded over the top-k next tokens plus an escape (PAPER.md sections 4-5)",
+      "and coded over the top-k next tokens plus an escape (docs/PROTOCOL.md sections 4-5)",
       {
           {"format", OptionType::String, nullptr, "\"llama2c\", \"rwkv\" or \"torchscript\""},
           {"checkpoint", OptionType::Path, nullptr,

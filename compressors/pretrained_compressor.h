@@ -1,4 +1,4 @@
-// A pretrained language model as a compressor (PAPER.md sections 4-5, the Chinchilla / Llama 2
+// A pretrained language model as a compressor (docs/PROTOCOL.md sections 4-5: Chinchilla / Llama 2
 // rows): the 7-bit image of each chunk is an ASCII string, tokenised with the model's tokenizer,
 // and the arithmetic coder codes the tokens with the model's next-token predictions.
 //

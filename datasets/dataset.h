@@ -43,7 +43,7 @@ struct DatasetKind {
   std::string name;
   std::string summary;
   std::vector<OptionSpec> options;
-  SevenBitMapping default_mapping;  // for the LM compressor (PAPER.md section 4)
+  SevenBitMapping default_mapping;  // for the LM compressor (docs/PROTOCOL.md section 4)
   std::function<std::unique_ptr<Dataset>(const Options&, std::size_t chunk_size)> make;
 };
 

@@ -1,4 +1,4 @@
-// enwik: one file read as consecutive chunks (PAPER.md section 2): enwik9, enwik8 or any other
+// enwik: a file read as consecutive chunks (docs/PROTOCOL.md section 2): enwik9, enwik8 or another
 // file. gzip and dictzip files (Debian's dictionaries, /usr/share/dictd/*.dict.dz) are read
 // decompressed, so a demo can run on text that ships with the system.
 #include <zlib.h>

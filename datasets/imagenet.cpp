@@ -1,4 +1,4 @@
-// imagenet: a folder tree of JPEG/PNG images, each turned into gray 32x64 tiles (PAPER.md
+// imagenet: a folder tree of JPEG/PNG images, each turned into gray 32x64 tiles (docs/PROTOCOL.md
 // section 2). Gray is the plain mean of R, G and B truncated to uint8, as the paper did, not luma
 // weights. Tiles are cut in raster order and partial edge tiles are dropped, so an image of
 // W x H pixels gives floor(H / 32) * floor(W / 64) chunks, known from its header alone.

@@ -1,4 +1,4 @@
-// librispeech: a folder tree of FLAC/WAV utterances, one byte per 16-bit sample (PAPER.md
+// librispeech: a folder tree of FLAC/WAV utterances, one byte per 16-bit sample (docs/PROTOCOL.md
 // section 2): the sample's high byte (arithmetic shift right by 8) plus 128. Each file is cut into
 // chunks on its own; its trailing partial chunk is dropped, so chunks never span utterances and a
 // file's chunk count is known from its header alone.

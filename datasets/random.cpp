@@ -1,4 +1,4 @@
-// random: uniformly random bytes (PAPER.md section 2). The paper does not seed its generator; here
+// random: uniformly random bytes (docs/PROTOCOL.md section 2). The paper gives no seed; here
 // the corpus is one splitmix64 stream keyed by the config's seed, and chunk i is the window of
 // that stream starting at word i * ceil(chunk_size / 8). Every byte is a pure function of
 // (seed, position), so any split of the chunks into ranges reads the same bytes.

@@ -1,4 +1,4 @@
-// The arithmetic of PAPER.md sections 1, 3 and 4: how the sizes of compressed chunks become the
+// The arithmetic of docs/PROTOCOL.md sections 1, 3 and 4: how sizes of compressed chunks become the
 // rates in the tables. Kept apart from the runner so the formulas are tested on their own.
 #pragma once
 

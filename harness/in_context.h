@@ -1,4 +1,4 @@
-// In-context compression (PAPER.md section 6, Figure 4): the compression rate of the first k
+// In-context compression (docs/PROTOCOL.md section 6.4, Figure 4): the rate of the first k
 // bytes of a chunk as k grows from 1 to the chunk size, averaged over a dataset's first chunks,
 // for every configured compressor.
 //

@@ -401,7 +401,7 @@ int generate_with_compressor(const std::string& kind_name, const GenerateArgs& a
   return kExitOk;
 }
 
-// `bench incontext`: PAPER.md Figure 4 for every dataset x compressor of a config.
+// `bench incontext`: Figure 4 (docs/PROTOCOL.md section 6.4) for every dataset x compressor.
 int in_context_command(const InContextArgs& args, const std::vector<std::string>& command_line) {
   if (args.chunks == 0) throw InputError("--chunks: must be at least 1");
   nlohmann::json source = read_json_file(args.config);
@@ -552,7 +552,7 @@ int main_with_exit_code(int argc, char** argv) {
       "--model", generate_args.model, "Model file (llama2.c or rwkv.cpp .bin, TorchScript .pt)");
   generate
       ->add_option("--compressor", generate_compressor,
-                   "Sample from a compressor instead (PAPER.md 3.4): gzip, lzma2, ... (see list)")
+                   "Sample from a compressor (paper section 3.4): gzip, lzma2, ... (see list)")
       ->excludes(model_option);
   generate->add_option("--prompt-file", prompt_file, "Continue the bytes of this file");
   generate->add_option("--prompt-bytes", prompt_bytes,

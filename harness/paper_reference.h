@@ -1,4 +1,4 @@
-// The paper's Table 1 (PAPER.md section 6), for the reproduction-gap columns of `bench report`.
+// Table 1 of the paper (docs/PROTOCOL.md section 6.1): reproduction-gap columns of `bench report`.
 #pragma once
 
 #include <nlohmann/json.hpp>

@@ -1,4 +1,4 @@
-// Evaluation of every configured compressor on every configured dataset (PAPER.md section 3):
+// Evaluation of every compressor on every dataset of a config (docs/PROTOCOL.md section 3):
 // chunked (each chunk on its own, split into ranges of chunks over threads) and unchunked (one
 // stream over all chunks), verifying every compressed chunk by decoding it.
 #pragma once

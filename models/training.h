@@ -1,4 +1,4 @@
-// Training of the paper's byte Transformer (PAPER.md section 5) from a JSON config; the engine
+// Training the paper's byte Transformer (docs/PROTOCOL.md section 5) from a JSON config; the engine
 // behind `bench train CONFIG [--resume]`. Config keys and the checkpoint format: models/README.md.
 #pragma once
 

@@ -1,4 +1,4 @@
-// The architecture of the paper's byte Transformer (PAPER.md section 5), shared by the libtorch
+// The paper's byte Transformer architecture (docs/PROTOCOL.md section 5), shared by the libtorch
 // model and the hand-written incremental step: sizes, parameter names and shapes, positional
 // encodings. Nothing here depends on libtorch.
 #pragma once

@@ -667,7 +667,7 @@ def in_context_figure(data):
         ax.set_title(f"{dataset} ({_chunk_count(curves, dataset)})")
         if not ax.get_subplotspec().is_first_col():
             ax.set_ylabel("")
-    fig.suptitle("In-context compression (PAPER.md Figure 4)")
+    fig.suptitle("In-context compression (the paper's Figure 4)")
     handles = [Line2D([], [], color=colors[c], linewidth=1.8 if _is_model(curves, c) else 1.0,
                       linestyle="-" if _is_model(curves, c) else "--", label=c)
                for c in compressors]

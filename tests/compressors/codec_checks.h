@@ -234,7 +234,7 @@ inline void expect_rejects_option(const CompressorKind& kind, const std::string&
   }
 }
 
-// PAPER.md section 3 accounting over the full 2048-byte chunks of a file.
+// docs/PROTOCOL.md section 3 accounting over the full 2048-byte chunks of a file.
 struct Rates {
   std::size_t chunks = 0;
   std::uint64_t chunked_bytes = 0;  // sum of chunk sizes - (N - 1) x size(compress(0x00))

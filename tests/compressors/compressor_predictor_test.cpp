@@ -1,4 +1,4 @@
-// A compressor as a generative model (PAPER.md section 3.4): probabilities from code lengths.
+// Compressors as generative models (docs/PROTOCOL.md section 6.5): probabilities from code lengths.
 #include "compressors/compressor_predictor.h"
 
 #include <gtest/gtest.h>

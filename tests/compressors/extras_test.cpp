@@ -149,7 +149,7 @@ TEST(Bzip2, SettingsRecordLibraryAndParameters) {
 // ---- all five ---------------------------------------------------------------------------------
 
 TEST(GeneralCodecs, HeaderSizesOfOneZeroByte) {
-  // The chunked discount of PAPER.md section 3 for each codec at its defaults.
+  // The chunked discount of docs/PROTOCOL.md section 3 for each codec at its defaults.
   EXPECT_EQ(make_codec(gzip_kind())->compress(Bytes{0}).size(), 21u);
   EXPECT_EQ(make_codec(lzma2_kind())->compress(Bytes{0}).size(), 60u);
   EXPECT_EQ(make_codec(bzip2_kind())->compress(Bytes{0}).size(), 37u);

@@ -325,7 +325,7 @@ TEST(FlacPaper, SettingsRecordEncoderAndConversion) {
   EXPECT_NE(settings.at("samples").get<std::string>().find("(x - 128) << 8"), std::string::npos);
 }
 
-// PAPER.md section 3 gives 107.2 % for FLAC (ffmpeg level 12) on 2048-byte random chunks.
+// docs/PROTOCOL.md section 3 gives 107.2 % for FLAC (ffmpeg level 12) on 2048-byte random chunks.
 // Debian's ffmpeg 5.1 gives 107.59 %, the same bytes as its ffmpeg program (tested above), so
 // the gap is the authors' ffmpeg build, not this pipeline. Pinned to what 5.1 does.
 TEST(FlacPaper, RandomChunksRate) {

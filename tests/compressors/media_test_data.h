@@ -81,7 +81,7 @@ inline Bytes concatenate(const std::vector<Bytes>& chunks) {
   return all;
 }
 
-// PAPER.md section 3: sum of chunk sizes - (N - 1) x size(compress(one zero byte)), in %.
+// docs/PROTOCOL.md section 3: sum of chunk sizes - (N - 1) x size(compress(one zero byte)), in %.
 inline double chunked_rate(const Compressor& codec, const std::vector<Bytes>& chunks) {
   const double header = static_cast<double>(codec.compress(Bytes{0}).size());
   double compressed = 0, raw = 0;

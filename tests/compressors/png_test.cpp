@@ -195,7 +195,7 @@ TEST(Png, SettingsPinTheEncoder) {
   EXPECT_EQ(settings.at("libpng_version"), PNG_LIBPNG_VER_STRING);
 }
 
-// PAPER.md section 3: PNG on 2048-byte random chunks, chunked, header counted once: 103.2 %.
+// docs/PROTOCOL.md section 3: PNG on 2048-byte random chunks, chunked, header once: 103.2 %.
 TEST(Png, RandomChunksMatchThePaper) {
   const double rate = test::chunked_rate(*png(), test::random_chunks(1000, 2048, 2024));
   std::printf("PNG random 2048-byte chunks (1000): chunked %.3f %% (paper 103.2)\n", rate);

@@ -535,7 +535,7 @@ class InContextTest(FiguresModuleTestBase):
         self.assertEqual(len(set(colors.values())), 4)  # one colour per compressor
         self.assertIn("lower is better", fig.axes[0].get_ylabel())
         self.assertEqual(fig.axes[1].get_ylabel(), "")
-        self.assertIn("In-context compression (PAPER.md Figure 4)",
+        self.assertIn("In-context compression (the paper's Figure 4)",
                       [t.get_text() for t in fig.texts])
         legends = [[t.get_text() for t in legend.get_texts()]
                    for sub in fig.subfigs for legend in sub.legends]
