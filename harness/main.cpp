@@ -23,6 +23,7 @@
 #include "harness/data_fetch.h"
 #include "harness/in_context.h"
 #include "harness/journal.h"
+#include "harness/plan.h"
 #include "harness/progress.h"
 #include "harness/provenance.h"
 #include "harness/report.h"
@@ -75,6 +76,8 @@ struct RunArgs {
   bool quiet = false;
   bool no_figures = false;
   bool resume = false;
+  bool plan = false;   // price every row and stop
+  unsigned ranks = 0;  // --plan: MPI processes to price for (0: this run's)
 };
 
 struct ReportArgs {
@@ -253,7 +256,16 @@ int run_command(const RunArgs& args, const std::vector<std::string>& command_lin
     for (const auto& assignment : args.overrides) apply_override(source, assignment);
     config = parse_run_config(source);
     if (args.no_verify) config.verify = false;
-    prepared.emplace(prepare_run(config));
+    try {
+      prepared.emplace(prepare_run(config));
+    } catch (const InputError& e) {
+      if (!args.plan) throw;
+      throw InputError(std::string(e.what()) +
+                       "\n--plan times every row on its data: fetch it first (bench data list), "
+                       "or price the run on a sample, e.g. --set datasets[0].path=SAMPLE: rows "
+                       "are then priced at the declared num_chunks");
+    }
+    if (args.plan) return;  // nothing is written
     out = args.out.empty() ? std::filesystem::path("results") / config.name
                            : std::filesystem::path(args.out);
     std::filesystem::create_directories(out);
@@ -269,6 +281,16 @@ int run_command(const RunArgs& args, const std::vector<std::string>& command_lin
     fingerprint = run_fingerprint(decisive);
     if (!args.resume) RunJournal::refuse_unfinished_run(out);
   });
+  if (args.plan) {
+    if (!leader) return kExitOk;
+    PlanOptions plan;
+    plan.verify = config.verify;
+    plan.processes = args.ranks > 0 ? args.ranks : static_cast<unsigned>(cluster.size());
+    plan.declared_counts = true;
+    std::cerr << "timing the first chunks of every row...\n";
+    std::cout << plan_table(estimate_run(*prepared, plan));
+    return kExitOk;
+  }
   const std::string journal_name =
       cluster.distributed() ? RunJournal::rank_file_name(cluster.rank()) : RunJournal::kFileName;
   std::optional<RunJournal> journal;
@@ -301,6 +323,16 @@ int run_command(const RunArgs& args, const std::vector<std::string>& command_lin
                                    " MPI processes (progress shows rank 0's share)"
                              : std::string()) +
       ", verification: " + (config.verify ? "on" : "OFF (--no-verify)"));
+  if (!args.quiet && leader) {
+    // A lighter calibration than --plan's: the run is what the user is waiting for.
+    PlanOptions plan;
+    plan.verify = config.verify;
+    plan.processes = static_cast<unsigned>(cluster.size());
+    plan.budget = {2, 0.25};
+    std::string summary = plan_summary(estimate_run(*prepared, plan));
+    summary.pop_back();
+    say(summary + " (bench run --plan: every row)");
+  }
   if (journal->dropped_lines() > 0) {
     say("journal: dropped a last line cut short by the crash; that piece runs again");
   }
@@ -564,6 +596,12 @@ int main_with_exit_code(int argc, char** argv) {
   run->add_flag("--no-verify", run_args.no_verify, "Skip decoding compressed chunks");
   run->add_flag("--quiet", run_args.quiet, "No progress output");
   run->add_flag("--no-figures", run_args.no_figures, "Do not call notebooks/figures.py");
+  run->add_flag("--plan", run_args.plan,
+                "Print each row's chunks, estimated CPU time and peak memory (from timing its "
+                "first chunks), with totals in core-hours and wall hours; write nothing");
+  run->add_option("--ranks", run_args.ranks,
+                  "With --plan: price for this many MPI processes (default: as started)")
+      ->check(CLI::PositiveNumber);
   run->add_flag("--resume", run_args.resume,
                 "Continue an interrupted run from the journal in its output folder");
   auto* list = app.add_subcommand("list", "Print registered compressors and dataset kinds");
