@@ -3,7 +3,9 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <csignal>
 #include <filesystem>
 #include <fstream>
@@ -18,8 +20,10 @@
 #include "harness/atomic_file.h"
 #include "harness/cluster.h"
 #include "harness/config.h"
+#include "harness/data_fetch.h"
 #include "harness/in_context.h"
 #include "harness/journal.h"
+#include "harness/plan.h"
 #include "harness/progress.h"
 #include "harness/provenance.h"
 #include "harness/report.h"
@@ -72,6 +76,8 @@ struct RunArgs {
   bool quiet = false;
   bool no_figures = false;
   bool resume = false;
+  bool plan = false;   // price every row and stop
+  unsigned ranks = 0;  // --plan: MPI processes to price for (0: this run's)
 };
 
 struct ReportArgs {
@@ -94,6 +100,15 @@ struct CompareArgs {
   std::string current;
   std::string baseline;
   double tolerance = 0.1;
+};
+
+struct DataArgs {
+  std::string name;  // fetch: required; verify: optional (all corpora)
+  std::string dir = "data";
+  std::string from;
+  bool keep_archive = false;
+  int attempts = 5;
+  double retry_delay = 2;  // seconds before the second attempt, doubled after each failure
 };
 
 struct TrainArgs {
@@ -241,7 +256,16 @@ int run_command(const RunArgs& args, const std::vector<std::string>& command_lin
     for (const auto& assignment : args.overrides) apply_override(source, assignment);
     config = parse_run_config(source);
     if (args.no_verify) config.verify = false;
-    prepared.emplace(prepare_run(config));
+    try {
+      prepared.emplace(prepare_run(config));
+    } catch (const InputError& e) {
+      if (!args.plan) throw;
+      throw InputError(std::string(e.what()) +
+                       "\n--plan times every row on its data: fetch it first (bench data list), "
+                       "or price the run on a sample, e.g. --set datasets[0].path=SAMPLE: rows "
+                       "are then priced at the declared num_chunks");
+    }
+    if (args.plan) return;  // nothing is written
     out = args.out.empty() ? std::filesystem::path("results") / config.name
                            : std::filesystem::path(args.out);
     std::filesystem::create_directories(out);
@@ -257,6 +281,16 @@ int run_command(const RunArgs& args, const std::vector<std::string>& command_lin
     fingerprint = run_fingerprint(decisive);
     if (!args.resume) RunJournal::refuse_unfinished_run(out);
   });
+  if (args.plan) {
+    if (!leader) return kExitOk;
+    PlanOptions plan;
+    plan.verify = config.verify;
+    plan.processes = args.ranks > 0 ? args.ranks : static_cast<unsigned>(cluster.size());
+    plan.declared_counts = true;
+    std::cerr << "timing the first chunks of every row...\n";
+    std::cout << plan_table(estimate_run(*prepared, plan));
+    return kExitOk;
+  }
   const std::string journal_name =
       cluster.distributed() ? RunJournal::rank_file_name(cluster.rank()) : RunJournal::kFileName;
   std::optional<RunJournal> journal;
@@ -289,6 +323,16 @@ int run_command(const RunArgs& args, const std::vector<std::string>& command_lin
                                    " MPI processes (progress shows rank 0's share)"
                              : std::string()) +
       ", verification: " + (config.verify ? "on" : "OFF (--no-verify)"));
+  if (!args.quiet && leader) {
+    // A lighter calibration than --plan's: the run is what the user is waiting for.
+    PlanOptions plan;
+    plan.verify = config.verify;
+    plan.processes = static_cast<unsigned>(cluster.size());
+    plan.budget = {2, 0.25};
+    std::string summary = plan_summary(estimate_run(*prepared, plan));
+    summary.pop_back();
+    say(summary + " (bench run --plan: every row)");
+  }
   if (journal->dropped_lines() > 0) {
     say("journal: dropped a last line cut short by the crash; that piece runs again");
   }
@@ -439,6 +483,56 @@ int in_context_command(const InContextArgs& args, const std::vector<std::string>
   return kExitOk;
 }
 
+void say_on_stderr(const std::string& line) { std::cerr << line << '\n'; }
+
+int data_list_command(const DataArgs& args) {
+  std::cout << "Corpora (bench data fetch NAME [--dir " << args.dir << "]):\n"
+            << describe_catalog(active_catalog(), args.dir);
+  return kExitOk;
+}
+
+int data_fetch_command(const DataArgs& args) {
+  const auto catalog = active_catalog();
+  FetchOptions options;
+  options.dir = args.dir;
+  options.from = args.from;
+  options.keep_archive = args.keep_archive;
+  options.download.attempts = args.attempts;
+  options.download.retry_delay =
+      std::chrono::milliseconds(static_cast<long long>(args.retry_delay * 1000));
+  options.download.progress = &std::cerr;
+  options.download.interactive = isatty(STDERR_FILENO);
+  options.download.log = say_on_stderr;
+  options.log = say_on_stderr;
+  fetch_corpus(find_corpus(catalog, args.name), options);
+  return kExitOk;
+}
+
+// Exit 0 when everything present checks out (absent corpora are only listed), 2 otherwise.
+int data_verify_command(const DataArgs& args) {
+  const auto catalog = active_catalog();
+  std::vector<CorpusSource> chosen;
+  if (args.name.empty()) {
+    chosen = catalog;
+  } else {
+    chosen.push_back(find_corpus(catalog, args.name));
+  }
+  int bad = 0, ok = 0;
+  for (const auto& source : chosen) {
+    const CorpusCheck check = verify_corpus(source, args.dir, say_on_stderr);
+    static constexpr const char* kStatus[] = {"absent", "partial", "ok", "BAD"};
+    std::string name = source.name;
+    name.resize(std::max<std::size_t>(name.size() + 1, 24), ' ');
+    std::cout << name << kStatus[static_cast<int>(check.status)] << "  " << check.path.string()
+              << ": " << check.detail << "\n"
+              << std::flush;
+    bad += check.status == CorpusCheck::Status::Bad;
+    ok += check.status == CorpusCheck::Status::Ok;
+  }
+  std::cout << ok << " ok, " << bad << " bad under " << args.dir << "\n";
+  return bad > 0 ? kExitBadInput : kExitOk;
+}
+
 std::string describe_options(const std::vector<OptionSpec>& options) {
   std::string text;
   for (const auto& o : options) {
@@ -502,6 +596,12 @@ int main_with_exit_code(int argc, char** argv) {
   run->add_flag("--no-verify", run_args.no_verify, "Skip decoding compressed chunks");
   run->add_flag("--quiet", run_args.quiet, "No progress output");
   run->add_flag("--no-figures", run_args.no_figures, "Do not call notebooks/figures.py");
+  run->add_flag("--plan", run_args.plan,
+                "Print each row's chunks, estimated CPU time and peak memory (from timing its "
+                "first chunks), with totals in core-hours and wall hours; write nothing");
+  run->add_option("--ranks", run_args.ranks,
+                  "With --plan: price for this many MPI processes (default: as started)")
+      ->check(CLI::PositiveNumber);
   run->add_flag("--resume", run_args.resume,
                 "Continue an interrupted run from the journal in its output folder");
   auto* list = app.add_subcommand("list", "Print registered compressors and dataset kinds");
@@ -536,6 +636,31 @@ int main_with_exit_code(int argc, char** argv) {
   compare->add_option("baseline", compare_args.baseline, "Result folder to compare with")
       ->required();
   compare->add_option("--tolerance", compare_args.tolerance, "Percentage points (default 0.1)");
+
+  DataArgs data_args;
+  auto* data = app.add_subcommand(
+      "data", "Download and check the corpora (enwik8/9, LibriSpeech; ImageNet by hand)");
+  data->require_subcommand(1);
+  auto* data_list = data->add_subcommand("list", "Corpora bench can fetch, and what --dir holds");
+  data_list->add_option("--dir", data_args.dir, "Data folder (default data)");
+  auto* data_fetch = data->add_subcommand(
+      "fetch", "Download, check and unpack one corpus into the data folder (resumable)");
+  data_fetch->add_option("name", data_args.name, "Corpus (see bench data list)")->required();
+  data_fetch->add_option("--dir", data_args.dir, "Data folder (default data)");
+  data_fetch->add_option("--from", data_args.from,
+                         "Mirror base URL, or a local folder holding the archive (offline)");
+  data_fetch->add_flag("--keep-archive", data_args.keep_archive,
+                       "Keep the downloaded archive after unpacking");
+  data_fetch->add_option("--attempts", data_args.attempts, "Download attempts (default 5)")
+      ->check(CLI::PositiveNumber);
+  data_fetch
+      ->add_option("--retry-delay", data_args.retry_delay,
+                   "Seconds before retrying, doubled each time (default 2)")
+      ->check(CLI::NonNegativeNumber);
+  auto* data_verify = data->add_subcommand(
+      "verify", "Check the corpora under the data folder (sizes, checksums, file counts)");
+  data_verify->add_option("name", data_args.name, "Only this corpus (default: all)");
+  data_verify->add_option("--dir", data_args.dir, "Data folder (default data)");
 
   TrainArgs train_args;
   auto* train = app.add_subcommand("train", "Train a byte Transformer (models/README.md)");
@@ -582,6 +707,9 @@ int main_with_exit_code(int argc, char** argv) {
     if (show_version) return version_command();
     if (*run) return run_command(run_args, command_line, cluster);
     if (*list) return list_command();
+    if (*data_list) return data_list_command(data_args);
+    if (*data_fetch) return data_fetch_command(data_args);
+    if (*data_verify) return data_verify_command(data_args);
     if (*report) return report_command(report_args);
     if (*compare) return compare_command(compare_args);
     if (*in_context) return in_context_command(in_context_args, command_line);

@@ -313,50 +313,58 @@ std::vector<ChunkRange> merge_chunked_pieces(const RunJournal* journal,
 
 }  // namespace
 
-std::vector<RowResult> execute_run(const PreparedRun& run, const RunOptions& options) {
+std::vector<PlannedRow> plan_rows(const PreparedRun& run,
+                                  const std::function<void(const std::string&)>& log) {
   const RunConfig& config = *run.config;
-
-  // Rows in table order: per dataset, per mode, per compressor; each with the dataset, the
-  // compressor and how many chunks it covers.
-  struct Planned {
-    std::size_t dataset;
-    std::size_t compressor;
-    std::uint64_t chunks;
-  };
-  std::vector<RowResult> rows;
-  std::vector<Planned> plan;
+  std::vector<PlannedRow> rows;
   for (std::size_t d = 0; d < run.datasets.size(); ++d) {
     const PreparedDataset& prepared = run.datasets[d];
     for (Mode mode : config.modes) {
       for (std::size_t c = 0; c < config.compressors.size(); ++c) {
         const CompressorEntry& entry = config.compressors[c];
-        const Compressor& compressor = *prepared.compressors[c];
-        if (mode == Mode::Unchunked && !compressor.supports_unchunked()) {
-          options.log("note: " + entry.name +
-                      " codes each chunk on its own; no unchunked row for " + prepared.entry->name);
+        if (mode == Mode::Unchunked && !prepared.compressors[c]->supports_unchunked()) {
+          if (log) {
+            log("note: " + entry.name + " codes each chunk on its own; no unchunked row for " +
+                prepared.entry->name);
+          }
           continue;
         }
-        RowResult row;
-        row.dataset = prepared.entry->name;
-        row.compressor = entry.name;
-        row.dataset_kind = prepared.entry->kind;
-        row.compressor_kind = entry.kind;
-        row.mode = mode;
-        row.chunk_size = config.chunk_size;
-        row.requested_chunks = prepared.entry->num_chunks.value_or(0);
-        row.available_chunks = prepared.available_chunks;
-        row.dataset_chunks = prepared.chunks;
-        row.verified = options.verify && compressor.verifiable();
-        row.decodable = compressor.verifiable();
-        row.rule.discount_header = mode == Mode::Chunked && compressor.discounts_header();
-        row.rule.header_bytes = row.rule.discount_header ? compressor.compress(Bytes{0}).size() : 0;
-        row.rule.parameter_count = compressor.parameter_count();
-        row.settings = compressor.settings();
-        rows.push_back(std::move(row));
-        plan.push_back(
-            {d, c, std::min(prepared.chunks, entry.num_chunks.value_or(prepared.chunks))});
+        rows.push_back(
+            {d, c, mode, std::min(prepared.chunks, entry.num_chunks.value_or(prepared.chunks))});
       }
     }
+  }
+  return rows;
+}
+
+std::vector<RowResult> execute_run(const PreparedRun& run, const RunOptions& options) {
+  const RunConfig& config = *run.config;
+
+  // Rows in table order, each with the dataset, the compressor and how many chunks it covers.
+  const std::vector<PlannedRow> plan = plan_rows(run, options.log);
+  std::vector<RowResult> rows;
+  for (const PlannedRow& p : plan) {
+    const PreparedDataset& prepared = run.datasets[p.dataset];
+    const Mode mode = p.mode;
+    const CompressorEntry& entry = config.compressors[p.compressor];
+    const Compressor& compressor = *prepared.compressors[p.compressor];
+    RowResult row;
+    row.dataset = prepared.entry->name;
+    row.compressor = entry.name;
+    row.dataset_kind = prepared.entry->kind;
+    row.compressor_kind = entry.kind;
+    row.mode = mode;
+    row.chunk_size = config.chunk_size;
+    row.requested_chunks = prepared.entry->num_chunks.value_or(0);
+    row.available_chunks = prepared.available_chunks;
+    row.dataset_chunks = prepared.chunks;
+    row.verified = options.verify && compressor.verifiable();
+    row.decodable = compressor.verifiable();
+    row.rule.discount_header = mode == Mode::Chunked && compressor.discounts_header();
+    row.rule.header_bytes = row.rule.discount_header ? compressor.compress(Bytes{0}).size() : 0;
+    row.rule.parameter_count = compressor.parameter_count();
+    row.settings = compressor.settings();
+    rows.push_back(std::move(row));
   }
 
   TaskPool pool;
@@ -381,7 +389,7 @@ std::vector<RowResult> execute_run(const PreparedRun& run, const RunOptions& opt
   std::size_t next_task = 0;
   const auto take_task = [&] { return next_task++ % options.shards == options.shard; };
   for (std::size_t r = 0; r < rows.size(); ++r) {
-    const Planned& p = plan[r];
+    const PlannedRow& p = plan[r];
     const auto [lane, added] =
         lane_ids.try_emplace({p.compressor, rows[r].mode}, lane_units.size());
     if (added) lane_units.push_back(0);
@@ -400,7 +408,7 @@ std::vector<RowResult> execute_run(const PreparedRun& run, const RunOptions& opt
     lane_units[lane->second] += p.chunks;
     total_bytes += p.chunks * config.chunk_size;
     pool.add([&, r] {
-      const Planned& p = plan[r];
+      const PlannedRow& p = plan[r];
       PartialResult result = evaluate_unchunked(*run.datasets[p.dataset].dataset, p.chunks,
                                                 *run.datasets[p.dataset].compressors[p.compressor],
                                                 rows[r].dataset, rows[r].compressor, options.verify,

@@ -109,6 +109,20 @@ struct RunOptions {
 
 std::vector<RowResult> execute_run(const PreparedRun& run, const RunOptions& options);
 
+// One row of a run, before any work: a dataset, a compressor (indices into the prepared run), a
+// mode, and the chunks the row covers (the dataset's, capped by the compressor's num_chunks).
+struct PlannedRow {
+  std::size_t dataset = 0;
+  std::size_t compressor = 0;
+  Mode mode = Mode::Chunked;
+  std::uint64_t chunks = 0;
+};
+
+// The rows execute_run evaluates, in table order: per dataset, per mode, per compressor.
+// Compressors that cannot stream get no unchunked row; `log` says so.
+std::vector<PlannedRow> plan_rows(const PreparedRun& run,
+                                  const std::function<void(const std::string&)>& log = {});
+
 // --- The seams a distributed or resumable runner builds on -------------------------------
 
 struct ChunkRange {

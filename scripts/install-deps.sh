@@ -11,6 +11,8 @@ packages=(
   libflac-dev libflac++-dev liblzma-dev libpng-dev libzstd-dev libbrotli-dev libbz2-dev
   libcli11-dev libgtest-dev libbenchmark-dev libsentencepiece-dev
   libavcodec-dev libavformat-dev libavutil-dev ffmpeg
+  # bench data fetch: downloads, archives, checksums
+  libcurl4-openssl-dev libarchive-dev libssl-dev
   # one run over several processes or machines (mpirun -n N bench run ...)
   libopenmpi-dev openmpi-bin
   # runtime speed-ups for libtorch (TOOLCHAIN.md)
