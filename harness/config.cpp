@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "common/error.h"
+#include "common/json.h"
 #include "compressors/compressor.h"
 #include "datasets/dataset.h"
 
@@ -17,7 +18,7 @@ nlohmann::json read_json_file(const std::filesystem::path& path) {
   std::ifstream in(path);
   if (!in) throw InputError(path.string() + ": cannot open config file");
   try {
-    return nlohmann::json::parse(in);
+    return parse_json(in, path.string());
   } catch (const nlohmann::json::parse_error& e) {
     throw InputError(path.string() + ": not valid JSON: " + e.what());
   }
@@ -66,6 +67,7 @@ void apply_override(nlohmann::json& config, const std::string& assignment) {
   }
   const std::string path = assignment.substr(0, eq);
   const std::string text = assignment.substr(eq + 1);
+  check_json_nesting(text, "--set " + path);
   nlohmann::json value = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (value.is_discarded()) value = text;
 

@@ -8,6 +8,7 @@
 #include <set>
 
 #include "common/error.h"
+#include "common/json.h"
 #include "datasets/corpus_files.h"
 #include "datasets/dataset.h"
 #include "harness/archive_unpack.h"
@@ -192,7 +193,7 @@ std::vector<CorpusSource> active_catalog() {
   std::ifstream in(path);
   if (!in) throw InputError(std::string("LMC_DATA_CATALOG: cannot open ") + path);
   try {
-    return parse_catalog(nlohmann::json::parse(in));
+    return parse_catalog(parse_json(in, std::string("LMC_DATA_CATALOG: ") + path));
   } catch (const nlohmann::json::parse_error& e) {
     throw InputError(std::string("LMC_DATA_CATALOG ") + path + ": not valid JSON: " + e.what());
   }

@@ -10,6 +10,7 @@
 #include <iterator>
 
 #include "common/error.h"
+#include "common/json.h"
 
 namespace lmc {
 
@@ -130,7 +131,7 @@ JournalFile read_journal_file(const std::filesystem::path& path, const std::stri
 
   nlohmann::json header;
   try {
-    header = nlohmann::json::parse(lines.empty() ? std::string() : lines[0]);
+    header = parse_json(lines.empty() ? std::string() : lines[0], path.string());
   } catch (const nlohmann::json::exception&) {
   }
   if (!header.is_object() || header.value("journal", "") != kSchema) {
@@ -145,7 +146,7 @@ JournalFile read_journal_file(const std::filesystem::path& path, const std::stri
   file.ends_with_newline = ends_with_newline;
   for (std::size_t i = 1; i < lines.size(); ++i) {
     try {
-      file.entries.push_back(entry_from_json(nlohmann::json::parse(lines[i])));
+      file.entries.push_back(entry_from_json(parse_json(lines[i], path.string())));
     } catch (const std::exception& e) {
       // Only the last line can be cut short by a crash; damage elsewhere is not ours to guess at.
       if (i + 1 == lines.size() && !ends_with_newline) {

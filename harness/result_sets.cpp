@@ -2,10 +2,12 @@
 
 #include <cstdio>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <sstream>
 
 #include "common/error.h"
+#include "common/json.h"
 
 namespace lmc {
 
@@ -14,7 +16,9 @@ nlohmann::json load_results(const std::filesystem::path& dir) {
   std::ifstream in(path);
   if (!in)
     throw InputError(path.string() + ": not found (is " + dir.string() + " a result folder?)");
-  nlohmann::json results = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  check_json_nesting(text, path.string());
+  nlohmann::json results = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (results.is_discarded() || !results.is_object() ||
       results.value("schema", "") != "lmc-bench/results/1" || !results.contains("rows") ||
       !results["rows"].is_array()) {

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "common/error.h"
+#include "common/json.h"
 
 namespace lmc {
 
@@ -119,7 +120,7 @@ Checkpoint read_checkpoint(const std::filesystem::path& path) {
   Checkpoint checkpoint;
   std::uint64_t expected_size = kPreambleSize + header_size;
   try {
-    checkpoint.header = nlohmann::json::parse(header_text);
+    checkpoint.header = parse_json(header_text, path.string());
     for (const auto& entry : checkpoint.header.at("tensors")) {
       NamedTensor t;
       t.name = entry.at("name").get<std::string>();

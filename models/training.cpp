@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "common/error.h"
+#include "common/json.h"
 #include "common/options.h"
 #include "models/checkpoint.h"
 #include "models/torch_transformer.h"
@@ -236,7 +237,7 @@ TrainingConfig parse_config(const std::filesystem::path& path) {
   if (!in) throw InputError(path.string() + ": cannot open training config");
   nlohmann::json json;
   try {
-    json = nlohmann::json::parse(in);
+    json = parse_json(in, path.string());
   } catch (const nlohmann::json::exception& e) {
     throw InputError(path.string() + ": not valid JSON: " + e.what());
   }

@@ -123,6 +123,25 @@ TEST_F(CliTest, MissingDataFailsBeforeAnyOutput) {
   EXPECT_FALSE(std::filesystem::exists(out));
 }
 
+// A crafted config nested 200,000 levels deep used to overflow the stack (SIGSEGV).
+TEST_F(CliTest, DeeplyNestedConfigIsAnInputError) {
+  const auto path = dir_.path() / "deep.json";
+  std::ofstream(path) << "{\"name\": " << std::string(200000, '[') << std::string(200000, ']')
+                      << "}";
+  const auto out = dir_.path() / "out";
+  const auto result = run_bench("run " + path.string() + " --out " + out.string());
+  EXPECT_EQ(result.exit_code, 2) << result.output;
+  EXPECT_NE(result.output.find("deep.json: JSON nested deeper than 256 levels"), std::string::npos)
+      << result.output;
+  EXPECT_FALSE(std::filesystem::exists(out));
+  // The same document inside results.json: `bench report` refuses it the same way.
+  std::filesystem::create_directories(out);
+  std::filesystem::copy_file(path, out / "results.json");
+  const auto report = run_bench("report " + out.string());
+  EXPECT_EQ(report.exit_code, 2) << report.output;
+  EXPECT_NE(report.output.find("nested deeper"), std::string::npos) << report.output;
+}
+
 TEST_F(CliTest, ResumeNeedsTheJournalOfTheSameRun) {
   const auto out = dir_.path() / "out";
   const std::string config = write_config(config_);

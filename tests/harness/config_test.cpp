@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "common/error.h"
+#include "common/json.h"
 
 namespace lmc {
 namespace {
@@ -95,6 +96,21 @@ TEST(Config, OverridesApplyByKeyPath) {
   EXPECT_THROW(apply_override(config, "datasets[3].num_chunks=1"), InputError);
   EXPECT_THROW(apply_override(config, "no-equals-sign"), InputError);
   EXPECT_THROW(apply_override(config, "datasets[x]=1"), InputError);
+}
+
+TEST(Json, NestingLimitIgnoresBracketsInStrings) {
+  EXPECT_NO_THROW(check_json_nesting(std::string(256, '[') + std::string(256, ']'), "x"));
+  EXPECT_THROW(check_json_nesting(std::string(257, '[') + std::string(257, ']'), "x"), InputError);
+  // Brackets inside strings, escaped quotes included, are text.
+  EXPECT_NO_THROW(check_json_nesting("[\"" + std::string(1000, '[') + "\\\"\"]", "x"));
+  EXPECT_EQ(parse_json(R"({"a": [1, {"b": "]]"}]})", "x")["a"][1]["b"], "]]");
+  try {
+    parse_json(std::string(300, '{'), "configs/deep.json");
+    ADD_FAILURE() << "no error";
+  } catch (const InputError& e) {
+    EXPECT_EQ(std::string(e.what()),
+              "configs/deep.json: JSON nested deeper than 256 levels (the limit)");
+  }
 }
 
 }  // namespace

@@ -1,0 +1,44 @@
+#include "common/json.h"
+
+#include <iterator>
+
+#include "common/error.h"
+
+namespace lmc {
+
+void check_json_nesting(std::string_view text, const std::string& what, std::size_t max_depth) {
+  std::size_t depth = 0;
+  bool in_string = false, escaped = false;
+  for (const char c : text) {
+    if (in_string) {
+      if (escaped) {
+        escaped = false;
+      } else if (c == '\\') {
+        escaped = true;
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > max_depth) {
+        throw InputError(what + ": JSON nested deeper than " + std::to_string(max_depth) +
+                         " levels (the limit)");
+      }
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      --depth;
+    }
+  }
+}
+
+nlohmann::json parse_json(std::string_view text, const std::string& what, std::size_t max_depth) {
+  check_json_nesting(text, what, max_depth);
+  return nlohmann::json::parse(text);
+}
+
+nlohmann::json parse_json(std::istream& in, const std::string& what, std::size_t max_depth) {
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  return parse_json(text, what, max_depth);
+}
+
+}  // namespace lmc
