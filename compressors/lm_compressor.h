@@ -48,11 +48,6 @@ struct LmModelInfo {
 
 class LmCompressor final : public Compressor {
  public:
-  // Chunks the harness hands to decompress_batch at once: enough that one pass over the weights
-  // serves many chunks (the 800K and 3.2M weights do not fit in L2), few enough that their KV
-  // caches and the verification delay stay small.
-  static constexpr std::size_t kLockstepChunks = 8;
-
   // Decode mode: lossless, every stream decodable with the same predictor. With verify = false
   // (estimate mode) the streams are the same but the harness does not decode them.
   LmCompressor(std::shared_ptr<const Predictor> predictor, SevenBitMapping mapping,
@@ -70,7 +65,10 @@ class LmCompressor final : public Compressor {
   // The chunks decoded in lockstep when the predictor is a BatchPredictor.
   std::vector<Decoded> decompress_batch(std::span<const ByteView> compressed,
                                         std::span<const std::size_t> original_sizes) const override;
-  std::size_t decode_batch_size() const override { return batch_ ? kLockstepChunks : 1; }
+  // The predictor's lockstep width: the chunks the harness hands to decompress_batch at once.
+  std::size_t decode_batch_size() const override {
+    return batch_ ? static_cast<std::size_t>(batch_->lockstep_width()) : 1;
+  }
   Bytes expected_roundtrip(ByteView data) const override;
 
   bool discounts_header() const override { return false; }

@@ -32,6 +32,8 @@ class BatchPredictor {
   // before it: what a session computes one symbol at a time, bit for bit.
   virtual void sequence_probabilities(ByteView symbols, std::span<float> out) const = 0;
   virtual std::unique_ptr<LockstepSessions> new_lockstep(int count) const = 0;
+  // How many sequences one lockstep decoder should serve for the most symbols per second.
+  virtual int lockstep_width() const = 0;
 };
 
 }  // namespace lmc

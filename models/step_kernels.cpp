@@ -11,7 +11,8 @@ bool supported(KernelPath path) {
     case KernelPath::Scalar:
       return true;
     case KernelPath::Avx2:
-      return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+      return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+             __builtin_cpu_supports("f16c");
     case KernelPath::Avx512:
       return __builtin_cpu_supports("avx512f");
   }

@@ -9,11 +9,14 @@
 //  - a reduction over time (softmax sums, the weighted sum of values, LayerNorm statistics) uses
 //    exactly 32 lanes (element j goes to lane j mod 32), combined by one fixed tree, then the
 //    elements past the last whole group of 32 are added in order;
-//  - exp is one branch-free polynomial written with the same operations in every path.
+//  - exp is one branch-free polynomial written with the same operations in every path;
+//  - the KV cache holds IEEE binary16 (half) values, rounded once when written (by the caller,
+//    in one place); widening a half to float is exact in every path.
 // A vector path only decides how many of these independent chains run side by side.
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -31,20 +34,32 @@ struct Kernels {
   // may be null (then the chain starts at 0). x rows are x_stride floats apart, y rows y_stride.
   void (*matmul)(const float* x, std::size_t x_stride, int rows, const float* w, const float* bias,
                  int in, int out, float* y, std::size_t y_stride);
-  // scores[j] = scale * sum over c (in order) of q[c] keys[c * stride + j], for j < n.
-  void (*attention_scores)(const float* q, const float* keys, std::size_t stride, int head_dim,
-                           int n, float scale, float* scores);
+  // scores[j] = scale * sum over c (in order) of q[c] keys[c * stride + j], for j < n; keys
+  // are halves (binary16 bits).
+  void (*attention_scores)(const float* q, const std::uint16_t* keys, std::size_t stride,
+                           int head_dim, int n, float scale, float* scores);
   // a[i] = exp(a[i] - shift).
   void (*exp_shifted)(float* a, int n, float shift);
   // a[i] = gelu(a[i]), tanh approximation.
   void (*gelu)(float* a, int n);
   // The largest element (exact in any order).
   float (*max_of)(const float* a, int n);
-  // The 32-lane sums: of a[j] b[j] (fused), and of a[j].
-  float (*dot)(const float* a, const float* b, int n);
+  // The 32-lane sum of a[j].
   float (*sum)(const float* a, int n);
-  // out[c] = dot(a, b + c * stride, n) for c < count: the weighted sums of a head's values.
-  void (*dots)(const float* a, const float* b, std::size_t stride, int count, int n, float* out);
+  // out[c] = the 32-lane sum of a[j] b[c * stride + j] (fused) for c < count: the weighted sums
+  // of a head's values, b halves.
+  void (*dots)(const float* a, const std::uint16_t* b, std::size_t stride, int count, int n,
+               float* out);
+  // The same for `rows` rows of one sequence (the blocked encoder): row r's queries or weights at
+  // q or a + r * stride, over its own n[r] positions, each result bit-identical to the one-row
+  // kernel's. attention_scores_rows may write scores past n[r] (up to the largest n).
+  void (*attention_scores_rows)(const float* q, std::size_t q_stride, int rows,
+                                const std::uint16_t* keys, std::size_t stride, int head_dim,
+                                const int* n, float scale, float* scores,
+                                std::size_t scores_stride);
+  void (*dots_rows)(const float* a, std::size_t a_stride, int rows, const std::uint16_t* b,
+                    std::size_t stride, int count, const int* n, float* out,
+                    std::size_t out_stride);
 };
 
 const Kernels& scalar_kernels();

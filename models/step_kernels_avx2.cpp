@@ -1,5 +1,5 @@
-// The AVX2 + FMA path: eight lanes per instruction. Compiled with -mavx2 -mfma (CMakeLists.txt);
-// called only when the CPU has both.
+// The AVX2 + FMA path: eight lanes per instruction. Compiled with -mavx2 -mfma -mf16c
+// (CMakeLists.txt); called only when the CPU has all three.
 #include <immintrin.h>
 
 #include "models/step_kernels_impl.h"
@@ -10,8 +10,12 @@ namespace {
 struct Avx2Isa {
   static constexpr int kWidth = 8;
   static constexpr int kMatmulRows = 2;  // 2 x 4 accumulators + 4 weights of 16 registers
+  static constexpr int kDotRows = 1;     // x 2 channels x 4 accumulators
   using V = __m256;
   static V load(const float* p) { return _mm256_loadu_ps(p); }
+  static V load_half(const std::uint16_t* p) {
+    return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+  }
   static void store(float* p, V v) { _mm256_storeu_ps(p, v); }
   static V set1(float x) { return _mm256_set1_ps(x); }
   static V zero() { return _mm256_setzero_ps(); }

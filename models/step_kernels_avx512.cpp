@@ -10,8 +10,15 @@ namespace {
 struct Avx512Isa {
   static constexpr int kWidth = 16;
   static constexpr int kMatmulRows = 6;  // 6 x 4 accumulators + 4 weights of 32 registers
+  static constexpr int kDotRows = 4;     // x 2 channels x 2 accumulators
   using V = __m512;
+  // The zero-masked forms with a full mask are the plain instructions; GCC 12's plain forms
+  // start from an "undefined" register that -Wmaybe-uninitialized reports.
+  static constexpr __mmask16 kAll = 0xFFFF;
   static V load(const float* p) { return _mm512_loadu_ps(p); }
+  static V load_half(const std::uint16_t* p) {
+    return _mm512_maskz_cvtph_ps(kAll, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+  }
   static void store(float* p, V v) { _mm512_storeu_ps(p, v); }
   static V set1(float x) { return _mm512_set1_ps(x); }
   static V zero() { return _mm512_setzero_ps(); }
@@ -21,9 +28,6 @@ struct Avx512Isa {
   static V div(V a, V b) { return _mm512_div_ps(a, b); }
   static V fma(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }
   static V fnma(V a, V b, V c) { return _mm512_fnmadd_ps(a, b, c); }
-  // The zero-masked forms with a full mask are the plain instructions; GCC 12's plain forms
-  // start from an "undefined" register that -Wmaybe-uninitialized reports.
-  static constexpr __mmask16 kAll = 0xFFFF;
   static V min(V a, V b) { return _mm512_maskz_min_ps(kAll, a, b); }
   static V max(V a, V b) { return _mm512_maskz_max_ps(kAll, a, b); }
   static V exp2_integer(V n) {

@@ -7,6 +7,7 @@
 // Include only from step_kernels_{scalar,avx2,avx512}.cpp.
 #pragma once
 
+#include <algorithm>
 #include <bit>
 #include <cmath>
 #include <cstdint>
@@ -20,6 +21,7 @@ namespace {
 struct ScalarIsa {
   static constexpr int kWidth = 1;
   static constexpr int kMatmulRows = 4;
+  static constexpr int kDotRows = 2;
   using V = float;
   static V load(const float* p) { return *p; }
   static void store(float* p, V v) { *p = v; }
@@ -34,6 +36,10 @@ struct ScalarIsa {
   // Operand order as minps/maxps: the second operand when the comparison is false.
   static V min(V a, V b) { return a < b ? a : b; }
   static V max(V a, V b) { return a > b ? a : b; }
+  static V load_half(const std::uint16_t* p) { return widen(*p); }
+  static float widen(std::uint16_t half) {
+    return static_cast<float>(std::bit_cast<_Float16>(half));
+  }
   // 2^n for a float n holding an integer in [-127, 128].
   static V exp2_integer(V n) {
     return std::bit_cast<float>((static_cast<std::int32_t>(n) + 127) << 23);
@@ -121,11 +127,11 @@ inline float combine_lanes(float* lanes) {
   return lanes[0];
 }
 
-// Sums of a[j] b[j] (kProduct) or of a[j] for `count` vectors b (or a) `stride` apart, each in
+// Sums of a[j] b[j] (kProduct; b halves) or of a[j] for `count` vectors b `stride` apart, each in
 // 32 lanes. Several sums run side by side so that their chains hide each other's latency; each
 // sum's operations are exactly those of a lone one.
 template <class I, bool kProduct, int kCount>
-void lane_sums(const float* a, const float* b, std::size_t stride, int n, float* out) {
+void lane_sums(const float* a, const std::uint16_t* b, std::size_t stride, int n, float* out) {
   using V = typename I::V;
   constexpr int W = I::kWidth, kVectors = kLanes / W;
   V acc[kCount][kVectors];
@@ -137,7 +143,7 @@ void lane_sums(const float* a, const float* b, std::size_t stride, int n, float*
     for (int k = 0; k < kVectors; ++k) {
       const V x = I::load(a + j + k * W);
       for (int s = 0; s < kCount; ++s) {
-        acc[s][k] = kProduct ? I::fma(x, I::load(b + s * stride + j + k * W), acc[s][k])
+        acc[s][k] = kProduct ? I::fma(x, I::load_half(b + s * stride + j + k * W), acc[s][k])
                              : I::add(acc[s][k], x);
       }
     }
@@ -147,17 +153,10 @@ void lane_sums(const float* a, const float* b, std::size_t stride, int n, float*
     for (int k = 0; k < kVectors; ++k) I::store(lanes + k * W, acc[s][k]);
     float total = combine_lanes(lanes);
     for (int t = j; t < n; ++t) {
-      total = kProduct ? std::fma(a[t], b[s * stride + t], total) : total + a[t];
+      total = kProduct ? std::fma(a[t], ScalarIsa::widen(b[s * stride + t]), total) : total + a[t];
     }
     out[s] = total;
   }
-}
-
-template <class I>
-float dot(const float* a, const float* b, int n) {
-  float out;
-  lane_sums<I, true, 1>(a, b, 0, n, &out);
-  return out;
 }
 
 template <class I>
@@ -167,9 +166,10 @@ float sum(const float* a, int n) {
   return out;
 }
 
-// out[c] = dot(a, b + c * stride, n) for c < count, four at a time.
+// out[c] = the sum of a[j] b[c * stride + j] for c < count, four at a time.
 template <class I>
-void dots(const float* a, const float* b, std::size_t stride, int count, int n, float* out) {
+void dots(const float* a, const std::uint16_t* b, std::size_t stride, int count, int n,
+          float* out) {
   int c = 0;
   for (; c + 4 <= count; c += 4) lane_sums<I, true, 4>(a, b + c * stride, stride, n, out + c);
   for (; c < count; ++c) lane_sums<I, true, 1>(a, b + c * stride, stride, n, out + c);
@@ -177,7 +177,7 @@ void dots(const float* a, const float* b, std::size_t stride, int count, int n, 
 
 // kVectors vectors of positions at a time, each a chain over the head's channels.
 template <class I, int kVectors>
-int scores_tiles(const float* q, const float* keys, std::size_t stride, int head_dim, int n,
+int scores_tiles(const float* q, const std::uint16_t* keys, std::size_t stride, int head_dim, int n,
                  float scale, float* scores, int j) {
   using V = typename I::V;
   constexpr int W = I::kWidth, kTile = kVectors * W;
@@ -186,8 +186,8 @@ int scores_tiles(const float* q, const float* keys, std::size_t stride, int head
     for (auto& v : acc) v = I::zero();
     for (int c = 0; c < head_dim; ++c) {
       const V qc = I::set1(q[c]);
-      const float* k = keys + c * stride + j;
-      for (int v = 0; v < kVectors; ++v) acc[v] = I::fma(qc, I::load(k + v * W), acc[v]);
+      const std::uint16_t* k = keys + c * stride + j;
+      for (int v = 0; v < kVectors; ++v) acc[v] = I::fma(qc, I::load_half(k + v * W), acc[v]);
     }
     for (int v = 0; v < kVectors; ++v) I::store(scores + j + v * W, I::mul(acc[v], I::set1(scale)));
   }
@@ -195,11 +195,138 @@ int scores_tiles(const float* q, const float* keys, std::size_t stride, int head
 }
 
 template <class I>
-void attention_scores(const float* q, const float* keys, std::size_t stride, int head_dim, int n,
-                      float scale, float* scores) {
+void attention_scores(const float* q, const std::uint16_t* keys, std::size_t stride, int head_dim,
+                      int n, float scale, float* scores) {
   int j = scores_tiles<I, 4>(q, keys, stride, head_dim, n, scale, scores, 0);
   j = scores_tiles<I, 1>(q, keys, stride, head_dim, n, scale, scores, j);
   scores_tiles<ScalarIsa, 1>(q, keys, stride, head_dim, n, scale, scores, j);
+}
+
+// Queries of kRows rows of one sequence over the same keys, kVectors vectors of positions at a
+// time: each key vector is widened once for all rows. Each score is the same chain as in
+// scores_tiles. Stops at the last whole tile before `end`.
+template <class I, int kRows, int kVectors>
+int scores_rows_tiles(const float* q, std::size_t q_stride, const std::uint16_t* keys,
+                      std::size_t stride, int head_dim, int end, float scale, float* scores,
+                      std::size_t scores_stride) {
+  using V = typename I::V;
+  constexpr int W = I::kWidth, kTile = kVectors * W;
+  int j = 0;
+  for (; j + kTile <= end; j += kTile) {
+    V acc[kRows][kVectors];
+    for (auto& row : acc) {
+      for (auto& v : row) v = I::zero();
+    }
+    for (int c = 0; c < head_dim; ++c) {
+      V k[kVectors];
+      for (int v = 0; v < kVectors; ++v) k[v] = I::load_half(keys + c * stride + j + v * W);
+      for (int r = 0; r < kRows; ++r) {
+        const V qc = I::set1(q[r * q_stride + c]);
+        for (int v = 0; v < kVectors; ++v) acc[r][v] = I::fma(qc, k[v], acc[r][v]);
+      }
+    }
+    for (int r = 0; r < kRows; ++r) {
+      for (int v = 0; v < kVectors; ++v) {
+        I::store(scores + r * scores_stride + j + v * W, I::mul(acc[r][v], I::set1(scale)));
+      }
+    }
+  }
+  return j;
+}
+
+// attention_scores of `rows` queries (row r over n[r] positions) in tiles of rows; a row may get
+// scores past its n[r], up to the longest row of its tile, which the caller ignores.
+template <class I>
+void attention_scores_rows(const float* q, std::size_t q_stride, int rows,
+                           const std::uint16_t* keys, std::size_t stride, int head_dim,
+                           const int* n, float scale, float* scores, std::size_t scores_stride) {
+  constexpr int kRows = 4;
+  int r = 0;
+  for (; r + kRows <= rows; r += kRows) {
+    const int shortest = *std::min_element(n + r, n + r + kRows);
+    const int done =
+        scores_rows_tiles<I, kRows, 2>(q + r * q_stride, q_stride, keys, stride, head_dim, shortest,
+                                       scale, scores + r * scores_stride, scores_stride);
+    for (int i = r; i < r + kRows; ++i) {
+      float* row_scores = scores + i * scores_stride;
+      int j = scores_tiles<I, 1>(q + i * q_stride, keys, stride, head_dim, n[i], scale, row_scores,
+                                 done);
+      scores_tiles<ScalarIsa, 1>(q + i * q_stride, keys, stride, head_dim, n[i], scale, row_scores,
+                                 j);
+    }
+  }
+  for (; r < rows; ++r) {
+    attention_scores<I>(q + r * q_stride, keys, stride, head_dim, n[r], scale,
+                        scores + r * scores_stride);
+  }
+}
+
+// dots for kRows rows of weights a (row r over n[r] positions) and kChannels value rows b: the
+// 32-lane sums of the whole groups all rows share run together, each value vector widened once;
+// every row then finishes its own groups, tree and tail exactly as lane_sums does.
+template <class I, int kRows, int kChannels>
+void dots_rows_tile(const float* a, std::size_t a_stride, const std::uint16_t* b,
+                    std::size_t stride, const int* n, float* out, std::size_t out_stride) {
+  using V = typename I::V;
+  constexpr int W = I::kWidth, kVectors = kLanes / W;
+  const int shared_groups = *std::min_element(n, n + kRows) / kLanes;
+  V acc[kRows][kChannels][kVectors];
+  for (auto& row : acc) {
+    for (auto& channel : row) {
+      for (auto& v : channel) v = I::zero();
+    }
+  }
+  for (int g = 0; g < shared_groups; ++g) {
+    for (int k = 0; k < kVectors; ++k) {
+      const int j = g * kLanes + k * W;
+      V values[kChannels];
+      for (int c = 0; c < kChannels; ++c) values[c] = I::load_half(b + c * stride + j);
+      for (int r = 0; r < kRows; ++r) {
+        const V x = I::load(a + r * a_stride + j);
+        for (int c = 0; c < kChannels; ++c) acc[r][c][k] = I::fma(x, values[c], acc[r][c][k]);
+      }
+    }
+  }
+  for (int r = 0; r < kRows; ++r) {
+    const float* weights = a + r * a_stride;
+    const int groups = n[r] / kLanes;
+    for (int c = 0; c < kChannels; ++c) {
+      const std::uint16_t* value = b + c * stride;
+      float lanes[kLanes];
+      for (int k = 0; k < kVectors; ++k) I::store(lanes + k * W, acc[r][c][k]);
+      for (int j = shared_groups * kLanes; j < groups * kLanes; j += kLanes) {
+        for (int l = 0; l < kLanes; ++l) {
+          lanes[l] = std::fma(weights[j + l], ScalarIsa::widen(value[j + l]), lanes[l]);
+        }
+      }
+      float total = combine_lanes(lanes);
+      for (int t = groups * kLanes; t < n[r]; ++t) {
+        total = std::fma(weights[t], ScalarIsa::widen(value[t]), total);
+      }
+      out[r * out_stride + c] = total;
+    }
+  }
+}
+
+// out[r * out_stride + c] = dots of row r (a + r * a_stride over n[r] positions) with value row
+// c < count, for r < rows.
+template <class I>
+void dots_rows(const float* a, std::size_t a_stride, int rows, const std::uint16_t* b,
+               std::size_t stride, int count, const int* n, float* out, std::size_t out_stride) {
+  constexpr int kRows = I::kDotRows, kChannels = 2;
+  int r = 0;
+  for (; r + kRows <= rows; r += kRows) {
+    int c = 0;
+    for (; c + kChannels <= count; c += kChannels) {
+      dots_rows_tile<I, kRows, kChannels>(a + r * a_stride, a_stride, b + c * stride, stride, n + r,
+                                          out + r * out_stride + c, out_stride);
+    }
+    for (; c < count; ++c) {
+      dots_rows_tile<I, kRows, 1>(a + r * a_stride, a_stride, b + c * stride, stride, n + r,
+                                  out + r * out_stride + c, out_stride);
+    }
+  }
+  for (; r < rows; ++r) dots<I>(a + r * a_stride, b, stride, count, n[r], out + r * out_stride);
 }
 
 // kRows x kVectors outputs at a time: y[r][o] = bias[o], then one fused step per input index.
@@ -265,8 +392,8 @@ void matmul(const float* x, std::size_t x_stride, int rows, const float* w, cons
 
 template <class I>
 Kernels make_kernels(KernelPath path, const char* name) {
-  return {path,   name,   matmul<I>, attention_scores<I>, exp_shifted<I>, gelu<I>, max_of<I>,
-          dot<I>, sum<I>, dots<I>};
+  return {path,      name,   matmul<I>, attention_scores<I>,      exp_shifted<I>, gelu<I>,
+          max_of<I>, sum<I>, dots<I>,   attention_scores_rows<I>, dots_rows<I>};
 }
 
 }  // namespace

@@ -114,18 +114,29 @@ Weights load_weights(const Checkpoint& checkpoint, const std::filesystem::path& 
 
 // ---- Forward pass over rows -----------------------------------------------------------------
 
+// Keys and values are cached as IEEE binary16: the attention over the cache is memory-bound (the
+// cache of a 2048-byte chunk is 4 MB in float32 for the 200K model, 16 MB for 3.2M), and halves
+// halve its traffic. Rounded here, in one place, so every kernel path reads the same halves;
+// clamped to the largest half so that no key or value becomes infinite.
+std::uint16_t to_half(float x) {
+  constexpr float kHalfMax = 65504.0f;
+  x = x < -kHalfMax ? -kHalfMax : x;
+  x = x > kHalfMax ? kHalfMax : x;
+  return std::bit_cast<std::uint16_t>(static_cast<_Float16>(x));
+}
+
 // One sequence's keys and values: per layer (d, capacity), each channel contiguous in time.
 struct KvCache {
   int capacity = 0;
-  int length = 0;  // positions written
-  std::vector<std::vector<float>> keys, values;
+  int length = 0;                                        // positions written
+  std::vector<std::vector<std::uint16_t>> keys, values;  // binary16 bits
 
   void reserve(const TransformerShape& s, int wanted) {
     if (wanted <= capacity) return;
     const std::size_t d = s.embedding_dim;
-    std::vector<std::vector<float>> new_keys, new_values;
+    std::vector<std::vector<std::uint16_t>> new_keys, new_values;
     for (int layer = 0; layer < s.layers; ++layer) {
-      std::vector<float> k(d * wanted), v(d * wanted);
+      std::vector<std::uint16_t> k(d * wanted), v(d * wanted);
       for (std::size_t c = 0; c < d && length > 0; ++c) {
         std::copy_n(&keys[layer][c * capacity], length, &k[c * wanted]);
         std::copy_n(&values[layer][c * capacity], length, &v[c * wanted]);
@@ -147,6 +158,9 @@ struct Row {
   int token;
 };
 
+// Rows of one sequence that attend together: their scores (up to 8 x 2048 floats) stay in L2.
+constexpr int kAttentionRows = 8;
+
 // The forward pass and its scratch buffers (grown, never shrunk, so steps do not allocate).
 class Forward {
  public:
@@ -167,9 +181,15 @@ class Forward {
       const LayerWeights& l = w_.layers[layer];
       k_.matmul(x_.data(), d, count, l.qkv.data(), nullptr, d, 3 * d, qkv_.data(), 3 * d);
       for (int r = 0; r < count; ++r) store_key_value(layer, rows[r], &qkv_[r * 3 * d], r);
-      // Head by head, so a block's rows reuse the head's keys and values while they are in L2.
+      // Head by head, so a block's rows reuse the head's keys and values while they are in L2;
+      // rows of one sequence (the blocked encoder's) attend together, a few at a time.
       for (int h = 0; h < s_.heads; ++h) {
-        for (int r = 0; r < count; ++r) attend(layer, h, rows[r], &qkv_[r * 3 * d], &mixed_[r * d]);
+        for (int r = 0; r < count;) {
+          int end = r + 1;
+          while (end < count && end - r < kAttentionRows && rows[end].cache == rows[r].cache) ++end;
+          attend(layer, h, rows.subspan(r, end - r), r);
+          r = end;
+        }
       }
       k_.matmul(mixed_.data(), d, count, l.output.data(), nullptr, d, d, projected_.data(), d);
       for (int r = 0; r < count; ++r) {
@@ -209,7 +229,8 @@ class Forward {
       rotary_cos_.resize(count * half);
       rotary_sin_.resize(count * half);
     }
-    if (scores_.size() < static_cast<std::size_t>(longest)) scores_.resize(longest);
+    const std::size_t scores = static_cast<std::size_t>(kAttentionRows) * longest;
+    if (scores_.size() < scores) scores_.resize(scores);
   }
 
   // x = embedding(token) sqrt(d) (+ the sinusoidal encoding); loads the row's rotary angles.
@@ -261,24 +282,30 @@ class Forward {
     KvCache& cache = *row.cache;
     const std::size_t capacity = cache.capacity;
     for (int c = 0; c < d; ++c) {
-      cache.keys[layer][c * capacity + row.position] = qkv[d + c];
-      cache.values[layer][c * capacity + row.position] = qkv[2 * d + c];
+      cache.keys[layer][c * capacity + row.position] = to_half(qkv[d + c]);
+      cache.values[layer][c * capacity + row.position] = to_half(qkv[2 * d + c]);
     }
   }
 
-  // One head of one row over the row's cache positions 0..position; writes the head's slice of
-  // `mixed`.
-  void attend(int layer, int head, const Row& row, const float* qkv, float* mixed) {
-    const int head_dim = s_.head_dim(), n = row.position + 1;
+  // One head of `group` (rows first.. of this pass, all of one cache) over each row's positions
+  // 0..position; writes the head's slice of the rows' mixed_.
+  void attend(int layer, int head, std::span<const Row> group, int first) {
+    const int d = s_.embedding_dim, head_dim = s_.head_dim(),
+              count = static_cast<int>(group.size());
     const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
-    const std::size_t capacity = row.cache->capacity;
+    const KvCache& cache = *group[0].cache;
+    const std::size_t capacity = cache.capacity;
     const std::size_t offset = static_cast<std::size_t>(head) * head_dim * capacity;
+    int n[kAttentionRows];
+    for (int i = 0; i < count; ++i) n[i] = group[i].position + 1;
+    const std::size_t stride = *std::max_element(n, n + count);
     float* scores = scores_.data();
-    k_.attention_scores(&qkv[head * head_dim], &row.cache->keys[layer][offset], capacity, head_dim,
-                        n, scale, scores);
-    softmax(scores, n);
-    k_.dots(scores, &row.cache->values[layer][offset], capacity, head_dim, n,
-            &mixed[head * head_dim]);
+    k_.attention_scores_rows(&qkv_[static_cast<std::size_t>(first) * 3 * d + head * head_dim],
+                             3 * d, count, &cache.keys[layer][offset], capacity, head_dim, n, scale,
+                             scores, stride);
+    for (int i = 0; i < count; ++i) softmax(scores + i * stride, n[i]);
+    k_.dots_rows(scores, stride, count, &cache.values[layer][offset], capacity, head_dim, n,
+                 &mixed_[static_cast<std::size_t>(first) * d + head * head_dim], d);
   }
 
   void softmax(float* a, int n) const {
@@ -415,6 +442,10 @@ class TransformerLockstep final : public LockstepSessions {
   std::vector<Row> rows_;
 };
 
+// Chunks per lockstep decoder (docs/LM_SPEED.md): sharing the pass over the weights pays while the
+// chunks' KV caches still fit in L3.
+constexpr int kLockstepWidth = 8;
+
 // Positions per forward pass of the blocked encoder: enough rows to reuse each weight and each
 // head's cache many times, few enough that a block's activations stay in L1/L2.
 constexpr int kEncoderBlock = 64;
@@ -437,6 +468,8 @@ class TransformerPredictor final : public Predictor, public BatchPredictor {
   std::unique_ptr<LockstepSessions> new_lockstep(int count) const override {
     return std::make_unique<TransformerLockstep>(weights_, kernels_, count);
   }
+
+  int lockstep_width() const override { return kLockstepWidth; }
 
   void sequence_probabilities(ByteView symbols, std::span<float> out) const override {
     const int n = static_cast<int>(symbols.size()), vocab = vocab_size();
