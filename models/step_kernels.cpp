@@ -1,10 +1,23 @@
 // Run-time choice of the kernel path (step_kernels.h).
 #include "models/step_kernels.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <stdexcept>
 
 namespace lmc::step_kernels {
+
+std::vector<float> pack_panels(const std::vector<float>& w, int in, int out) {
+  std::vector<float> packed(w.size());
+  float* target = packed.data();
+  for (int first = 0; first < out; first += kMatmulPanel) {
+    const int width = std::min(kMatmulPanel, out - first);
+    for (int i = 0; i < in; ++i, target += width) {
+      std::copy_n(&w[static_cast<std::size_t>(i) * out + first], width, target);
+    }
+  }
+  return packed;
+}
 
 bool supported(KernelPath path) {
   switch (path) {

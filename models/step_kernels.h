@@ -26,11 +26,20 @@ namespace lmc::step_kernels {
 
 enum class KernelPath { Scalar, Avx2, Avx512 };
 
+// Matrices are stored in panels of this many columns (the last one narrower): panel p holds
+// columns [64p, 64p + width) as an (in, width) row-major block, so a kernel walks its weights
+// front to back (a plain (in, out) matrix would be read with a stride of 4 * out bytes, which
+// hardware prefetchers do not follow across pages). See pack_panels().
+inline constexpr int kMatmulPanel = 64;
+
+// `w` (in, out) row-major, packed into panels for Kernels::matmul.
+std::vector<float> pack_panels(const std::vector<float>& w, int in, int out);
+
 // The kernels of one path. All pointers may alias nothing; n, rows, in, out >= 0.
 struct Kernels {
   KernelPath path;
   const char* name;
-  // y[r][o] = bias[o] + sum over i (in order) of x[r][i] w[i][o]; w is (in, out) row-major; bias
+  // y[r][o] = bias[o] + sum over i (in order) of x[r][i] w[i][o]; w packed by pack_panels; bias
   // may be null (then the chain starts at 0). x rows are x_stride floats apart, y rows y_stride.
   void (*matmul)(const float* x, std::size_t x_stride, int rows, const float* w, const float* bias,
                  int in, int out, float* y, std::size_t y_stride);

@@ -371,22 +371,33 @@ void matmul_rows(const float* x, std::size_t x_stride, int rows, const float* w,
   }
 }
 
+// One panel: a (in, width) row-major block of the weights' columns.
+template <class I>
+void matmul_panel(const float* x, std::size_t x_stride, int rows, const float* w, const float* bias,
+                  int in, int width, float* y, std::size_t y_stride) {
+  constexpr int W = I::kWidth, kWide = 4 * W;
+  int o = 0;
+  for (; o + kWide <= width; o += kWide) {
+    matmul_rows<I, I::kMatmulRows, 4>(x, x_stride, rows, w + o, bias ? bias + o : nullptr, in,
+                                      width, y + o, y_stride);
+  }
+  for (; o + W <= width; o += W) {
+    matmul_rows<I, I::kMatmulRows, 1>(x, x_stride, rows, w + o, bias ? bias + o : nullptr, in,
+                                      width, y + o, y_stride);
+  }
+  for (; o < width; ++o) {
+    matmul_rows<ScalarIsa, 1, 1>(x, x_stride, rows, w + o, bias ? bias + o : nullptr, in, width,
+                                 y + o, y_stride);
+  }
+}
+
 template <class I>
 void matmul(const float* x, std::size_t x_stride, int rows, const float* w, const float* bias,
             int in, int out, float* y, std::size_t y_stride) {
-  constexpr int W = I::kWidth, kWide = 4 * W;
-  int o = 0;
-  for (; o + kWide <= out; o += kWide) {
-    matmul_rows<I, I::kMatmulRows, 4>(x, x_stride, rows, w + o, bias ? bias + o : nullptr, in, out,
-                                      y + o, y_stride);
-  }
-  for (; o + W <= out; o += W) {
-    matmul_rows<I, I::kMatmulRows, 1>(x, x_stride, rows, w + o, bias ? bias + o : nullptr, in, out,
-                                      y + o, y_stride);
-  }
-  for (; o < out; ++o) {
-    matmul_rows<ScalarIsa, 1, 1>(x, x_stride, rows, w + o, bias ? bias + o : nullptr, in, out,
-                                 y + o, y_stride);
+  for (int o = 0; o < out; o += kMatmulPanel) {
+    matmul_panel<I>(x, x_stride, rows, w + static_cast<std::size_t>(o) * in,
+                    bias ? bias + o : nullptr, in, std::min(kMatmulPanel, out - o), y + o,
+                    y_stride);
   }
 }
 

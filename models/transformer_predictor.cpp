@@ -43,6 +43,7 @@ std::vector<float> transposed(const NamedTensor& t) {
   return out;
 }
 
+// Matrices are (in, out), packed in panels for Kernels::matmul (step_kernels::pack_panels).
 struct LayerWeights {
   std::vector<float> qkv;     // (d, 3d): query, key and value projections side by side
   std::vector<float> output;  // (d, d)
@@ -86,18 +87,20 @@ Weights load_weights(const Checkpoint& checkpoint, const std::filesystem::path& 
       std::copy_n(&k[i * d], d, &l.qkv[i * 3 * d + d]);
       std::copy_n(&val[i * d], d, &l.qkv[i * 3 * d + 2 * d]);
     }
-    l.output = transposed(get(p + "attention.output", {d, d}));
+    l.qkv = step_kernels::pack_panels(l.qkv, d, 3 * d);
+    l.output = step_kernels::pack_panels(transposed(get(p + "attention.output", {d, d})), d, d);
     l.attention_norm_scale = get(p + "attention_norm.scale", {d}).values;
     l.attention_norm_bias = get(p + "attention_norm.bias", {d}).values;
-    l.hidden = transposed(get(p + "ffn.hidden.weight", {f, d}));
+    l.hidden = step_kernels::pack_panels(transposed(get(p + "ffn.hidden.weight", {f, d})), d, f);
     l.hidden_bias = get(p + "ffn.hidden.bias", {f}).values;
-    l.ffn_output = transposed(get(p + "ffn.output.weight", {d, f}));
+    l.ffn_output =
+        step_kernels::pack_panels(transposed(get(p + "ffn.output.weight", {d, f})), f, d);
     l.ffn_output_bias = get(p + "ffn.output.bias", {d}).values;
     l.ffn_norm_scale = get(p + "ffn_norm.scale", {d}).values;
     l.ffn_norm_bias = get(p + "ffn_norm.bias", {d}).values;
     w.layers.push_back(std::move(l));
   }
-  w.logits = transposed(get("logits.weight", {v, d}));
+  w.logits = step_kernels::pack_panels(transposed(get("logits.weight", {v, d})), d, v);
   w.logits_bias = get("logits.bias", {v}).values;
 
   const int half = s.head_dim() / 2;
