@@ -446,12 +446,13 @@ class TransformerLockstep final : public LockstepSessions {
 };
 
 // Chunks per lockstep decoder (docs/LM_SPEED.md): sharing the pass over the weights pays while the
-// chunks' KV caches stay in L3, so about 8 MB of caches at 2048 positions (measured: 4 chunks for
-// 200K, 2 for 800K; 3.2M gains ~10 % from 2 and nothing more from 8), but at least 2.
+// chunks' KV caches stay in L3, so about 8 MB of caches at 2048 positions: measured, 4 chunks for
+// 200K, 2 for 800K, and 1 for 3.2M (whose weights, packed in panels, stream well enough that a
+// second 8 MB cache costs more than it saves).
 int preferred_lockstep_width(const TransformerShape& s) {
   constexpr double kCacheBudget = 8 << 20;
   const double cache_bytes = 2.0 * s.layers * s.embedding_dim * 2048 * sizeof(std::uint16_t);
-  return std::clamp(static_cast<int>(kCacheBudget / cache_bytes), 2, 8);
+  return std::clamp(static_cast<int>(kCacheBudget / cache_bytes), 1, 8);
 }
 
 // Positions per forward pass of the blocked encoder: enough rows to reuse each weight and each
