@@ -11,6 +11,7 @@
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -51,6 +52,21 @@ class Compressor {
   // compressor's stream, like the paper's, does not store it). Throws CorruptDataError on
   // input that does not decode; must never hang or crash on arbitrary bytes.
   virtual Bytes decompress(ByteView compressed, std::size_t original_size) const = 0;
+
+  // decompress() of several independent streams (the harness verifies a range's chunks in
+  // groups): result i holds the bytes of compressed[i], or the message of the CorruptDataError
+  // its decoding raised. The default decodes one stream after another; a codec that decodes
+  // several faster together (the LM compressor: one pass over the weights per step for all of
+  // them) overrides it.
+  struct Decoded {
+    Bytes bytes;
+    std::string error;  // empty: decoded
+  };
+  virtual std::vector<Decoded> decompress_batch(std::span<const ByteView> compressed,
+                                                std::span<const std::size_t> original_sizes) const;
+  // How many streams decompress_batch decodes faster together than one by one; the harness
+  // verifies chunks in groups of this size.
+  virtual std::size_t decode_batch_size() const { return 1; }
 
   // What decompress(compress(x)) must equal: x for lossless codecs; the LM compressor codes a
   // 7-bit image of x (docs/PROTOCOL.md section 4) and overrides this.

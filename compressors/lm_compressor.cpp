@@ -7,8 +7,6 @@
 
 #include "common/error.h"
 #include "compressors/arithmetic_coder.h"
-#include "models/checkpoint.h"
-#include "models/teacher_forced.h"
 #include "models/transformer_predictor.h"
 
 namespace lmc {
@@ -56,8 +54,10 @@ SevenBitImage map_to_seven_bits(ByteView data, SevenBitMapping mapping) {
   return image;
 }
 
-LmCompressor::LmCompressor(std::shared_ptr<const Predictor> predictor, SevenBitMapping mapping)
-    : predictor_(std::move(predictor)), mapping_(mapping) {
+LmCompressor::LmCompressor(std::shared_ptr<const Predictor> predictor, SevenBitMapping mapping,
+                           bool verify)
+    : predictor_(std::move(predictor)), verify_(verify), mapping_(mapping) {
+  batch_ = dynamic_cast<const BatchPredictor*>(predictor_.get());
   model_.vocab_size = predictor_->vocab_size();
   model_.parameter_count = predictor_->parameter_count();
   model_.description = predictor_->describe();
@@ -71,8 +71,9 @@ LmCompressor::LmCompressor(SequenceScorer scorer, LmModelInfo model, SevenBitMap
 
 Bytes LmCompressor::compress(ByteView data, Counters& counters) const {
   const SevenBitImage image = map_to_seven_bits(data, mapping_);
-  CodedChunk coded =
-      predictor_ ? encode_incrementally(image.symbols) : encode_teacher_forced(image.symbols);
+  CodedChunk coded = batch_       ? encode_blocked(image.symbols)
+                     : predictor_ ? encode_incrementally(image.symbols)
+                                  : encode_teacher_forced(image.symbols);
   counters[kMaskedBits] += static_cast<double>(image.masked_bits);
   counters["ideal_bits"] += coded.ideal_bits;
   counters["coded_bits"] += static_cast<double>(coded.coded_bits);
@@ -91,6 +92,24 @@ LmCompressor::CodedChunk LmCompressor::encode_incrementally(ByteView symbols) co
     coded.ideal_bits += distribution.ideal_bits(symbols[i]);
     encoder.encode(distribution, symbols[i]);
     session->append(symbols[i]);
+  }
+  coded.stream = encoder.finish();
+  coded.coded_bits = encoder.bit_count();
+  return coded;
+}
+
+// The encoder knows the whole chunk: all its distributions in one blocked pass, then the coder.
+LmCompressor::CodedChunk LmCompressor::encode_blocked(ByteView symbols) const {
+  const auto vocab = static_cast<std::size_t>(model_.vocab_size);
+  std::vector<float> probabilities(symbols.size() * vocab);
+  batch_->sequence_probabilities(symbols, probabilities);
+  CodingDistribution distribution;
+  ArithmeticEncoder encoder;
+  CodedChunk coded;
+  for (std::size_t i = 0; i < symbols.size(); ++i) {
+    assign_or_explain(distribution, std::span<const float>(&probabilities[i * vocab], vocab), i);
+    coded.ideal_bits += distribution.ideal_bits(symbols[i]);
+    encoder.encode(distribution, symbols[i]);
   }
   coded.stream = encoder.finish();
   coded.coded_bits = encoder.bit_count();
@@ -147,6 +166,61 @@ Bytes LmCompressor::decompress(ByteView compressed, std::size_t original_size) c
   return symbols;
 }
 
+std::vector<Compressor::Decoded> LmCompressor::decompress_batch(
+    std::span<const ByteView> compressed, std::span<const std::size_t> original_sizes) const {
+  if (batch_ == nullptr || compressed.size() < 2) {
+    return Compressor::decompress_batch(compressed, original_sizes);
+  }
+  if (compressed.size() != original_sizes.size()) {
+    throw std::invalid_argument("decompress_batch: one original size per stream");
+  }
+  // One coding state per stream; every step asks the model for the next distribution of all
+  // streams still decoding, in one forward pass. A stream that goes wrong stops there with its
+  // error; the others go on.
+  const int count = static_cast<int>(compressed.size());
+  const auto vocab = static_cast<std::size_t>(model_.vocab_size);
+  const auto lockstep = batch_->new_lockstep(count);
+  std::vector<ArithmeticDecoder> decoders(compressed.begin(), compressed.end());
+  std::vector<Decoded> decoded(compressed.size());
+  std::vector<int> active;
+  for (int k = 0; k < count; ++k) {
+    decoded[k].bytes.reserve(original_sizes[k]);
+    if (original_sizes[k] > 0) active.push_back(k);
+  }
+  std::vector<float> probabilities;
+  CodingDistribution distribution;
+  while (!active.empty()) {
+    probabilities.resize(active.size() * vocab);
+    lockstep->next_probabilities(active, probabilities);
+    std::vector<int> still_active;
+    for (std::size_t a = 0; a < active.size(); ++a) {
+      const int k = active[a];
+      Bytes& symbols = decoded[k].bytes;
+      const std::size_t i = symbols.size();
+      assign_or_explain(distribution, std::span<const float>(&probabilities[a * vocab], vocab), i);
+      const int symbol = decoders[k].decode(distribution);
+      if (symbol >= kSevenBitAlphabet) {
+        decoded[k].error = "lm: byte " + std::to_string(i) + " decodes to symbol " +
+                           std::to_string(symbol) + ", outside the 7-bit alphabet";
+        continue;
+      }
+      symbols.push_back(static_cast<std::uint8_t>(symbol));
+      lockstep->append(k, symbol);
+      if (symbols.size() < original_sizes[k]) still_active.push_back(k);
+    }
+    active.swap(still_active);
+  }
+  for (int k = 0; k < count; ++k) {
+    if (!decoded[k].error.empty()) continue;
+    try {
+      decoders[k].finish();
+    } catch (const CorruptDataError& e) {
+      decoded[k].error = e.what();
+    }
+  }
+  return decoded;
+}
+
 Bytes LmCompressor::expected_roundtrip(ByteView data) const {
   return map_to_seven_bits(data, mapping_).symbols;
 }
@@ -156,8 +230,11 @@ nlohmann::json LmCompressor::settings() const {
       {"model", model_.description},
       {"parameters", model_.parameter_count},
       {"mapping", to_string(mapping_)},
-      {"mode", predictor_ ? "decode: every chunk decoded with the incremental predictor"
-                          : "estimate: not decoded (teacher-forced probabilities)"},
+      {"mode", !predictor_ ? "estimate: not decoded (teacher-forced probabilities)"
+               : !verify_  ? "estimate: not decoded (the encoder of the decode mode: same sizes)"
+               : batch_    ? "decode: blocked encoder, chunks decoded in lockstep, bit-identical"
+                             " to the one-position step"
+                           : "decode: every chunk decoded with the incremental predictor"},
       {"context", "each chunk from an empty context"},
       {"coder",
        {{"kind", "binary arithmetic coder, pending-bit carries"},
@@ -190,21 +267,12 @@ std::unique_ptr<Compressor> make_lm(const Options& options, const CodecContext& 
     return std::make_unique<LmCompressor>(std::move(predictor), context.mapping);
   }
   if (mode == "estimate") {
-    std::shared_ptr<const TeacherForcedModel> model =
-        load_checkpoint(options, [](const auto& path) { return TeacherForcedModel::load(path); });
-    LmModelInfo info;
-    info.vocab_size = 256;  // TeacherForcedModel scores the 256 byte values
-    info.parameter_count = model->parameter_count();
-    info.description = {
-        {"model", "byte_transformer"},
-        {"architecture",
-         checkpoint_architecture(read_checkpoint(checkpoint), checkpoint).to_json()},
-        {"parameters", info.parameter_count},
-        {"checkpoint", checkpoint.string()},
-        {"checkpoint_fnv1a64", fnv1a64_file_hash(checkpoint)},
-        {"inference", "libtorch teacher-forced forward, one per chunk"}};
-    SequenceScorer scorer = [model](ByteView symbols) { return model->log_probs(symbols); };
-    return std::make_unique<LmCompressor>(std::move(scorer), std::move(info), context.mapping);
+    // The decode mode's encoder without verification: its sizes are the decoded ones. (The
+    // libtorch teacher-forced forward pass stays a cross-check of the model in the tests.)
+    std::shared_ptr<const Predictor> predictor =
+        load_checkpoint(options, [](const auto& path) { return load_transformer_predictor(path); });
+    return std::make_unique<LmCompressor>(std::move(predictor), context.mapping,
+                                          /*verify=*/false);
   }
   throw InputError(options.key_path("mode") + ": expected \"decode\" or \"estimate\", got \"" +
                    mode + "\"");

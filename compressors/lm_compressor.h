@@ -3,11 +3,13 @@
 // data.
 //
 // Two modes:
-//  - decode (default): encoder and decoder step the same deterministic incremental predictor, so
-//    every chunk is decoded and compared, as a lossless compressor must be;
-//  - estimate: the probabilities come from one teacher-forced forward pass per chunk (what the
-//    paper's authors measured). Its floats differ from the incremental path in the last bits, so
-//    the sizes are real arithmetic-coded sizes but the streams cannot be decoded.
+//  - decode (default): encoder and decoder use the same deterministic predictor, so every chunk
+//    is decoded and compared, as a lossless compressor must be. A predictor that implements
+//    BatchPredictor (the byte Transformer) encodes each chunk with its blocked forward pass and
+//    decodes several chunks in lockstep (decompress_batch), both bit-identical to its one-position
+//    sessions;
+//  - estimate: the same encoder, never decoded (its sizes equal the decoded ones), or the sizes of
+//    any SequenceScorer's probabilities (a teacher-forced forward pass), which cannot be decoded.
 #pragma once
 
 #include <cstdint>
@@ -19,6 +21,7 @@
 #include "common/bytes.h"
 #include "common/mapping.h"
 #include "compressors/compressor.h"
+#include "models/batch_predictor.h"
 #include "models/predictor.h"
 
 namespace lmc {
@@ -45,8 +48,10 @@ struct LmModelInfo {
 
 class LmCompressor final : public Compressor {
  public:
-  // Decode mode: lossless, every stream decodable with the same predictor.
-  LmCompressor(std::shared_ptr<const Predictor> predictor, SevenBitMapping mapping);
+  // Decode mode: lossless, every stream decodable with the same predictor. With verify = false
+  // (estimate mode) the streams are the same but the harness does not decode them.
+  LmCompressor(std::shared_ptr<const Predictor> predictor, SevenBitMapping mapping,
+               bool verify = true);
   // Estimate mode: sizes from teacher-forced scores; streams are never decoded.
   LmCompressor(SequenceScorer scorer, LmModelInfo model, SevenBitMapping mapping);
 
@@ -57,11 +62,18 @@ class LmCompressor final : public Compressor {
   // Throws CorruptDataError when the stream is detectably corrupt (a decoded symbol outside the
   // 7-bit alphabet, a length or final bits the encoder would not have written).
   Bytes decompress(ByteView compressed, std::size_t original_size) const override;
+  // The chunks decoded in lockstep when the predictor is a BatchPredictor.
+  std::vector<Decoded> decompress_batch(std::span<const ByteView> compressed,
+                                        std::span<const std::size_t> original_sizes) const override;
+  // The predictor's lockstep width: the chunks the harness hands to decompress_batch at once.
+  std::size_t decode_batch_size() const override {
+    return batch_ ? static_cast<std::size_t>(batch_->lockstep_width()) : 1;
+  }
   Bytes expected_roundtrip(ByteView data) const override;
 
   bool discounts_header() const override { return false; }
   bool supports_unchunked() const override { return false; }
-  bool verifiable() const override { return predictor_ != nullptr; }
+  bool verifiable() const override { return predictor_ != nullptr && verify_; }
   std::uint64_t parameter_count() const override { return model_.parameter_count; }
   nlohmann::json settings() const override;
 
@@ -72,15 +84,19 @@ class LmCompressor final : public Compressor {
     double ideal_bits = 0;
   };
   CodedChunk encode_incrementally(ByteView symbols) const;
+  CodedChunk encode_blocked(ByteView symbols) const;
   CodedChunk encode_teacher_forced(ByteView symbols) const;
 
   std::shared_ptr<const Predictor> predictor_;  // decode mode
-  SequenceScorer scorer_;                       // estimate mode
+  const BatchPredictor* batch_ = nullptr;       // predictor_'s blocked and lockstep passes
+  bool verify_ = true;
+  SequenceScorer scorer_;  // estimate mode
   LmModelInfo model_;
   SevenBitMapping mapping_;
 };
 
-// Registry entry: {"kind": "lm", "checkpoint": PATH, "mode": "decode" | "estimate"}.
+// Registry entry: {"kind": "lm", "checkpoint": PATH, "mode": "decode" | "estimate"}. Both modes
+// code with the byte Transformer's hand-written forward pass; estimate skips verification.
 CompressorKind lm_kind();
 
 }  // namespace lmc

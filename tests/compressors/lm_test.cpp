@@ -385,16 +385,49 @@ TEST_F(TinyTransformer, EstimateModeSizesAgreeWithTheDecodedPath) {
             decode->settings().at("model").at("checkpoint_fnv1a64"));
   EXPECT_EQ(estimate->settings().at("model").at("architecture"),
             decode->settings().at("model").at("architecture"));
-  const Bytes chunk = text_like(50);
-  Counters estimated, decoded;
-  const Bytes a = estimate->compress(chunk, estimated);
-  const Bytes b = decode->compress(chunk, decoded);
-  // Batched and incremental floats differ only in the last bits: the code lengths agree to a
-  // small fraction of a bit per symbol, the streams need not.
-  EXPECT_NEAR(estimated.at("ideal_bits"), decoded.at("ideal_bits"), 0.05);
-  RecordProperty("ideal_bits_difference",
-                 std::to_string(estimated.at("ideal_bits") - decoded.at("ideal_bits")));
-  EXPECT_NEAR(static_cast<double>(a.size()), static_cast<double>(b.size()), 4.0);
+  // Estimate mode is the decode mode's blocked encoder without verification: same streams.
+  for (const Bytes& chunk : {text_like(50), random_bytes(51)}) {
+    Counters estimated, decoded;
+    EXPECT_EQ(estimate->compress(chunk, estimated), decode->compress(chunk, decoded));
+    EXPECT_EQ(estimated, decoded);
+  }
+}
+
+// The harness verifies groups of chunks with one lockstep decoder: every stream decodes as it
+// would alone, whatever its length, and a corrupt stream fails on its own without stopping the
+// others.
+TEST_F(TinyTransformer, LockstepDecodingOfAGroupMatchesDecodingEachChunk) {
+  const auto lm = make(SevenBitMapping::ClearTopBit);
+  EXPECT_GT(lm->decode_batch_size(), 1u);
+  EXPECT_NE(lm->settings().at("mode").get<std::string>().find("lockstep"), std::string::npos);
+  EXPECT_FALSE(lm->settings().at("model").at("kernels").get<std::string>().empty());
+  std::vector<Bytes> chunks = {text_like(60), random_bytes(61), text_like(62), image_like(63)};
+  chunks[1].resize(700);  // shorter chunks drop out of the lockstep early
+  chunks.push_back({});
+  std::vector<Bytes> streams;
+  std::vector<std::size_t> sizes;
+  for (const auto& chunk : chunks) {
+    streams.push_back(lm->compress(chunk));
+    sizes.push_back(chunk.size());
+  }
+  streams[2][40] ^= 0x10;  // damaged
+  const std::vector<ByteView> views(streams.begin(), streams.end());
+  const auto decoded = lm->decompress_batch(views, sizes);
+  ASSERT_EQ(decoded.size(), chunks.size());
+  for (std::size_t i = 0; i < chunks.size(); ++i) {
+    if (i == 2) continue;
+    EXPECT_EQ(decoded[i].error, "") << "chunk " << i;
+    EXPECT_EQ(decoded[i].bytes, lm->expected_roundtrip(chunks[i])) << "chunk " << i;
+    EXPECT_EQ(decoded[i].bytes, lm->decompress(streams[i], sizes[i])) << "chunk " << i;
+  }
+  // The damaged chunk: the same outcome as decoding it alone.
+  try {
+    const Bytes alone = lm->decompress(streams[2], sizes[2]);
+    EXPECT_EQ(decoded[2].error, "");
+    EXPECT_EQ(decoded[2].bytes, alone);
+  } catch (const CorruptDataError& e) {
+    EXPECT_EQ(decoded[2].error, e.what());
+  }
 }
 
 }  // namespace

@@ -1,9 +1,11 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdio>
 #include <thread>
 
 #include "model_test_support.h"
+#include "models/batch_predictor.h"
 #include "models/teacher_forced.h"
 #include "models/transformer_predictor.h"
 
@@ -36,7 +38,9 @@ class TrainedModel : public ::testing::TestWithParam<const char*> {
 };
 
 // The incremental step and the batched libtorch forward compute the same model: on a real
-// 2048-byte chunk their log-probabilities agree to 1e-4 at every position and symbol.
+// 2048-byte chunk their log-probabilities agree to 2e-3 at every position and symbol (1e-4 with
+// a float32 KV cache; the binary16 cache costs the rest, docs/LM_SPEED.md), and the chunk's code
+// lengths to a hundredth of a bit.
 TEST_P(TrainedModel, IncrementalAgreesWithTeacherForced) {
   const auto chunk = test::enwik_chunk(2048);
   const auto predictor = load_transformer_predictor(checkpoint_);
@@ -54,7 +58,8 @@ TEST_P(TrainedModel, IncrementalAgreesWithTeacherForced) {
     code_length_incremental -= std::log2(probabilities[t * 256 + chunk[t]]);
     code_length_teacher -= log_probs[t * 256 + chunk[t]] / std::log(2.0);
   }
-  EXPECT_LT(worst, 1e-4);
+  EXPECT_LT(worst, 2e-3);
+  RecordProperty("max_log_p_difference", std::to_string(worst));
   EXPECT_NEAR(code_length_incremental, code_length_teacher, 1e-2);
   // 20 steps of training already beat a uniform 8 bits per byte clearly.
   EXPECT_LT(code_length_teacher / chunk.size(), 6.5);
@@ -125,7 +130,49 @@ TEST(PaperModel, UntrainedCheckpointOf200K) {
   for (std::size_t i = 2040 * 256; i < log_probs.size(); ++i) {
     worst = std::max(worst, std::abs(std::log(double(probabilities[i])) - log_probs[i]));
   }
-  EXPECT_LT(worst, 1e-4);
+  EXPECT_LT(worst, 2e-3);
+}
+
+// The KV cache holds halves (docs/LM_SPEED.md), so the incremental path no longer matches
+// libtorch's float32 forward pass to 1e-4. What matters is the rate: on held-out enwiki chunks,
+// with each shipped checkpoint, the code length moves by less than 0.05 points of compression rate.
+TEST(ShippedModels, HalfPrecisionCacheMovesTheRateByLessThanFiveHundredthsOfAPoint) {
+  LMC_REQUIRE_SHARED_DATA("text/enwiki-2016-sample.xml");
+  const Bytes data = test::read_bytes(test::shared_data() / "text/enwiki-2016-sample.xml");
+  constexpr std::size_t kChunk = 2048, kChunks = 6;
+  const std::size_t heldout = data.size() / 10 * 9;
+  int models = 0;
+  for (const char* name : {"200k", "800k", "3.2m"}) {
+    const std::filesystem::path checkpoint = std::filesystem::path(LMC_SOURCE_DIR) /
+                                             "models/checkpoints" /
+                                             (std::string("transformer-") + name + ".lmct");
+    if (!std::filesystem::exists(checkpoint)) continue;
+    ++models;
+    const auto predictor = load_transformer_predictor(checkpoint);
+    const auto teacher = TeacherForcedModel::load(checkpoint);
+    double ours = 0, theirs = 0, worst = 0;
+    for (std::size_t c = 0; c < kChunks; ++c) {
+      Bytes chunk(data.begin() + heldout + c * kChunk, data.begin() + heldout + (c + 1) * kChunk);
+      for (auto& b : chunk) b &= 0x7f;
+      std::vector<float> probabilities(kChunk * 256);
+      dynamic_cast<const BatchPredictor&>(*predictor).sequence_probabilities(chunk, probabilities);
+      const auto log_probs = teacher->log_probs(chunk);
+      for (std::size_t i = 0; i < log_probs.size(); ++i) {
+        worst = std::max(worst, std::abs(std::log(double(probabilities[i])) - log_probs[i]));
+      }
+      for (std::size_t t = 0; t < kChunk; ++t) {
+        ours -= std::log2(double(probabilities[t * 256 + chunk[t]]));
+        theirs -= log_probs[t * 256 + chunk[t]] / std::log(2.0);
+      }
+    }
+    // Rate in percent of the raw size: bits / (8 bits per byte) x 100.
+    const double points = (ours - theirs) / (8.0 * kChunks * kChunk) * 100;
+    std::printf("%s: rate change %+.5f points, max |log p difference| %.2e\n", name, points, worst);
+    RecordProperty(std::string("rate_change_points_") + name, std::to_string(points));
+    RecordProperty(std::string("max_log_p_difference_") + name, std::to_string(worst));
+    EXPECT_LT(std::abs(points), 0.05) << name;
+  }
+  if (models == 0) GTEST_SKIP() << "no shipped checkpoints";
 }
 
 }  // namespace
