@@ -1,7 +1,7 @@
 // The C interface of libsentencepiece that lmc loads at run time (sentencepiece_tokenizer.cpp).
 //
 // Why a shim: libsentencepiece bundles and exports its own protobuf (3.14), libtorch uses the
-// system's (3.21); linking both into one executable crashes before main (TOOLCHAIN.md). So
+// system's (3.21); linking both into one executable crashes before main (measured). So
 // sentencepiece lives in its own small shared library, `liblmc_sentencepiece.so`, that only this
 // interface crosses, and the loader opens it with dlopen(RTLD_LOCAL | RTLD_DEEPBIND) so its
 // protobuf symbols never meet libtorch's. Nothing C++ (no exceptions, no std types) crosses it.

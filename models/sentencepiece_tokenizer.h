@@ -1,6 +1,6 @@
 // A SentencePiece `.model` (Llama 2's tokenizer.model, or any other) as a Tokenizer.
 //
-// libsentencepiece cannot share a process with libtorch by plain linking (TOOLCHAIN.md), so it is
+// libsentencepiece cannot share a process with libtorch by plain linking, so it is
 // reached through liblmc_sentencepiece.so, opened with dlopen(RTLD_LOCAL | RTLD_DEEPBIND)
 // (sentencepiece_shim.h). The library is looked for at $LMC_SENTENCEPIECE_LIBRARY, then beside
 // the running executable, then where the build put it.

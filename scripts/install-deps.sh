@@ -15,7 +15,7 @@ packages=(
   libcurl4-openssl-dev libarchive-dev libssl-dev
   # one run over several processes or machines (mpirun -n N bench run ...)
   libopenmpi-dev openmpi-bin
-  # runtime speed-ups for libtorch (TOOLCHAIN.md)
+  # runtime speed-ups for libtorch (models/README.md, Training)
   libopenblas0-pthread libtcmalloc-minimal4
   # reports
   python3 python3-matplotlib jupyter-nbconvert python3-ipykernel
