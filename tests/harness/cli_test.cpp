@@ -8,28 +8,14 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "harness/bench_cli.h"
 #include "test_support.h"
 
 namespace lmc {
 namespace {
 
-struct CommandResult {
-  int exit_code;
-  std::string output;  // stdout and stderr
-};
-
-CommandResult run_bench(const std::string& arguments) {
-  const std::string command = std::string(LMC_BENCH_BINARY) + " " + arguments + " 2>&1";
-  FILE* pipe = popen(command.c_str(), "r");
-  if (pipe == nullptr) throw std::runtime_error("popen failed");
-  std::string output;
-  std::array<char, 4096> buffer;
-  for (std::size_t n; (n = fread(buffer.data(), 1, buffer.size(), pipe)) > 0;) {
-    output.append(buffer.data(), n);
-  }
-  const int status = pclose(pipe);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
-}
+using test::CommandResult;
+using test::run_bench;
 
 std::string read_text(const std::filesystem::path& path) {
   std::ifstream in(path);

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "common/error.h"
+#include "harness/bench_cli.h"
 #include "harness/digest.h"
 #include "test_support.h"
 
@@ -404,24 +405,8 @@ TEST(DataManualTest, ImageNetIsNotDownloadedButExplained) {
   EXPECT_EQ(verify_corpus(imagenet, dir.path()).status, CorpusCheck::Status::Absent);
 }
 
-struct CommandResult {
-  int exit_code;
-  std::string output;  // stdout and stderr
-};
-
-CommandResult run_bench(const std::string& arguments, const std::string& environment = "") {
-  const std::string command =
-      environment + " " + std::string(LMC_BENCH_BINARY) + " " + arguments + " 2>&1";
-  FILE* pipe = popen(command.c_str(), "r");
-  if (pipe == nullptr) throw std::runtime_error("popen failed");
-  std::string output;
-  std::array<char, 4096> buffer;
-  for (std::size_t n; (n = fread(buffer.data(), 1, buffer.size(), pipe)) > 0;) {
-    output.append(buffer.data(), n);
-  }
-  const int status = pclose(pipe);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
-}
+using test::CommandResult;
+using test::run_bench;
 
 TEST(DataCliTest, ListNamesTheCorpora) {
   const auto result = run_bench("data list --dir /nonexistent");

@@ -9,6 +9,7 @@
 #include <fstream>
 
 #include "common/error.h"
+#include "harness/bench_cli.h"
 #include "test_support.h"
 
 namespace lmc {
@@ -83,23 +84,8 @@ TEST_F(PlanTest, DeclaredCountsPriceASampleAsTheFullCorpus) {
   EXPECT_NE(plan_summary(estimate).find("x 4 processes"), std::string::npos);
 }
 
-struct CommandResult {
-  int exit_code;
-  std::string output;
-};
-
-CommandResult run_bench(const std::string& arguments) {
-  const std::string command = std::string(LMC_BENCH_BINARY) + " " + arguments + " 2>&1";
-  FILE* pipe = popen(command.c_str(), "r");
-  if (pipe == nullptr) throw std::runtime_error("popen failed");
-  std::string output;
-  std::array<char, 4096> buffer;
-  for (std::size_t n; (n = fread(buffer.data(), 1, buffer.size(), pipe)) > 0;) {
-    output.append(buffer.data(), n);
-  }
-  const int status = pclose(pipe);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
-}
+using test::CommandResult;
+using test::run_bench;
 
 TEST_F(PlanTest, CliPlanWritesNothingAndARunStartsWithTheEstimate) {
   const fs::path config = dir_.path() / "config.json";
@@ -120,8 +106,25 @@ TEST_F(PlanTest, CliPlanWritesNothingAndARunStartsWithTheEstimate) {
   EXPECT_EQ(result.output.find("estimate"), std::string::npos) << result.output;
 }
 
-TEST_F(PlanTest, CliPlanNamesMissingDataAndHowToPriceWithoutIt) {
+// A new user prices configs/paper.json before fetching anything: a missing dataset with a
+// declared num_chunks is timed on random bytes and priced at that count, and the output says so.
+TEST_F(PlanTest, CliPlanPricesMissingDataOnAStandIn) {
   config_json_["datasets"][0]["path"] = (dir_.path() / "absent").string();
+  const fs::path config = dir_.path() / "config.json";
+  std::ofstream(config) << config_json_.dump();
+  const auto result = run_bench("run " + config.string() + " --plan");
+  ASSERT_EQ(result.exit_code, 0) << result.output;
+  EXPECT_NE(result.output.find("datasets[0].path: " + (dir_.path() / "absent").string() +
+                               " not found: timed on 1000 chunks of random bytes"),
+            std::string::npos)
+      << result.output;
+  EXPECT_NE(result.output.find("core-hours"), std::string::npos) << result.output;
+  EXPECT_NE(result.output.find("text"), std::string::npos) << result.output;
+}
+
+TEST_F(PlanTest, CliPlanNamesMissingDataWithoutAChunkCount) {
+  config_json_["datasets"][0]["path"] = (dir_.path() / "absent").string();
+  config_json_["datasets"][0].erase("num_chunks");
   const fs::path config = dir_.path() / "config.json";
   std::ofstream(config) << config_json_.dump();
   const auto result = run_bench("run " + config.string() + " --plan");
