@@ -141,6 +141,14 @@ class ImageDataset : public Dataset {
   std::shared_ptr<const ImageCatalog> catalog_;
 };
 
+std::vector<OptionSpec> image_options() {
+  auto options = folder_corpus_options(".jpeg/.jpg/.png images (ILSVRC layout: <wnid>/*.JPEG)");
+  options.push_back({"max_pixels", OptionType::Integer, 100'000'000,
+                     "largest image accepted, in pixels (width x height from its header); the "
+                     "largest ILSVRC images have about 40 million"});
+  return options;
+}
+
 std::unique_ptr<Dataset> make_imagenet(const Options& options, std::size_t chunk_size) {
   if (chunk_size == 0 || chunk_size % kTileColumns != 0) {
     throw InputError(options.key_path("kind") + ": imagenet tiles are " +
@@ -154,6 +162,12 @@ std::unique_ptr<Dataset> make_imagenet(const Options& options, std::size_t chunk
   catalog->chunk_size = chunk_size;
   catalog->tile_rows = chunk_size / kTileColumns;
   catalog->files = select_corpus_files(options, kImageExtensions, kHowToGet);
+  // Checked on the header, before anything is decoded: a crafted 60000x60000 header would
+  // otherwise become a multi-gigabyte allocation in stb_image.
+  const auto max_pixels_option = options.integer("max_pixels");
+  if (max_pixels_option <= 0)
+    throw InputError(options.key_path("max_pixels") + ": must be positive");
+  const auto max_pixels = static_cast<std::uint64_t>(max_pixels_option);
   for (const auto& image : catalog->files) {
     // The header alone gives the size: counting tiles must not decode a million images.
     ImageSize size;
@@ -161,6 +175,15 @@ std::unique_ptr<Dataset> make_imagenet(const Options& options, std::size_t chunk
     if (!stbi_info(image.path.c_str(), &size.width, &size.height, &channels)) {
       throw InputError(catalog->key + ": cannot read the image header of " + image.path.string() +
                        " (" + stbi_reason() + ")");
+    }
+    const auto pixels =
+        static_cast<std::uint64_t>(size.width) * static_cast<std::uint64_t>(size.height);
+    if (pixels > max_pixels) {
+      throw InputError(catalog->key + ": " + image.path.string() + " says it is " +
+                       std::to_string(size.width) + "x" + std::to_string(size.height) + " = " +
+                       std::to_string(pixels) + " pixels, more than the limit of " +
+                       std::to_string(max_pixels) + " (raise " + options.key_path("max_pixels") +
+                       " for an honest image that large)");
     }
     catalog->sizes.push_back(size);
     catalog->tiles.add_file(static_cast<std::uint64_t>(size.height) / catalog->tile_rows *
@@ -182,7 +205,7 @@ DatasetKind imagenet_kind() {
       .summary =
           "JPEG/PNG images under a folder (sorted by path), gray = mean of R, G, B, cut "
           "into 32x64 tiles (chunk_size/64 rows for other chunk sizes)",
-      .options = folder_corpus_options(".jpeg/.jpg/.png images (ILSVRC layout: <wnid>/*.JPEG)"),
+      .options = image_options(),
       .default_mapping = SevenBitMapping::ShiftRight,
       .make = make_imagenet,
   };

@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 #include <stb_image_write.h>
+#include <zlib.h>
 
 #include <functional>
 
@@ -178,6 +179,52 @@ TEST(ImagenetDataset, UnreadableImageIsNamedAtMake) {
   });
   EXPECT_EQ(error.rfind("datasets[0].path: cannot read the image header of ", 0), 0u) << error;
   EXPECT_NE(error.find("broken.JPEG"), std::string::npos) << error;
+}
+
+// A PNG signature and IHDR chunk claiming width x height, 8-bit gray, and nothing else: all a
+// header reader sees, and what a crafted file needs to ask for a huge allocation.
+Bytes png_header_only(std::uint32_t width, std::uint32_t height) {
+  Bytes png = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n', 0, 0, 0, 13};
+  const std::size_t type_at = png.size();
+  for (const char c : std::string("IHDR")) png.push_back(static_cast<std::uint8_t>(c));
+  for (const std::uint32_t v : {width, height}) {
+    for (int shift = 24; shift >= 0; shift -= 8)
+      png.push_back(static_cast<std::uint8_t>(v >> shift));
+  }
+  for (const std::uint8_t b : {8, 0, 0, 0, 0}) png.push_back(b);  // depth 8, gray, no interlace
+  const auto crc = crc32(0, png.data() + type_at, static_cast<uInt>(png.size() - type_at));
+  for (int shift = 24; shift >= 0; shift -= 8)
+    png.push_back(static_cast<std::uint8_t>(crc >> shift));
+  return png;
+}
+
+TEST(ImagenetDataset, HugeImageHeaderIsRefusedBeforeDecoding) {
+  TempDir dir;
+  write_uniform_png(dir.path() / "good.png", 64, 32, 1);
+  // 400 million pixels: under stb_image's own 1 GiB cap, so only our limit stands in the way.
+  write_file(dir.path() / "huge.png", png_header_only(20000, 20000));
+  auto error = input_error_of([&] { make_dataset("imagenet", {{"path", dir.path().string()}}); });
+  EXPECT_NE(error.find("huge.png says it is 20000x20000 = 400000000 pixels, more than the limit "
+                       "of 100000000 (raise datasets[0].max_pixels"),
+            std::string::npos)
+      << error;
+  // 60000 x 60000 is past stb_image's cap: its header is refused as unreadable.
+  write_file(dir.path() / "huge.png", png_header_only(60000, 60000));
+  error = input_error_of([&] { make_dataset("imagenet", {{"path", dir.path().string()}}); });
+  EXPECT_NE(error.find("cannot read the image header of " + (dir.path() / "huge.png").string()),
+            std::string::npos)
+      << error;
+  // The limit is the config's to raise (or lower).
+  error = input_error_of([&] {
+    make_dataset("imagenet", {{"path", dir.path().string()}, {"max_pixels", 1000}});
+  });
+  EXPECT_NE(error.find("good.png says it is 64x32 = 2048 pixels, more than the limit of 1000"),
+            std::string::npos)
+      << error;
+  error = input_error_of([&] {
+    make_dataset("imagenet", {{"path", dir.path().string()}, {"max_pixels", 0}});
+  });
+  EXPECT_NE(error.find("datasets[0].max_pixels: must be positive"), std::string::npos) << error;
 }
 
 TEST(ImagenetDataset, FolderWithoutImagesIsRejected) {
