@@ -9,6 +9,7 @@
 #include <cmath>
 #include <fstream>
 #include <iomanip>
+#include <optional>
 #include <sstream>
 
 #include "common/error.h"
@@ -147,8 +148,9 @@ void check_device(const std::string& device, const std::string& key) {
   if (device != "cuda" && device.rfind("cuda:", 0) != 0) {
     throw InputError(key + ": expected cpu, cuda or cuda:N, not \"" + device + "\"");
   }
+  std::optional<torch::Device> parsed;
   try {
-    (void)torch::Device(device);
+    parsed.emplace(device);
   } catch (const std::exception&) {
     throw InputError(key + ": \"" + device + "\" is not a device name (cpu, cuda or cuda:N)");
   }
@@ -159,8 +161,7 @@ void check_device(const std::string& device, const std::string& key) {
                      "-DCMAKE_PREFIX_PATH=\"$(python3 -c 'import torch; "
                      "print(torch.utils.cmake_prefix_path)')\" (models/README.md)");
   }
-  const torch::Device parsed(device);
-  if (parsed.has_index() && parsed.index() >= static_cast<int>(torch::cuda::device_count())) {
+  if (parsed->has_index() && parsed->index() >= static_cast<int>(torch::cuda::device_count())) {
     throw InputError(key + ": \"" + device + "\" but only " +
                      std::to_string(torch::cuda::device_count()) + " CUDA device(s) are visible");
   }
@@ -441,7 +442,8 @@ void run_training(const std::filesystem::path& config_path, bool resume, std::os
   const auto c = parse_config(config_path);
   torch::set_num_threads(c.threads);
   const auto corpus = load_corpus(c);
-  const auto heldout = heldout_sample(c, corpus).to(torch::Device(c.device));
+  const torch::Device device(c.device);
+  const auto heldout = heldout_sample(c, corpus).to(device);
   if (c.checkpoint_path.has_parent_path())
     std::filesystem::create_directories(c.checkpoint_path.parent_path());
 
@@ -487,7 +489,6 @@ void run_training(const std::filesystem::path& config_path, bool resume, std::os
     std::ofstream(c.log_path, std::ios::trunc)
         << "step,train_bpb,heldout_bpb,tokens_per_s,elapsed_s\n";
   }
-  const torch::Device device(c.device);
   model.to(device);
   for (auto* moments : {&adam.first_moment, &adam.second_moment}) {
     for (auto& m : *moments) m = m.to(device);
@@ -516,10 +517,11 @@ void run_training(const std::filesystem::path& config_path, bool resume, std::os
   auto window_start = Clock::now();
 
   while (step < c.steps) {
-    const auto [targets, first_position] = sample_batch(c, corpus, step);
-    const auto log_probs = model.forward(shifted_inputs(targets.to(device)), first_position);
+    const auto [batch_targets, first_position] = sample_batch(c, corpus, step);
+    const auto targets = batch_targets.to(device);
+    const auto log_probs = model.forward(shifted_inputs(targets), first_position);
     // Mean over the batch of each sequence's summed NLL, divided by the sequence length.
-    const auto loss = -log_probs.gather(-1, targets.to(device).unsqueeze(-1)).mean();
+    const auto loss = -log_probs.gather(-1, targets.unsqueeze(-1)).mean();
     for (auto& p : model.parameters()) p.mutable_grad() = torch::Tensor();
     loss.backward();
     if (c.gradient_clip_norm > 0) {

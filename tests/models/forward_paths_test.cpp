@@ -10,6 +10,7 @@
 #include <string>
 
 #include "compressors/random_checkpoint.h"
+#include "model_test_support.h"
 #include "models/batch_predictor.h"
 #include "models/transformer_predictor.h"
 #include "test_support.h"
@@ -38,15 +39,7 @@ Bytes text_like(std::size_t n, std::uint64_t seed) {
   return out;
 }
 
-std::vector<float> session_probabilities(const Predictor& predictor, ByteView symbols) {
-  auto session = predictor.new_session();
-  std::vector<float> all(symbols.size() * 256);
-  for (std::size_t t = 0; t < symbols.size(); ++t) {
-    session->next_probabilities(std::span<float>(&all[t * 256], 256));
-    session->append(symbols[t]);
-  }
-  return all;
-}
+using test::incremental_probabilities;
 
 std::vector<float> blocked_probabilities(const Predictor& predictor, ByteView symbols) {
   std::vector<float> all(symbols.size() * 256);
@@ -127,7 +120,7 @@ TEST_P(ForwardPaths, BlockedEncoderSessionAndLockstepAreBitIdentical) {
   const auto predictor = load_transformer_predictor(checkpoint_);
   const auto lockstep = lockstep_probabilities(*predictor, chunks_);
   for (std::size_t i = 0; i < chunks_.size(); ++i) {
-    const auto session = session_probabilities(*predictor, chunks_[i]);
+    const auto session = incremental_probabilities(*predictor, chunks_[i]);
     EXPECT_EQ(first_difference(blocked_probabilities(*predictor, chunks_[i]), session), -1)
         << "chunk " << i << " of " << chunks_[i].size() << " bytes";
     EXPECT_EQ(first_difference(lockstep[i], session), -1) << "chunk " << i;
@@ -153,7 +146,7 @@ TEST_P(ForwardPaths, EveryKernelPathIsBitIdentical) {
     // The one-position step of each path too, on a prefix (the scalar path is slow).
     const Bytes prefix(chunks_[0].begin(), chunks_[0].begin() + 300);
     EXPECT_EQ(
-        first_difference(session_probabilities(*predictor, prefix),
+        first_difference(incremental_probabilities(*predictor, prefix),
                          std::vector<float>(expected[0].begin(), expected[0].begin() + 300 * 256)),
         -1)
         << step_kernels::to_string(path);

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "common/bytes.h"
+#include "models/predictor.h"
 #include "models/training.h"
 #include "test_support.h"
 
@@ -68,6 +69,18 @@ inline Bytes enwik_chunk(std::size_t n) {
   auto bytes = read_bytes(enwik_head(), n);
   for (auto& b : bytes) b &= 0x7f;
   return bytes;
+}
+
+// Probabilities of every symbol of `symbols` (n x 256) from one session of `predictor`, one
+// position at a time: the reference the other ways of computing them are compared with.
+inline std::vector<float> incremental_probabilities(const Predictor& predictor, ByteView symbols) {
+  auto session = predictor.new_session();
+  std::vector<float> all(symbols.size() * 256);
+  for (std::size_t t = 0; t < symbols.size(); ++t) {
+    session->next_probabilities(std::span<float>(&all[t * 256], 256));
+    session->append(symbols[t]);
+  }
+  return all;
 }
 
 }  // namespace lmc::test

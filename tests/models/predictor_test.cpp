@@ -12,16 +12,7 @@
 namespace lmc {
 namespace {
 
-// Probabilities of every symbol of `symbols` (n x 256) from one session of `predictor`.
-std::vector<float> incremental_probabilities(const Predictor& predictor, ByteView symbols) {
-  auto session = predictor.new_session();
-  std::vector<float> all(symbols.size() * 256);
-  for (std::size_t t = 0; t < symbols.size(); ++t) {
-    session->next_probabilities(std::span<float>(&all[t * 256], 256));
-    session->append(symbols[t]);
-  }
-  return all;
-}
+using test::incremental_probabilities;
 
 class TrainedModel : public ::testing::TestWithParam<const char*> {
  protected:
