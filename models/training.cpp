@@ -15,6 +15,7 @@
 #include "common/error.h"
 #include "common/json.h"
 #include "common/options.h"
+#include "models/blas_kernels.h"
 #include "models/checkpoint.h"
 #include "models/torch_transformer.h"
 
@@ -390,7 +391,8 @@ nlohmann::json provenance(const TrainingConfig& c, std::int64_t step, double hel
           {"heldout_bits_per_byte", heldout_bpb},
           {"heldout_sample", {{"sequences", c.eval_sequences}, {"length", c.eval_sequence_length}}},
           {"torch_threads", c.threads},
-          {"libtorch", TORCH_VERSION}};
+          {"libtorch", TORCH_VERSION},
+          {"openblas_core", openblas_core()}};
 }
 
 void save(const TrainingConfig& c, const TorchTransformer& model, const AdamState& adam,
@@ -503,6 +505,11 @@ void run_training(const std::filesystem::path& config_path, bool resume, std::os
            << " parameters, " << corpus.train.size() << " training bytes, " << c.steps
            << " steps of " << c.batch_size << " x " << c.sequence_length << ", " << c.threads
            << " threads, device " << c.device << "\n";
+  if (const auto core = openblas_core(); !core.empty())
+    progress << "OpenBLAS kernels: " << core << '\n';
+  if (const auto warning = blas_kernel_warning(); !warning.empty()) {
+    progress << "warning: " << warning << '\n';
+  }
   std::ofstream log(c.log_path, std::ios::app);
   log << std::setprecision(6);
 
