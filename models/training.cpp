@@ -49,7 +49,8 @@ struct TrainingConfig {
   std::string device = "cpu";
   std::int64_t log_every = 50, eval_every = 500, checkpoint_every = 1000;
   std::int64_t eval_sequences = 16, eval_sequence_length = 2048;
-  double max_time_s = 0;  // 0: no limit
+  double max_time_s = 0;          // 0: no limit
+  std::int64_t stop_at_step = 0;  // 0: run to `steps`
   std::filesystem::path checkpoint_path, log_path;
   std::filesystem::path init_checkpoint;  // start from these weights (fresh Adam), if set
   nlohmann::json source;  // the config as validated, for the checkpoint's provenance
@@ -93,6 +94,9 @@ const std::vector<OptionSpec>& training_specs() {
       {"eval_sequence_length", OptionType::Integer, 2048, "bytes per held-out sequence"},
       {"max_time_s", OptionType::Number, 0.0,
        "stop (with a checkpoint) after this many seconds of training; 0 = no limit"},
+      {"stop_at_step", OptionType::Integer, 0,
+       "stop (with a checkpoint and resume state) after this step, as if interrupted there; 0 = "
+       "run to steps. The first part of a run whose config changes at a known step"},
       {"init_checkpoint", OptionType::Path, "",
        "start from this checkpoint's weights (a second training stage); Adam starts fresh"},
       {"checkpoint", OptionType::Path, nullptr, "output checkpoint path (.lmct)"},
@@ -220,6 +224,11 @@ TrainingConfig parse_config_json(const nlohmann::json& json) {
   c.eval_sequences = positive("eval_sequences");
   c.eval_sequence_length = positive("eval_sequence_length");
   c.max_time_s = options.number("max_time_s");
+  c.stop_at_step = options.integer("stop_at_step");
+  if (c.stop_at_step < 0 || c.stop_at_step > c.steps) {
+    throw InputError(options.key_path("stop_at_step") + ": must be between 0 and steps (" +
+                     std::to_string(c.steps) + ")");
+  }
   c.init_checkpoint = options.string("init_checkpoint");
   c.checkpoint_path = options.string("checkpoint");
   c.log_path = options.string("log");
@@ -523,6 +532,11 @@ void run_training(const std::filesystem::path& config_path, bool resume, std::os
   std::int64_t window_steps = 0, first_step = step;
   auto window_start = Clock::now();
 
+  if (c.stop_at_step > 0 && step >= c.stop_at_step) {
+    progress << "already at step " << step << " (stop_at_step " << c.stop_at_step
+             << "): nothing to do\n";
+    return;
+  }
   while (step < c.steps) {
     const auto [batch_targets, first_position] = sample_batch(c, corpus, step);
     const auto targets = batch_targets.to(device);
@@ -541,7 +555,8 @@ void run_training(const std::filesystem::path& config_path, bool resume, std::os
 
     const bool last = step == c.steps;
     const double elapsed = elapsed_before + seconds_since(started);
-    const bool out_of_time = c.max_time_s > 0 && elapsed >= c.max_time_s;
+    const bool out_of_time = (c.max_time_s > 0 && elapsed >= c.max_time_s) ||
+                             (c.stop_at_step > 0 && step == c.stop_at_step);
     if (step % c.eval_every == 0 || last || out_of_time)
       heldout_bpb = bits_per_byte(model, heldout);
     if (step % c.log_every == 0 || last || out_of_time) {
@@ -566,7 +581,8 @@ void run_training(const std::filesystem::path& config_path, bool resume, std::os
       save(c, model, adam, step, elapsed, heldout_bpb);
     }
     if (out_of_time) {
-      progress << "stopped at step " << step << ": max_time_s reached\n";
+      progress << "stopped at step " << step << ": "
+               << (step == c.stop_at_step ? "stop_at_step" : "max_time_s reached") << '\n';
       return;
     }
   }

@@ -120,6 +120,31 @@ TEST(Training, ResumedRunEqualsUninterruptedRun) {
   EXPECT_EQ(rows.back().step, 12);
 }
 
+// The first part of a run whose config changes later: stopped at a step as if killed there, and a
+// resume with the rest of the config continues it bit for bit.
+TEST(Training, StopAtStepThenResumeEqualsUninterruptedRun) {
+  LMC_REQUIRE_SHARED_DATA("text/enwik9-head-10000");
+  test::TempDir dir;
+  const nlohmann::json cosine = {{"steps", 10}, {"schedule", "cosine"}, {"warmup_steps", 2}};
+  const auto whole =
+      read_checkpoint(test::train(test::tiny_training_config(dir.path() / "whole.lmct", cosine)));
+  auto first = cosine;
+  first["stop_at_step"] = 4;
+  const auto stopped =
+      read_checkpoint(test::train(test::tiny_training_config(dir.path() / "split.lmct", first)));
+  EXPECT_EQ(stopped.header["training"]["step"], 4);
+  // Resuming with the same config has nothing left to do.
+  test::train(test::tiny_training_config(dir.path() / "split.lmct", first), /*resume=*/true);
+  EXPECT_EQ(read_checkpoint(dir.path() / "split.lmct").header["training"]["step"], 4);
+  const auto split = read_checkpoint(
+      test::train(test::tiny_training_config(dir.path() / "split.lmct", cosine), /*resume=*/true));
+  EXPECT_EQ(split.header["training"]["step"], 10);
+  ASSERT_EQ(whole.tensors.size(), split.tensors.size());
+  for (std::size_t i = 0; i < whole.tensors.size(); ++i) {
+    EXPECT_EQ(whole.tensors[i].values, split.tensors[i].values) << whole.tensors[i].name;
+  }
+}
+
 TEST(Training, SecondStageStartsFromInitCheckpoint) {
   LMC_REQUIRE_SHARED_DATA("text/enwik9-head-10000");
   test::TempDir dir;
@@ -167,6 +192,7 @@ TEST(Training, ConfigErrorsNameTheKey) {
                 {"short_sequence_steps", 2}},
                "curriculum");
   expect_error({{"device", "tpu"}}, "device");
+  expect_error({{"steps", 4}, {"stop_at_step", 5}}, "stop_at_step");
   if (!cuda_available()) {
     // A CPU-only libtorch: the error says how to build against a CUDA one.
     expect_error({{"device", "cuda"}}, "CMAKE_PREFIX_PATH");
