@@ -255,10 +255,17 @@ namespace {
 
 std::unique_ptr<Compressor> make_pretrained(const Options& options, const CodecContext& context) {
   const std::string format = options.string("format");
-  if (format != "llama2c" && format != "rwkv" && format != "torchscript") {
+  if (format != "llama2c" && format != "rwkv" && format != "torchscript" && format != "gguf") {
     throw InputError(options.key_path("format") +
-                     ": expected \"llama2c\", \"rwkv\" or \"torchscript\", got \"" + format + "\"");
+                     ": expected \"llama2c\", \"rwkv\", \"torchscript\" or \"gguf\", got \"" +
+                     format + "\"");
   }
+  const std::int64_t threads = options.integer("threads");
+  if (threads < 1 || threads > 512) {
+    throw InputError(options.key_path("threads") + ": expected 1 to 512, got " +
+                     std::to_string(threads));
+  }
+  const PretrainedOptions format_options{static_cast<int>(threads), options.string("cpu_variant")};
   const std::int64_t window = options.integer("context");
   if (window < 0 || window > std::numeric_limits<int>::max()) {
     throw InputError(options.key_path("context") + ": expected 0 (the model's own) or a " +
@@ -272,7 +279,7 @@ std::unique_ptr<Compressor> make_pretrained(const Options& options, const CodecC
   PretrainedModel model;
   try {
     model = load_pretrained_model(format, options.string("checkpoint"), options.string("tokenizer"),
-                                  static_cast<int>(window));
+                                  static_cast<int>(window), format_options);
   } catch (const InputError& e) {
     throw InputError(options.key_path("checkpoint") + ": " + e.what());
   }
@@ -297,18 +304,25 @@ std::unique_ptr<Compressor> make_pretrained(const Options& options, const CodecC
 CompressorKind pretrained_kind() {
   return {
       "pretrained",
-      "Pretrained LM (llama2.c, rwkv.cpp or TorchScript) as a compressor: the 7-bit chunk is "
-      "tokenised "
-      "and coded over the top-k next tokens plus an escape (docs/PROTOCOL.md sections 4-5)",
+      "Pretrained LM (llama2.c, rwkv.cpp, TorchScript or GGUF through llama.cpp) as a "
+      "compressor: the 7-bit chunk is tokenised and coded over the top-k next tokens plus an "
+      "escape (docs/PROTOCOL.md sections 4-5)",
       {
-          {"format", OptionType::String, nullptr, "\"llama2c\", \"rwkv\" or \"torchscript\""},
+          {"format", OptionType::String, nullptr,
+           "\"llama2c\", \"rwkv\", \"torchscript\" or \"gguf\" (builds with llama.cpp)"},
           {"checkpoint", OptionType::Path, nullptr,
-           "llama2.c .bin, rwkv.cpp .bin or TorchScript .pt model file"},
+           "llama2.c .bin, rwkv.cpp .bin, TorchScript .pt or GGUF .gguf model file"},
           {"tokenizer", OptionType::Path, "",
-           "llama2.c tokenizer.bin (llama2c) or SentencePiece .model (torchscript)"},
+           "llama2.c tokenizer.bin (llama2c) or SentencePiece .model (torchscript); none for "
+           "rwkv and gguf"},
           {"context", OptionType::Integer, 0,
-           "positions per window; 0 = the model's own (llama2c: seq_len; rwkv: unbounded); "
-           "required for torchscript"},
+           "positions per window; 0 = the model's own (llama2c: seq_len; gguf: its training "
+           "context; rwkv: unbounded); required for torchscript"},
+          {"threads", OptionType::Integer, 1,
+           "gguf: llama.cpp threads per session (recorded; encoder and decoder use the same)"},
+          {"cpu_variant", OptionType::String, "",
+           "gguf: ggml CPU variant to load (haswell, skylakex, zen4, ...); empty = the best this "
+           "CPU runs; recorded in settings"},
           {"top_k", OptionType::Integer, 100,
            "next-token probabilities kept per step (the rest is reached by an escape)"},
       },

@@ -9,6 +9,9 @@
 #include "models/rwkv.h"
 #include "models/sentencepiece_tokenizer.h"
 #include "models/torchscript_predictor.h"
+#ifdef LMC_WITH_LLAMA_CPP
+#include "models/gguf_model.h"
+#endif
 
 namespace lmc {
 
@@ -37,9 +40,46 @@ int choose_context(const std::filesystem::path& checkpoint, int model_limit, int
 
 }  // namespace
 
+bool gguf_format_available() {
+#ifdef LMC_WITH_LLAMA_CPP
+  return true;
+#else
+  return false;
+#endif
+}
+
+namespace {
+
+void load_gguf(PretrainedModel& model, const std::filesystem::path& checkpoint,
+               const std::filesystem::path& tokenizer, int context,
+               const PretrainedOptions& options) {
+  if (!tokenizer.empty()) {
+    throw InputError(
+        "gguf: the vocabulary comes from the model file; no tokenizer file expected "
+        "(got " +
+        tokenizer.string() + ")");
+  }
+#ifdef LMC_WITH_LLAMA_CPP
+  const auto predictor =
+      GgufPredictor::load(checkpoint, {context, options.threads, options.cpu_variant});
+  model.tokenizer = std::make_shared<const GgufTokenizer>(predictor);
+  model.context_limit = predictor->context();
+  model.predictor = predictor;
+#else
+  (void)model, (void)context, (void)options;
+  throw InputError("gguf: " + checkpoint.string() +
+                   ": this build has no llama.cpp; run scripts/fetch-llama-cpp.sh (the pinned "
+                   "release, also part of scripts/install-deps.sh) and configure again, or "
+                   "configure with -DLMC_LLAMA_CPP_DIR=<your llama.cpp install prefix>");
+#endif
+}
+
+}  // namespace
+
 PretrainedModel load_pretrained_model(std::string_view format,
                                       const std::filesystem::path& checkpoint,
-                                      const std::filesystem::path& tokenizer, int context) {
+                                      const std::filesystem::path& tokenizer, int context,
+                                      const PretrainedOptions& options) {
   PretrainedModel model;
   model.format = std::string(format);
   if (format == "llama2c") {
@@ -77,9 +117,11 @@ PretrainedModel load_pretrained_model(std::string_view format,
     model.tokenizer = SentencePieceTokenizer::load(tokenizer);
     model.predictor = TorchScriptPredictor::load(checkpoint, model.tokenizer->vocab_size());
     model.context_limit = choose_context(checkpoint, 0, context);
+  } else if (format == "gguf") {
+    load_gguf(model, checkpoint, tokenizer, context, options);
   } else {
     throw InputError("unknown model format \"" + std::string(format) +
-                     "\"; expected \"llama2c\", \"rwkv\" or \"torchscript\"");
+                     "\"; expected \"llama2c\", \"rwkv\", \"torchscript\" or \"gguf\"");
   }
   return model;
 }
@@ -92,6 +134,7 @@ std::string detect_model_format(const std::filesystem::path& checkpoint) {
   constexpr char kRwkvMagic[4] = {0x66, 0x6d, 0x67, 0x67};  // 0x67676d66 little-endian
   constexpr char kZipMagic[4] = {0x50, 0x4b, 0x03, 0x04};   // TorchScript archives are zip files
   if (in.gcount() != 4) return "llama2c";
+  if (std::memcmp(magic, "GGUF", 4) == 0) return "gguf";
   if (std::memcmp(magic, kRwkvMagic, 4) == 0) return "rwkv";
   if (std::memcmp(magic, kZipMagic, 4) == 0) return "torchscript";
   return "llama2c";

@@ -17,7 +17,7 @@
 namespace lmc {
 
 struct PretrainedModel {
-  std::string format;  // "llama2c" | "rwkv" | "torchscript"
+  std::string format;  // "llama2c" | "rwkv" | "torchscript" | "gguf"
   std::shared_ptr<const Predictor> predictor;
   std::shared_ptr<const Tokenizer> tokenizer;
   int context_limit = 0;  // positions a session holds, BOS included; 0 = unbounded (recurrent)
@@ -25,17 +25,28 @@ struct PretrainedModel {
   nlohmann::json describe() const;
 };
 
+// Settings only some formats read.
+struct PretrainedOptions {
+  int threads = 1;          // gguf: llama.cpp threads per session
+  std::string cpu_variant;  // gguf: libggml-cpu-<variant> to load; empty = the best here
+};
+
 // "llama2c": a llama2.c checkpoint plus its tokenizer.bin (required); "rwkv": an rwkv.cpp file
 // with the byte tokenizer (`tokenizer` must be empty); "torchscript": a traced module plus its
-// SentencePiece .model, and `context` is required. `context` > 0 limits the window (at most the
-// model's own limit); 0 keeps the model's own. InputError naming the file or the format
-// otherwise.
+// SentencePiece .model, and `context` is required; "gguf": a GGUF file with its own vocabulary
+// through llama.cpp (`tokenizer` must be empty; models/gguf_model.h), in builds with llama.cpp.
+// `context` > 0 limits the window (at most the model's own limit); 0 keeps the model's own.
+// InputError naming the file or the format otherwise.
 PretrainedModel load_pretrained_model(std::string_view format,
                                       const std::filesystem::path& checkpoint,
-                                      const std::filesystem::path& tokenizer, int context = 0);
+                                      const std::filesystem::path& tokenizer, int context = 0,
+                                      const PretrainedOptions& options = {});
 
-// "rwkv" or "torchscript" (a zip archive) by the file's magic, else "llama2c" (whose header has
-// no magic).
+// True when this build links llama.cpp (the "gguf" format).
+bool gguf_format_available();
+
+// "rwkv", "torchscript" (a zip archive) or "gguf" by the file's magic, else "llama2c" (whose
+// header has no magic).
 std::string detect_model_format(const std::filesystem::path& checkpoint);
 
 // Next-token predictions over an unbounded token stream. The session starts with BOS (when the
