@@ -123,10 +123,12 @@ std::size_t coded_length(std::size_t text_size, const Tokenizer& tokenizer) {
 }  // namespace
 
 PretrainedCompressor::PretrainedCompressor(PretrainedModel model, int top_k,
-                                           SevenBitMapping mapping)
+                                           SevenBitMapping mapping, bool estimate)
     : model_(std::move(model)),
       top_k_(top_k),
       mapping_(mapping),
+      estimate_(estimate),
+      batched_(estimate && model_.window_logits && model_.tokenizer->bos()),
       candidates_(seven_bit_candidates(*model_.tokenizer)) {
   if (model_.predictor->vocab_size() != model_.tokenizer->vocab_size()) {
     throw InputError(
@@ -155,12 +157,22 @@ Bytes PretrainedCompressor::compress(ByteView data, Counters& counters) const {
 
   SlidingContext context(model_);
   TopKAlphabet alphabet(candidates_, model_.predictor->vocab_size(), top_k_);
-  std::vector<float> probabilities(model_.predictor->vocab_size());
+  const auto vocab = static_cast<std::size_t>(model_.predictor->vocab_size());
+  std::vector<float> probabilities(vocab);
+  // Estimate mode with a batched model: every token's distribution up front, one pass per
+  // window of the same sliding policy.
+  const std::vector<float> all =
+      batched_ ? windowed_probabilities(model_, tokens) : std::vector<float>();
   ArithmeticEncoder encoder;
   double ideal_bits = 0, escape_bits = 0;
   std::uint64_t escapes = 0;
   for (std::size_t i = 0; i < tokens.size(); ++i) {
-    context.next_probabilities(probabilities);
+    if (batched_) {
+      std::copy_n(all.begin() + static_cast<std::ptrdiff_t>(i * vocab), vocab,
+                  probabilities.begin());
+    } else {
+      context.next_probabilities(probabilities);
+    }
     alphabet.assign(probabilities, i);
     const int symbol = alphabet.symbol_of(tokens[i]);
     double bits = alphabet.top().ideal_bits(symbol);
@@ -173,7 +185,7 @@ Bytes PretrainedCompressor::compress(ByteView data, Counters& counters) const {
       ++escapes;
     }
     ideal_bits += bits;
-    context.append(tokens[i]);
+    if (!batched_) context.append(tokens[i]);
   }
   Bytes stream = encoder.finish();
   counters[kMaskedBits] += static_cast<double>(image.masked_bits);
@@ -182,11 +194,16 @@ Bytes PretrainedCompressor::compress(ByteView data, Counters& counters) const {
   counters["escape_bits"] += escape_bits;
   counters["ideal_bits"] += ideal_bits;
   counters["coded_bits"] += static_cast<double>(encoder.bit_count());
-  counters["window_slides"] += static_cast<double>(context.slides());
+  counters["window_slides"] += static_cast<double>(
+      batched_ ? sliding_windows(model_.context_limit, true, tokens.size()).size() - 1
+               : context.slides());
   return stream;
 }
 
 Bytes PretrainedCompressor::decompress(ByteView compressed, std::size_t original_size) const {
+  if (estimate_) {
+    throw InputError("pretrained: estimate mode does not decode; use mode \"decode\"");
+  }
   const Tokenizer& tokenizer = *model_.tokenizer;
   const std::size_t target = coded_length(original_size, tokenizer);
   SlidingContext context(model_);
@@ -225,6 +242,10 @@ Bytes PretrainedCompressor::expected_roundtrip(ByteView data) const {
 nlohmann::json PretrainedCompressor::settings() const {
   return {
       {"format", model_.format},
+      {"mode", !estimate_ ? "decode: every chunk decoded with one-token sessions"
+               : batched_ ? "estimate: not decoded (batched whole-window evaluation: sizes "
+                            "within rounding of the decode mode's)"
+                          : "estimate: not decoded (the encoder of the decode mode: same sizes)"},
       {"model", model_.describe()},
       {"parameters", parameter_count()},
       {"mapping", to_string(mapping_)},
@@ -292,8 +313,14 @@ std::unique_ptr<Compressor> make_pretrained(const Options& options, const CodecC
                      " (a normalizer other than identity, folded whitespace, or no byte "
                      "fallback)");
   }
+  const std::string mode = options.string("mode");
+  if (mode != "decode" && mode != "estimate") {
+    throw InputError(options.key_path("mode") + ": expected \"decode\" or \"estimate\", got \"" +
+                     mode + "\"");
+  }
   try {
-    return std::make_unique<PretrainedCompressor>(std::move(model), top_k, context.mapping);
+    return std::make_unique<PretrainedCompressor>(std::move(model), top_k, context.mapping,
+                                                  mode == "estimate");
   } catch (const InputError& e) {
     throw InputError(options.key_path("top_k") + ": " + e.what());
   }
@@ -323,6 +350,9 @@ CompressorKind pretrained_kind() {
           {"cpu_variant", OptionType::String, "",
            "gguf: ggml CPU variant to load (haswell, skylakex, zen4, ...); empty = the best this "
            "CPU runs; recorded in settings"},
+          {"mode", OptionType::String, "decode",
+           "decode: code with one-token sessions and verify by decoding; estimate: never "
+           "decoded (gguf: each window in one batched pass, fast)"},
           {"top_k", OptionType::Integer, 100,
            "next-token probabilities kept per step (the rest is reached by an escape)"},
       },

@@ -179,16 +179,17 @@ BatchHandle new_batch(int capacity) {
   return BatchHandle(new llama_batch(llama_batch_init(capacity, 0, 1)));
 }
 
-// Fills `batch` with tokens[first, first + count) at their positions, logits for each.
+// Fills `batch` with tokens[first, first + count) at their positions; logits for those at
+// first_output and after.
 void fill_batch(llama_batch& batch, std::span<const int> tokens, std::size_t first,
-                std::size_t count) {
+                std::size_t count, std::size_t first_output) {
   batch.n_tokens = static_cast<int>(count);
   for (std::size_t i = 0; i < count; ++i) {
     batch.token[i] = tokens[first + i];
     batch.pos[i] = static_cast<llama_pos>(first + i);
     batch.n_seq_id[i] = 1;
     batch.seq_id[i][0] = 0;
-    batch.logits[i] = 1;
+    batch.logits[i] = first + i >= first_output ? 1 : 0;
   }
 }
 
@@ -214,7 +215,7 @@ class GgufSession final : public PredictorSession {
                              " tokens is full");
     }
     const int tokens[1] = {token};
-    fill_batch(*batch_, tokens, 0, 1);
+    fill_batch(*batch_, tokens, 0, 1, 0);
     batch_->pos[0] = static_cast<llama_pos>(position_);
     decode(context_.get(), *batch_, position_);
     ++position_;
@@ -330,22 +331,27 @@ std::unique_ptr<PredictorSession> GgufPredictor::new_session() const {
   return std::make_unique<GgufSession>(*this);
 }
 
-std::vector<float> GgufPredictor::batch_logits(std::span<const int> tokens, int batch) const {
-  if (tokens.size() > static_cast<std::size_t>(context_)) {
-    throw std::logic_error("gguf: " + std::to_string(tokens.size()) +
-                           " tokens exceed the context of " + std::to_string(context_));
+std::vector<float> GgufPredictor::batch_logits(std::span<const int> tokens,
+                                               std::size_t first_output, int batch) const {
+  if (tokens.size() > static_cast<std::size_t>(context_) || first_output > tokens.size() ||
+      batch < 1) {
+    throw std::logic_error("gguf: batch of " + std::to_string(tokens.size()) +
+                           " tokens (outputs from " + std::to_string(first_output) +
+                           ") for a context of " + std::to_string(context_));
   }
   const ContextHandle context = new_context(batch);
   const BatchHandle handle = new_batch(batch);
   const auto vocab = static_cast<std::size_t>(vocab_size_);
-  std::vector<float> logits(tokens.size() * vocab);
+  std::vector<float> logits((tokens.size() - first_output) * vocab);
   for (std::size_t first = 0; first < tokens.size(); first += static_cast<std::size_t>(batch)) {
     const std::size_t count = std::min<std::size_t>(batch, tokens.size() - first);
-    fill_batch(*handle, tokens, first, count);
+    fill_batch(*handle, tokens, first, count, first_output);
     decode(context.get(), *handle, first);
-    for (std::size_t i = 0; i < count; ++i) {
-      const float* row = llama_get_logits_ith(context.get(), static_cast<std::int32_t>(i));
-      std::copy_n(row, vocab, logits.begin() + static_cast<std::ptrdiff_t>((first + i) * vocab));
+    for (std::size_t i = std::max(first, first_output); i < first + count; ++i) {
+      const float* row = llama_get_logits_ith(context.get(), static_cast<std::int32_t>(i - first));
+      if (row == nullptr) throw std::logic_error("gguf: llama.cpp returned no logits");
+      std::copy_n(row, vocab,
+                  logits.begin() + static_cast<std::ptrdiff_t>((i - first_output) * vocab));
     }
   }
   return logits;

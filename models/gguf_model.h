@@ -53,11 +53,13 @@ class GgufPredictor final : public Predictor {
   const llama_model* model() const { return model_.get(); }
   const std::filesystem::path& path() const { return path_; }
 
-  // Next-token logits after every prefix of `tokens` (row i: after tokens[0..i]), computed in
-  // one llama_decode per `batch` tokens of a fresh context: the fast path of estimate mode.
-  // Not bit-identical to the one-token sessions (matrix products over several rows may sum in
-  // another order), so never used for coding that must decode. tokens.size() <= context().
-  std::vector<float> batch_logits(std::span<const int> tokens, int batch) const;
+  // Next-token logits after the prefixes tokens[0..i] for i >= first_output (row i -
+  // first_output), computed in one llama_decode per `batch` tokens of a fresh context: the fast
+  // path of estimate mode. Not bit-identical to the one-token sessions (matrix products over
+  // several rows may sum in another order), so never used for coding that must decode.
+  // tokens.size() <= context().
+  std::vector<float> batch_logits(std::span<const int> tokens, std::size_t first_output,
+                                  int batch) const;
 
   // A fresh llama context with this predictor's parameters and `batch` tokens per decode.
   struct ContextDeleter {

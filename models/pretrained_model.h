@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <span>
@@ -21,6 +22,11 @@ struct PretrainedModel {
   std::shared_ptr<const Predictor> predictor;
   std::shared_ptr<const Tokenizer> tokenizer;
   int context_limit = 0;  // positions a session holds, BOS included; 0 = unbounded (recurrent)
+  // Estimate mode's fast path, where a format has one (gguf): next-token logits after the
+  // prefixes window[0..i], i >= first_output, in one batched pass (row i - first_output).
+  // Close to, but not bit-identical with, the one-token session; never used to decode.
+  std::function<std::vector<float>(std::span<const int> window, std::size_t first_output)>
+      window_logits;
 
   nlohmann::json describe() const;
 };
@@ -48,6 +54,20 @@ bool gguf_format_available();
 // "rwkv", "torchscript" (a zip archive) or "gguf" by the file's magic, else "llama2c" (whose
 // header has no magic).
 std::string detect_model_format(const std::filesystem::path& checkpoint);
+
+// The sessions SlidingContext goes through for `count` tokens: each starts from BOS (when
+// `bos`) and tokens[kept_from, first_new) re-read, then appends tokens[first_new, end) one by
+// one, predicting each before it is appended.
+struct SlidingWindow {
+  std::size_t kept_from = 0, first_new = 0, end = 0;
+};
+std::vector<SlidingWindow> sliding_windows(int context_limit, bool bos, std::size_t count);
+
+// The probabilities SlidingContext would give for each of `tokens` (row i: the distribution of
+// tokens[i], size vocab), from the model's window_logits, one batched pass per window.
+// The model needs a BOS (the first token's prediction comes from it) and window_logits.
+std::vector<float> windowed_probabilities(const PretrainedModel& model,
+                                          std::span<const int> tokens);
 
 // Next-token predictions over an unbounded token stream. The session starts with BOS (when the
 // tokenizer has one). When a token no longer fits in the context, the session restarts from BOS

@@ -13,10 +13,6 @@
 #include "models/pretrained_model.h"
 #include "models/sampling.h"
 #include "test_support.h"
-#ifdef LMC_WITH_LLAMA_CPP
-#include "models/gguf_model.h"
-#include "models/pretrained_kernels.h"
-#endif
 
 namespace lmc {
 namespace {
@@ -208,7 +204,9 @@ TEST(Gguf, RoundTripsHeldOutEnwikChunksAtTheLlama2cRate) {
   RecordProperty("gguf_rate_percent", std::to_string(gguf_rate));
   RecordProperty("llama2c_rate_percent", std::to_string(llama2c_rate));
   EXPECT_NEAR(gguf_rate, llama2c_rate, 0.3);
-  EXPECT_LT(gguf_rate, 60.0);  // real compression, not escapes
+  // stories260K knows children's stories, not Wikipedia markup: it barely compresses it.
+  EXPECT_GT(gguf_rate, 80.0);
+  EXPECT_LT(gguf_rate, 100.0);
 }
 
 // A copy of the first `size` bytes of `source` in `dir`.
@@ -244,31 +242,45 @@ TEST(Gguf, TruncatedForeignAndVocabularyOnlyFilesAreInputErrorsNamingTheFile) {
   EXPECT_THROW(load_pretrained_model("gguf", gguf_file(), tokenizer_file()), InputError);
 }
 
-#ifdef LMC_WITH_LLAMA_CPP
-TEST(Gguf, BatchedLogitsOfEstimateModeAreCloseToOneTokenSessions) {
+TEST(Gguf, EstimateModeBatchesEachWindowAndSizesLikeTheDecodeMode) {
   LMC_REQUIRE_GGUF();
-  const auto& predictor = static_cast<const GgufPredictor&>(*gguf_model().predictor);
-  std::vector<int> ids = gguf_model().tokenizer->encode("Once upon a time, there was a big tree.");
-  ids.insert(ids.begin(), 1);  // BOS
-  const std::vector<float> rows = predictor.batch_logits(ids, 8);
-  ASSERT_EQ(rows.size(), ids.size() * 512);
-  auto session = predictor.new_session();
+  LMC_REQUIRE_SHARED_DATA(kEnwik);
+  const PretrainedModel& model = gguf_model();
+  // 1500 tokens: three windows of the sliding policy, as SlidingContext slides.
+  std::vector<int> ids;
+  for (int i = 0; i < 1500; ++i) ids.push_back(300 + (i * 7) % 200);
+  const auto windows = sliding_windows(model.context_limit, true, ids.size());
+  ASSERT_EQ(windows.size(), 5u);  // slides at 511, 767, 1023, 1279
+  EXPECT_EQ(windows[1].kept_from, 511u - 255);
+  const std::vector<float> batched = windowed_probabilities(model, ids);
+  SlidingContext context(model);
   std::vector<float> probabilities(512);
   double max_difference = 0;
   for (std::size_t i = 0; i < ids.size(); ++i) {
-    session->append(ids[i]);
-    session->next_probabilities(probabilities);
-    std::vector<float> row(rows.begin() + static_cast<std::ptrdiff_t>(i * 512),
-                           rows.begin() + static_cast<std::ptrdiff_t>((i + 1) * 512));
-    kernels::softmax(row);
+    context.next_probabilities(probabilities);
     for (std::size_t t = 0; t < 512; ++t) {
-      max_difference =
-          std::max(max_difference, static_cast<double>(std::abs(row[t] - probabilities[t])));
+      max_difference = std::max(
+          max_difference, static_cast<double>(std::abs(batched[i * 512 + t] - probabilities[t])));
     }
+    context.append(ids[i]);
   }
+  EXPECT_EQ(context.slides(), windows.size() - 1);
   EXPECT_LT(max_difference, 1e-5);
+
+  const PretrainedCompressor decode(model, 100, SevenBitMapping::ClearTopBit);
+  const PretrainedCompressor estimate(model, 100, SevenBitMapping::ClearTopBit, true);
+  EXPECT_TRUE(decode.verifiable());
+  EXPECT_FALSE(estimate.verifiable());
+  EXPECT_NE(estimate.settings()["mode"].get<std::string>().find("not decoded"), std::string::npos);
+  const std::string text = read_file(test::shared_data() / kEnwik, kHeldOut, kChunk);
+  const Bytes chunk(text.begin(), text.end());
+  Counters a, b;
+  const double decoded = static_cast<double>(decode.compress(chunk, a).size());
+  const double estimated = static_cast<double>(estimate.compress(chunk, b).size());
+  EXPECT_NEAR(estimated, decoded, decoded * 0.001);
+  EXPECT_EQ(a.at("window_slides"), b.at("window_slides"));
+  EXPECT_THROW(estimate.decompress(Bytes(), 0), InputError);
 }
-#endif
 
 }  // namespace
 }  // namespace lmc
