@@ -143,14 +143,14 @@ int main(int argc, char** argv) {
       std::cerr << "skipping " << candidate.name << ": " << candidate.checkpoint << " not found\n";
       continue;
     }
-    const auto model = lmc::load_pretrained_model(candidate.format, candidate.checkpoint,
-                                                  candidate.tokenizer, candidate.context);
-    compressors.push_back(
-        std::make_unique<lmc::PretrainedCompressor>(model, 100, lmc::SevenBitMapping::ClearTopBit));
+    const auto loaded = lmc::load_pretrained_model(candidate.format, candidate.checkpoint,
+                                                   candidate.tokenizer, candidate.context);
+    compressors.push_back(std::make_unique<lmc::PretrainedCompressor>(
+        loaded, 100, lmc::SevenBitMapping::ClearTopBit));
     const lmc::PretrainedCompressor* compressor = compressors.back().get();
-    if (model.window_logits) {
+    if (loaded.window_logits) {
       compressors.push_back(std::make_unique<lmc::PretrainedCompressor>(
-          model, 100, lmc::SevenBitMapping::ClearTopBit, /*estimate=*/true));
+          loaded, 100, lmc::SevenBitMapping::ClearTopBit, /*estimate=*/true));
       benchmark::RegisterBenchmark(("Estimate/" + candidate.name).c_str(), lmc::BM_Estimate,
                                    compressors.back().get())
           ->Unit(benchmark::kMillisecond)

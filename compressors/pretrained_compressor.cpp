@@ -336,7 +336,11 @@ CompressorKind pretrained_kind() {
       "escape (docs/PROTOCOL.md sections 4-5)",
       {
           {"format", OptionType::String, nullptr,
-           "\"llama2c\", \"rwkv\", \"torchscript\" or \"gguf\" (builds with llama.cpp)"},
+           std::string("\"llama2c\", \"rwkv\", \"torchscript\" or \"gguf\" (") +
+               (gguf_format_available() ? "this build has llama.cpp"
+                                        : "not in this build: run scripts/fetch-llama-cpp.sh "
+                                          "and configure again") +
+               ")"},
           {"checkpoint", OptionType::Path, nullptr,
            "llama2.c .bin, rwkv.cpp .bin, TorchScript .pt or GGUF .gguf model file"},
           {"tokenizer", OptionType::Path, "",
