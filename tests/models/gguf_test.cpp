@@ -229,6 +229,35 @@ void expect_input_error_naming(const std::filesystem::path& path) {
   }
 }
 
+// The registry entry: "gguf" with its options, each error naming its key.
+TEST(Gguf, ConfigOptionsAreCheckedWithTheirKeyPath) {
+  LMC_REQUIRE_GGUF();
+  const CompressorKind* kind = find_compressor_kind("pretrained");
+  ASSERT_NE(kind, nullptr);
+  const auto make = [&](nlohmann::json extra) {
+    nlohmann::json config = {{"format", "gguf"}, {"checkpoint", gguf_file().string()}};
+    config.update(extra);
+    const Options options = Options::validate(config, kind->options, "compressors[0]", {"kind"});
+    return kind->make(options, CodecContext{kChunk, SevenBitMapping::ClearTopBit});
+  };
+  const auto expect_key = [&](nlohmann::json extra, const std::string& key) {
+    try {
+      make(extra);
+      ADD_FAILURE() << extra.dump() << " accepted";
+    } catch (const InputError& e) {
+      EXPECT_NE(std::string(e.what()).find(key), std::string::npos) << e.what();
+    }
+  };
+  const auto compressor = make({{"threads", 1}, {"mode", "estimate"}});
+  EXPECT_FALSE(compressor->verifiable());
+  EXPECT_EQ(compressor->settings()["format"], "gguf");
+  expect_key({{"mode", "fast"}}, "compressors[0].mode");
+  expect_key({{"threads", 0}}, "compressors[0].threads");
+  expect_key({{"context", 4096}}, "compressors[0].checkpoint");  // beyond the model's 512
+  expect_key({{"cpu_variant", "no-such-cpu"}}, "cpu_variant \"no-such-cpu\"");
+  expect_key({{"checkpoint", "missing.gguf"}}, "missing.gguf");
+}
+
 TEST(Gguf, TruncatedForeignAndVocabularyOnlyFilesAreInputErrorsNamingTheFile) {
   LMC_REQUIRE_GGUF();
   test::TempDir dir;
