@@ -179,17 +179,17 @@ BatchHandle new_batch(int capacity) {
   return BatchHandle(new llama_batch(llama_batch_init(capacity, 0, 1)));
 }
 
-// Fills `batch` with tokens[first, first + count) at their positions; logits for those at
-// first_output and after.
-void fill_batch(llama_batch& batch, std::span<const int> tokens, std::size_t first,
-                std::size_t count, std::size_t first_output) {
-  batch.n_tokens = static_cast<int>(count);
-  for (std::size_t i = 0; i < count; ++i) {
-    batch.token[i] = tokens[first + i];
-    batch.pos[i] = static_cast<llama_pos>(first + i);
+// Fills `batch` with `tokens`, the first at position `position`, one sequence; logits for the
+// tokens at positions >= first_output.
+void fill_batch(llama_batch& batch, std::span<const int> tokens, std::size_t position,
+                std::size_t first_output) {
+  batch.n_tokens = static_cast<int>(tokens.size());
+  for (std::size_t i = 0; i < tokens.size(); ++i) {
+    batch.token[i] = tokens[i];
+    batch.pos[i] = static_cast<llama_pos>(position + i);
     batch.n_seq_id[i] = 1;
     batch.seq_id[i][0] = 0;
-    batch.logits[i] = first + i >= first_output ? 1 : 0;
+    batch.logits[i] = position + i >= first_output ? 1 : 0;
   }
 }
 
@@ -215,8 +215,7 @@ class GgufSession final : public PredictorSession {
                              " tokens is full");
     }
     const int tokens[1] = {token};
-    fill_batch(*batch_, tokens, 0, 1, 0);
-    batch_->pos[0] = static_cast<llama_pos>(position_);
+    fill_batch(*batch_, tokens, position_, 0);
     decode(context_.get(), *batch_, position_);
     ++position_;
   }
@@ -345,7 +344,7 @@ std::vector<float> GgufPredictor::batch_logits(std::span<const int> tokens,
   std::vector<float> logits((tokens.size() - first_output) * vocab);
   for (std::size_t first = 0; first < tokens.size(); first += static_cast<std::size_t>(batch)) {
     const std::size_t count = std::min<std::size_t>(batch, tokens.size() - first);
-    fill_batch(*handle, tokens, first, count, first_output);
+    fill_batch(*handle, tokens.subspan(first, count), first, first_output);
     decode(context.get(), *handle, first);
     for (std::size_t i = std::max(first, first_output); i < first + count; ++i) {
       const float* row = llama_get_logits_ith(context.get(), static_cast<std::int32_t>(i - first));
