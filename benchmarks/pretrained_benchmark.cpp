@@ -1,17 +1,19 @@
-// Throughput of the "pretrained" compressor per predictor (llama2.c stories260K, rwkv.cpp RWKV-4
-// and v5.2, a TorchScript module with a SentencePiece tokenizer), split into its parts, on one
-// 2048-byte enwiki chunk and one core:
+// Throughput of the "pretrained" compressor per predictor (llama2.c stories260K, the same model
+// converted to GGUF and run by llama.cpp, rwkv.cpp RWKV-4 and v5.2, a TorchScript module with a
+// SentencePiece tokenizer), split into its parts, on one 2048-byte enwiki chunk and one core:
 //
 //   Tokenize/M         the chunk's 7-bit text -> token ids (once per compress)
 //   ModelSteps/M       next_probabilities + append over the chunk's tokens through the sliding
 //                      window: the model's share; compress and verify each run it once
 //   CompressVerify/M   compress + decompress + compare, what `bench run` does per chunk
+//   Estimate/M         compress in estimate mode (gguf: one batched pass per window), no decode
 //
 // Share of CompressVerify: model = 2 x ModelSteps, tokenisation = Tokenize, coder (top-k
 // selection, arithmetic coding, decoding the text back) = the rest.
 //
 // Models come from ../shared/data/models; the TorchScript fixture from the test build
-// (build/tests/torchscript-fixture, made by `ctest -R torchscript`), or $LMC_TORCHSCRIPT_FIXTURE.
+// (build/tests/torchscript-fixture, made by `ctest -R torchscript`), or $LMC_TORCHSCRIPT_FIXTURE;
+// the GGUF from build/tests/gguf-fixture (`ctest -R gguf_fixture`), or $LMC_GGUF_FIXTURE.
 // Missing models are left out with a notice.
 #include <benchmark/benchmark.h>
 
@@ -40,13 +42,19 @@ std::vector<Candidate> candidates() {
   const std::filesystem::path models = std::filesystem::path(LMC_SHARED_DATA) / "models";
   const char* fixture_env = std::getenv("LMC_TORCHSCRIPT_FIXTURE");
   const std::filesystem::path fixture = fixture_env ? fixture_env : LMC_TORCHSCRIPT_FIXTURE;
-  return {
+  const char* gguf_env = std::getenv("LMC_GGUF_FIXTURE");
+  const std::filesystem::path gguf = gguf_env ? gguf_env : LMC_GGUF_FIXTURE;
+  std::vector<Candidate> all = {
       {"stories260K", "llama2c", models / "llama2c-stories260K/stories260K.bin",
        models / "llama2c-stories260K/tok512.bin"},
       {"rwkv4-660K", "rwkv", models / "tiny-rwkv/tiny-rwkv-4v0-660K-FP32.bin", ""},
       {"rwkv5.2-730K", "rwkv", models / "tiny-rwkv/tiny-rwkv-5v2-730K-FP32.bin", ""},
       {"torchscript-97K-ctx64", "torchscript", fixture / "model.pt", fixture / "spm.model", 64},
   };
+  if (gguf_format_available()) {
+    all.insert(all.begin() + 1, {"stories260K-gguf", "gguf", gguf / "stories260K.gguf", ""});
+  }
+  return all;
 }
 
 Bytes enwiki_chunk() {
@@ -65,9 +73,9 @@ std::string seven_bit_text(ByteView chunk) {
 }
 
 void report_rates(benchmark::State& state, std::size_t tokens) {
-  state.counters["tokens_per_s"] = benchmark::Counter(
-      static_cast<double>(tokens) * static_cast<double>(state.iterations()),
-      benchmark::Counter::kIsRate);
+  state.counters["tokens_per_s"] =
+      benchmark::Counter(static_cast<double>(tokens) * static_cast<double>(state.iterations()),
+                         benchmark::Counter::kIsRate);
   state.counters["tokens"] = static_cast<double>(tokens);
   state.SetBytesProcessed(static_cast<std::int64_t>(kChunk * state.iterations()));
 }
@@ -113,6 +121,17 @@ void BM_CompressVerify(benchmark::State& state, const PretrainedCompressor* comp
   report_rates(state, static_cast<std::size_t>(tokens));
 }
 
+void BM_Estimate(benchmark::State& state, const PretrainedCompressor* compressor) {
+  const Bytes chunk = enwiki_chunk();
+  double tokens = 0;
+  for (auto _ : state) {
+    Counters counters;
+    benchmark::DoNotOptimize(compressor->compress(chunk, counters).data());
+    tokens = counters["tokens"];
+  }
+  report_rates(state, static_cast<std::size_t>(tokens));
+}
+
 }  // namespace
 }  // namespace lmc
 
@@ -124,11 +143,19 @@ int main(int argc, char** argv) {
       std::cerr << "skipping " << candidate.name << ": " << candidate.checkpoint << " not found\n";
       continue;
     }
+    const auto loaded = lmc::load_pretrained_model(candidate.format, candidate.checkpoint,
+                                                   candidate.tokenizer, candidate.context);
     compressors.push_back(std::make_unique<lmc::PretrainedCompressor>(
-        lmc::load_pretrained_model(candidate.format, candidate.checkpoint, candidate.tokenizer,
-                                   candidate.context),
-        100, lmc::SevenBitMapping::ClearTopBit));
+        loaded, 100, lmc::SevenBitMapping::ClearTopBit));
     const lmc::PretrainedCompressor* compressor = compressors.back().get();
+    if (loaded.window_logits) {
+      compressors.push_back(std::make_unique<lmc::PretrainedCompressor>(
+          loaded, 100, lmc::SevenBitMapping::ClearTopBit, /*estimate=*/true));
+      benchmark::RegisterBenchmark(("Estimate/" + candidate.name).c_str(), lmc::BM_Estimate,
+                                   compressors.back().get())
+          ->Unit(benchmark::kMillisecond)
+          ->MinTime(2.0);
+    }
     const lmc::PretrainedModel* model = &compressor->model();
     benchmark::RegisterBenchmark(("Tokenize/" + candidate.name).c_str(), lmc::BM_Tokenize, model)
         ->Unit(benchmark::kMillisecond);

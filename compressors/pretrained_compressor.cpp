@@ -123,10 +123,12 @@ std::size_t coded_length(std::size_t text_size, const Tokenizer& tokenizer) {
 }  // namespace
 
 PretrainedCompressor::PretrainedCompressor(PretrainedModel model, int top_k,
-                                           SevenBitMapping mapping)
+                                           SevenBitMapping mapping, bool estimate)
     : model_(std::move(model)),
       top_k_(top_k),
       mapping_(mapping),
+      estimate_(estimate),
+      batched_(estimate && model_.window_logits && model_.tokenizer->bos()),
       candidates_(seven_bit_candidates(*model_.tokenizer)) {
   if (model_.predictor->vocab_size() != model_.tokenizer->vocab_size()) {
     throw InputError(
@@ -155,12 +157,22 @@ Bytes PretrainedCompressor::compress(ByteView data, Counters& counters) const {
 
   SlidingContext context(model_);
   TopKAlphabet alphabet(candidates_, model_.predictor->vocab_size(), top_k_);
-  std::vector<float> probabilities(model_.predictor->vocab_size());
+  const auto vocab = static_cast<std::size_t>(model_.predictor->vocab_size());
+  std::vector<float> probabilities(vocab);
+  // Estimate mode with a batched model: every token's distribution up front, one pass per
+  // window of the same sliding policy.
+  const std::vector<float> all =
+      batched_ ? windowed_probabilities(model_, tokens) : std::vector<float>();
   ArithmeticEncoder encoder;
   double ideal_bits = 0, escape_bits = 0;
   std::uint64_t escapes = 0;
   for (std::size_t i = 0; i < tokens.size(); ++i) {
-    context.next_probabilities(probabilities);
+    if (batched_) {
+      std::copy_n(all.begin() + static_cast<std::ptrdiff_t>(i * vocab), vocab,
+                  probabilities.begin());
+    } else {
+      context.next_probabilities(probabilities);
+    }
     alphabet.assign(probabilities, i);
     const int symbol = alphabet.symbol_of(tokens[i]);
     double bits = alphabet.top().ideal_bits(symbol);
@@ -173,7 +185,7 @@ Bytes PretrainedCompressor::compress(ByteView data, Counters& counters) const {
       ++escapes;
     }
     ideal_bits += bits;
-    context.append(tokens[i]);
+    if (!batched_) context.append(tokens[i]);
   }
   Bytes stream = encoder.finish();
   counters[kMaskedBits] += static_cast<double>(image.masked_bits);
@@ -182,11 +194,16 @@ Bytes PretrainedCompressor::compress(ByteView data, Counters& counters) const {
   counters["escape_bits"] += escape_bits;
   counters["ideal_bits"] += ideal_bits;
   counters["coded_bits"] += static_cast<double>(encoder.bit_count());
-  counters["window_slides"] += static_cast<double>(context.slides());
+  counters["window_slides"] += static_cast<double>(
+      batched_ ? sliding_windows(model_.context_limit, true, tokens.size()).size() - 1
+               : context.slides());
   return stream;
 }
 
 Bytes PretrainedCompressor::decompress(ByteView compressed, std::size_t original_size) const {
+  if (estimate_) {
+    throw InputError("pretrained: estimate mode does not decode; use mode \"decode\"");
+  }
   const Tokenizer& tokenizer = *model_.tokenizer;
   const std::size_t target = coded_length(original_size, tokenizer);
   SlidingContext context(model_);
@@ -225,6 +242,10 @@ Bytes PretrainedCompressor::expected_roundtrip(ByteView data) const {
 nlohmann::json PretrainedCompressor::settings() const {
   return {
       {"format", model_.format},
+      {"mode", !estimate_ ? "decode: every chunk decoded with one-token sessions"
+               : batched_ ? "estimate: not decoded (batched whole-window evaluation: sizes "
+                            "within rounding of the decode mode's)"
+                          : "estimate: not decoded (the encoder of the decode mode: same sizes)"},
       {"model", model_.describe()},
       {"parameters", parameter_count()},
       {"mapping", to_string(mapping_)},
@@ -255,10 +276,17 @@ namespace {
 
 std::unique_ptr<Compressor> make_pretrained(const Options& options, const CodecContext& context) {
   const std::string format = options.string("format");
-  if (format != "llama2c" && format != "rwkv" && format != "torchscript") {
+  if (format != "llama2c" && format != "rwkv" && format != "torchscript" && format != "gguf") {
     throw InputError(options.key_path("format") +
-                     ": expected \"llama2c\", \"rwkv\" or \"torchscript\", got \"" + format + "\"");
+                     ": expected \"llama2c\", \"rwkv\", \"torchscript\" or \"gguf\", got \"" +
+                     format + "\"");
   }
+  const std::int64_t threads = options.integer("threads");
+  if (threads < 1 || threads > 512) {
+    throw InputError(options.key_path("threads") + ": expected 1 to 512, got " +
+                     std::to_string(threads));
+  }
+  const PretrainedOptions format_options{static_cast<int>(threads), options.string("cpu_variant")};
   const std::int64_t window = options.integer("context");
   if (window < 0 || window > std::numeric_limits<int>::max()) {
     throw InputError(options.key_path("context") + ": expected 0 (the model's own) or a " +
@@ -272,7 +300,7 @@ std::unique_ptr<Compressor> make_pretrained(const Options& options, const CodecC
   PretrainedModel model;
   try {
     model = load_pretrained_model(format, options.string("checkpoint"), options.string("tokenizer"),
-                                  static_cast<int>(window));
+                                  static_cast<int>(window), format_options);
   } catch (const InputError& e) {
     throw InputError(options.key_path("checkpoint") + ": " + e.what());
   }
@@ -285,8 +313,14 @@ std::unique_ptr<Compressor> make_pretrained(const Options& options, const CodecC
                      " (a normalizer other than identity, folded whitespace, or no byte "
                      "fallback)");
   }
+  const std::string mode = options.string("mode");
+  if (mode != "decode" && mode != "estimate") {
+    throw InputError(options.key_path("mode") + ": expected \"decode\" or \"estimate\", got \"" +
+                     mode + "\"");
+  }
   try {
-    return std::make_unique<PretrainedCompressor>(std::move(model), top_k, context.mapping);
+    return std::make_unique<PretrainedCompressor>(std::move(model), top_k, context.mapping,
+                                                  mode == "estimate");
   } catch (const InputError& e) {
     throw InputError(options.key_path("top_k") + ": " + e.what());
   }
@@ -297,18 +331,32 @@ std::unique_ptr<Compressor> make_pretrained(const Options& options, const CodecC
 CompressorKind pretrained_kind() {
   return {
       "pretrained",
-      "Pretrained LM (llama2.c, rwkv.cpp or TorchScript) as a compressor: the 7-bit chunk is "
-      "tokenised "
-      "and coded over the top-k next tokens plus an escape (docs/PROTOCOL.md sections 4-5)",
+      "Pretrained LM (llama2.c, rwkv.cpp, TorchScript or GGUF through llama.cpp) as a "
+      "compressor: the 7-bit chunk is tokenised and coded over the top-k next tokens plus an "
+      "escape (docs/PROTOCOL.md sections 4-5)",
       {
-          {"format", OptionType::String, nullptr, "\"llama2c\", \"rwkv\" or \"torchscript\""},
+          {"format", OptionType::String, nullptr,
+           std::string("\"llama2c\", \"rwkv\", \"torchscript\" or \"gguf\" (") +
+               (gguf_format_available() ? "this build has llama.cpp"
+                                        : "not in this build: run scripts/fetch-llama-cpp.sh "
+                                          "and configure again") +
+               ")"},
           {"checkpoint", OptionType::Path, nullptr,
-           "llama2.c .bin, rwkv.cpp .bin or TorchScript .pt model file"},
+           "llama2.c .bin, rwkv.cpp .bin, TorchScript .pt or GGUF .gguf model file"},
           {"tokenizer", OptionType::Path, "",
-           "llama2.c tokenizer.bin (llama2c) or SentencePiece .model (torchscript)"},
+           "llama2.c tokenizer.bin (llama2c) or SentencePiece .model (torchscript); none for "
+           "rwkv and gguf"},
           {"context", OptionType::Integer, 0,
-           "positions per window; 0 = the model's own (llama2c: seq_len; rwkv: unbounded); "
-           "required for torchscript"},
+           "positions per window; 0 = the model's own (llama2c: seq_len; gguf: its training "
+           "context; rwkv: unbounded); required for torchscript"},
+          {"threads", OptionType::Integer, 1,
+           "gguf: llama.cpp threads per session (recorded; encoder and decoder use the same)"},
+          {"cpu_variant", OptionType::String, "",
+           "gguf: ggml CPU variant to load (haswell, skylakex, zen4, ...); empty = the best this "
+           "CPU runs; recorded in settings"},
+          {"mode", OptionType::String, "decode",
+           "decode: code with one-token sessions and verify by decoding; estimate: never "
+           "decoded (gguf: each window in one batched pass, fast)"},
           {"top_k", OptionType::Integer, 100,
            "next-token probabilities kept per step (the rest is reached by an escape)"},
       },

@@ -34,8 +34,11 @@ namespace lmc {
 
 class PretrainedCompressor final : public Compressor {
  public:
-  // InputError unless 1 <= top_k < number of candidate tokens.
-  PretrainedCompressor(PretrainedModel model, int top_k, SevenBitMapping mapping);
+  // InputError unless 1 <= top_k < number of candidate tokens. `estimate`: the streams are
+  // never decoded (verifiable() is false); a model with window_logits (gguf) then computes
+  // each window's probabilities in one batched pass instead of one token at a time.
+  PretrainedCompressor(PretrainedModel model, int top_k, SevenBitMapping mapping,
+                       bool estimate = false);
 
   using Compressor::compress;
   // Counters: "masked_bits", "tokens", "escapes", "escape_bits" (ideal bits of the escape
@@ -49,7 +52,7 @@ class PretrainedCompressor final : public Compressor {
 
   bool discounts_header() const override { return false; }
   bool supports_unchunked() const override { return false; }
-  bool verifiable() const override { return true; }
+  bool verifiable() const override { return !estimate_; }
   std::uint64_t parameter_count() const override { return model_.predictor->parameter_count(); }
   nlohmann::json settings() const override;
 
@@ -59,11 +62,14 @@ class PretrainedCompressor final : public Compressor {
   PretrainedModel model_;
   int top_k_;
   SevenBitMapping mapping_;
+  bool estimate_ = false;
+  bool batched_ = false;         // estimate mode through the model's window_logits
   std::vector<int> candidates_;  // ids in increasing order
 };
 
-// Registry entry: {"kind": "pretrained", "format": "llama2c" | "rwkv", "checkpoint": PATH,
-// "tokenizer": PATH (llama2c), "top_k": 100}.
+// Registry entry: {"kind": "pretrained", "format": "llama2c" | "rwkv" | "torchscript" | "gguf",
+// "checkpoint": PATH, "tokenizer": PATH (llama2c, torchscript), "top_k": 100,
+// "mode": "decode" | "estimate", "threads" and "cpu_variant" (gguf)}.
 CompressorKind pretrained_kind();
 
 }  // namespace lmc

@@ -702,11 +702,12 @@ int main_with_exit_code(int argc, char** argv) {
   GenerateArgs generate_args;
   auto* generate = app.add_subcommand("generate",
                                       "Continue a prompt with a pretrained model (llama2.c, "
-                                      "rwkv.cpp, TorchScript) or a compressor");
+                                      "rwkv.cpp, TorchScript, GGUF) or a compressor");
   std::string generate_compressor, prompt_file;
   std::size_t prompt_bytes = 0;
-  auto* model_option = generate->add_option(
-      "--model", generate_args.model, "Model file (llama2.c or rwkv.cpp .bin, TorchScript .pt)");
+  auto* model_option =
+      generate->add_option("--model", generate_args.model,
+                           "Model file (llama2.c or rwkv.cpp .bin, TorchScript .pt, GGUF .gguf)");
   generate
       ->add_option("--compressor", generate_compressor,
                    "Sample from a compressor (paper section 3.4): gzip, lzma2, ... (see list)")
@@ -716,8 +717,8 @@ int main_with_exit_code(int argc, char** argv) {
                        "With --prompt-file: only its first N bytes (the paper: 1948)");
   generate
       ->add_option("--format", generate_args.format,
-                   "auto (by magic), llama2c, rwkv or torchscript")
-      ->check(CLI::IsMember({"auto", "llama2c", "rwkv", "torchscript"}));
+                   "auto (by magic), llama2c, rwkv, torchscript or gguf (builds with llama.cpp)")
+      ->check(CLI::IsMember({"auto", "llama2c", "rwkv", "torchscript", "gguf"}));
   generate->add_option("--tokenizer", generate_args.tokenizer,
                        "llama2.c tokenizer.bin, or SentencePiece .model (torchscript)");
   generate->add_option("--context", generate_args.context,

@@ -30,7 +30,7 @@ std::string generate_text(const PretrainedModel& model, std::string_view prompt,
 // `bench generate`: the options as CLI11 fills them.
 struct GenerateArgs {
   std::string model;            // checkpoint file
-  std::string format = "auto";  // "auto" | "llama2c" | "rwkv" | "torchscript"
+  std::string format = "auto";  // "auto" | "llama2c" | "rwkv" | "torchscript" | "gguf"
   std::string tokenizer;        // llama2.c tokenizer.bin or SentencePiece .model
   int context = 0;              // positions per window; 0 = the model's own
   std::string prompt;

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages lmc-bench builds against, plus the sample corpora of the demo
-# (GCIDE dictionary text, scikit-image photographs, pocketsphinx speech). Idempotent.
+# (GCIDE dictionary text, scikit-image photographs, pocketsphinx speech), then fetches the pinned
+# llama.cpp release for GGUF models (scripts/fetch-llama-cpp.sh). Idempotent.
 set -euo pipefail
+cd "$(dirname "$0")/.."
 
 packages=(
   # build
@@ -23,6 +25,8 @@ packages=(
   python3-torch python3-sentencepiece
   # sample corpora for the demo
   dict-gcide python3-skimage pocketsphinx-testdata
+  # the client that fetches llama.cpp's pinned release (scripts/fetch-llama-cpp.sh)
+  npm
 )
 
 missing=()
@@ -31,10 +35,15 @@ for p in "${packages[@]}"; do
 done
 if [ ${#missing[@]} -eq 0 ]; then
   echo "install-deps: all ${#packages[@]} packages present"
-  exit 0
+else
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  echo "install-deps: installing ${missing[*]}"
+  $sudo apt-get update
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends "${missing[@]}"
 fi
-sudo=""
-[ "$(id -u)" -eq 0 ] || sudo="sudo"
-echo "install-deps: installing ${missing[*]}"
-$sudo apt-get update
-DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends "${missing[@]}"
+
+# GGUF models (optional at build time; LMC_NO_LLAMA_CPP=1 skips the fetch).
+if [ "${LMC_NO_LLAMA_CPP:-0}" != 1 ]; then
+  scripts/fetch-llama-cpp.sh
+fi
