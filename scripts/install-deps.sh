@@ -25,9 +25,10 @@ packages=(
   python3-torch python3-sentencepiece
   # sample corpora for the demo
   dict-gcide python3-skimage pocketsphinx-testdata
-  # the client that fetches llama.cpp's pinned release (scripts/fetch-llama-cpp.sh)
-  npm
 )
+# The client that fetches llama.cpp's pinned release (scripts/fetch-llama-cpp.sh). Only when
+# missing: a machine with NodeSource's nodejs already has npm, and Debian's npm conflicts with it.
+command -v npm >/dev/null || packages+=(npm)
 
 missing=()
 for p in "${packages[@]}"; do
