@@ -94,7 +94,11 @@ Checkpoint read_checkpoint(const std::filesystem::path& path) {
   }
   std::ifstream in(path, std::ios::binary);
   if (!in) throw InputError(path.string() + ": cannot open model checkpoint");
-  const auto file_size = std::filesystem::file_size(path);
+  return read_checkpoint(in, std::filesystem::file_size(path), path);
+}
+
+Checkpoint read_checkpoint(std::istream& in, std::uint64_t file_size,
+                           const std::filesystem::path& path) {
   auto fail = [&](const std::string& why) -> InputError {
     return InputError(path.string() + ": not a valid Transformer checkpoint (" + why + ")");
   };

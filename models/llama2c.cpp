@@ -10,8 +10,6 @@ namespace lmc {
 
 namespace {
 
-constexpr std::size_t kHeaderInts = 7;
-
 Llama2cConfig read_config(ModelFileReader& reader) {
   Llama2cConfig c;
   c.dim = reader.int32();
@@ -46,7 +44,11 @@ nlohmann::json Llama2cConfig::to_json() const {
 }
 
 std::shared_ptr<const Llama2cPredictor> Llama2cPredictor::load(const std::filesystem::path& path) {
-  const Bytes data = read_model_file(path);
+  return load(path, read_model_file(path));
+}
+
+std::shared_ptr<const Llama2cPredictor> Llama2cPredictor::load(const std::filesystem::path& path,
+                                                               ByteView data) {
   ModelFileReader reader(path, data);
   std::shared_ptr<Llama2cPredictor> model(new Llama2cPredictor());
   model->path_ = path;

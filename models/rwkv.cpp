@@ -104,7 +104,11 @@ class TensorTable {
 }  // namespace
 
 std::shared_ptr<const RwkvPredictor> RwkvPredictor::load(const std::filesystem::path& path) {
-  const Bytes data = read_model_file(path);
+  return load(path, read_model_file(path));
+}
+
+std::shared_ptr<const RwkvPredictor> RwkvPredictor::load(const std::filesystem::path& path,
+                                                         ByteView data) {
   ModelFileReader reader(path, data);
   const std::int32_t magic = reader.int32();
   if (magic != kMagic) reader.fail("not an rwkv.cpp model (wrong magic)");
