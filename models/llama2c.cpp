@@ -17,10 +17,11 @@ Llama2cConfig read_config(ModelFileReader& reader) {
   c.n_layers = reader.int32();
   c.n_heads = reader.int32();
   c.n_kv_heads = reader.int32();
-  c.vocab_size = reader.int32();
+  const std::int32_t signed_vocab = reader.int32();
   c.seq_len = reader.int32();
-  c.shared_classifier = c.vocab_size > 0;
-  c.vocab_size = std::abs(c.vocab_size);
+  c.shared_classifier = signed_vocab > 0;
+  // INT32_MIN has no absolute value: say 0, which the check below refuses.
+  c.vocab_size = signed_vocab == INT32_MIN ? 0 : std::abs(signed_vocab);
   const bool sane =
       c.dim > 0 && c.dim <= 65536 && c.hidden_dim > 0 && c.hidden_dim <= 262144 && c.n_layers > 0 &&
       c.n_layers <= 1024 && c.n_heads > 0 && c.dim % c.n_heads == 0 && c.head_size() % 2 == 0 &&
