@@ -1,5 +1,6 @@
 #include "models/llama2c.h"
 
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 
@@ -9,6 +10,9 @@
 namespace lmc {
 
 namespace {
+
+// The smallest KV-cache limit, whatever the file's size (see load).
+constexpr std::uint64_t kMinCacheLimit = std::uint64_t{256} << 20;
 
 Llama2cConfig read_config(ModelFileReader& reader) {
   Llama2cConfig c;
@@ -84,6 +88,17 @@ std::shared_ptr<const Llama2cPredictor> Llama2cPredictor::load(const std::filesy
   if (reader.remaining() != stored * sizeof(float)) {
     reader.fail("holds " + std::to_string(reader.remaining()) + " bytes of weights, the header " +
                 c.to_json().dump() + " needs " + std::to_string(stored * sizeof(float)));
+  }
+  // A session's KV cache (layers x seq_len x kv_dim floats, keys and values) is not in the file:
+  // a header of many thin layers and a long context asks for gigabytes from a few megabytes
+  // (1024 layers of dim 2 at seq_len 2^20: 16 GiB from 8 MB). Honest models need far less than
+  // their weights (stories260K: 0.7 MB for 1 MB; Llama 2 7B: 4 GiB for 27 GB).
+  const std::uint64_t cache_bytes = std::uint64_t{2} * layers * c.seq_len * kv_dim * sizeof(float);
+  const std::uint64_t cache_limit = std::max<std::uint64_t>(4 * data.size(), kMinCacheLimit);
+  if (cache_bytes > cache_limit) {
+    reader.fail("header " + c.to_json().dump() + " asks for a KV cache of " +
+                std::to_string(cache_bytes) + " bytes, more than the limit of " +
+                std::to_string(cache_limit) + " (4 x the file, at least 256 MiB)");
   }
   model->weights_.resize(next + (c.shared_classifier ? 0 : vocab * dim));
   reader.floats(model->weights_.data(), next);

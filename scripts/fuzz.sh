@@ -11,7 +11,9 @@ seconds="${1:?usage: scripts/fuzz.sh SECONDS [TARGET...]}"
 shift
 jobs="${LMC_FUZZ_JOBS:-$(nproc)}"
 
-cmake -S tests/fuzz -B build-fuzz -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ >/dev/null
+# The sanitized tests (scripts/sanitize.sh) share this build; not built here.
+cmake -S tests/fuzz -B build-fuzz -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
+  -DLMC_SANITIZED_TESTS=OFF >/dev/null
 cmake --build build-fuzz -j"$jobs" >/dev/null
 
 targets=("$@")

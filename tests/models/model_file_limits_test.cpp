@@ -7,6 +7,7 @@
 #include <fstream>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "common/error.h"
 #include "models/checkpoint.h"
@@ -76,6 +77,22 @@ TEST(ModelFileLimits, Llama2cVocabularyOfInt32Min) {
   const ByteView bytes(reinterpret_cast<const std::uint8_t*>(header), sizeof(header));
   expect_input_error([&] { Llama2cPredictor::load("crafted.bin", bytes); },
                      "crafted.bin: not a llama2.c checkpoint header");
+}
+
+// 1024 layers of dim 2 and a context of 2^20 tokens: an 8.5 MB file whose sessions would each
+// allocate a 16 GiB KV cache.
+TEST(ModelFileLimits, Llama2cKvCacheFarLargerThanTheFile) {
+  const int dim = 2, hidden = 2, layers = 1024, vocab = 1, seq_len = 1 << 20;
+  const std::size_t weights =
+      vocab * dim + dim +
+      std::size_t{layers} * (dim + 2 * dim * dim + 2 * dim * dim + dim + 3 * hidden * dim) +
+      std::size_t{seq_len} * dim;  // the RoPE tables, head size 2
+  std::vector<std::int32_t> file = {dim, hidden, layers, 1, 1, vocab, seq_len};
+  file.resize(file.size() + weights);
+  const ByteView bytes(reinterpret_cast<const std::uint8_t*>(file.data()),
+                       file.size() * sizeof(file[0]));
+  expect_input_error([&] { Llama2cPredictor::load("thin.bin", bytes); },
+                     "asks for a KV cache of 17179869184 bytes, more than the limit of 268435456");
 }
 
 }  // namespace
