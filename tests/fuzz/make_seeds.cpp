@@ -223,21 +223,28 @@ void transformer_seeds(const fs::path& root) {
 // A results.json of two rows (chunked and unchunked) and a journal of two pieces, in the shapes
 // bench writes (the journal's fingerprint is the one journal_fuzzer.cpp resumes).
 void result_file_seeds(const fs::path& root) {
-  write_seed(root / "results", "two-rows", text_bytes(R"({"schema": "lmc-bench/results/1", "rows": [)"
-      R"({"dataset": "enwik8", "compressor": "gzip", "mode": "chunked", "chunk_size": 2048,)"
-      R"( "chunks": 8, "raw_bytes": 16384, "raw_rate": 38.2, "adjusted_rate": 38.2,)"
-      R"( "verified": true, "note": "", "dataset_kind": "enwik", "compressor_kind": "gzip",)"
-      R"( "parameters": 0}, {"dataset": "enwik8", "compressor": "gzip", "mode": "unchunked",)"
-      R"( "chunks": 8, "raw_bytes": 16384, "raw_rate": 36.1, "adjusted_rate": 36.1}]})"));
+  write_seed(
+      root / "results", "two-rows",
+      text_bytes(
+          R"({"schema": "lmc-bench/results/1", "rows": [)"
+          R"({"dataset": "enwik8", "compressor": "gzip", "mode": "chunked", "chunk_size": 2048,)"
+          R"( "chunks": 8, "raw_bytes": 16384, "raw_rate": 38.2, "adjusted_rate": 38.2,)"
+          R"( "verified": true, "note": "", "dataset_kind": "enwik", "compressor_kind": "gzip",)"
+          R"( "parameters": 0}, {"dataset": "enwik8", "compressor": "gzip", "mode": "unchunked",)"
+          R"( "chunks": 8, "raw_bytes": 16384, "raw_rate": 36.1, "adjusted_rate": 36.1}]})"));
   const std::string partial =
       R"({"chunks": 4, "raw_bytes": 8192, "compressed_bytes": 3000, "verified_chunks": 4,)"
       R"( "compress_seconds": 0.5, "decompress_seconds": 0.25, "counters": {"ideal_bits": 12.5}})";
-  write_seed(root / "journal", "two-pieces", text_bytes(
-      R"({"journal": "lmc-bench/journal/1", "run": "0123456789abcdef"})" "\n"
-      R"({"dataset": "enwik", "mode": "chunked", "compressors": ["gzip"], "first": 0,)"
-      R"( "count": 4, "partials": [)" + partial + "]}\n" +
-      R"({"dataset": "enwik", "mode": "chunked", "compressors": ["gzip"], "first": 4,)"
-      R"( "count": 4, "partials": [)" + partial + "]}\n"));
+  write_seed(
+      root / "journal", "two-pieces",
+      text_bytes(R"({"journal": "lmc-bench/journal/1", "run": "0123456789abcdef"})"
+                 "\n"
+                 R"({"dataset": "enwik", "mode": "chunked", "compressors": ["gzip"], "first": 0,)"
+                 R"( "count": 4, "partials": [)" +
+                 partial + "]}\n" +
+                 R"({"dataset": "enwik", "mode": "chunked", "compressors": ["gzip"], "first": 4,)"
+                 R"( "count": 4, "partials": [)" +
+                 partial + "]}\n"));
 }
 
 void json_seeds(const fs::path& root) {
