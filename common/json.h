@@ -23,7 +23,8 @@ inline constexpr std::size_t kMaxJsonNesting = 256;
 void check_json_nesting(std::string_view text, const std::string& what,
                         std::size_t max_depth = kMaxJsonNesting);
 
-// check_json_nesting, then nlohmann::json::parse (whose parse_error still reports bad syntax).
+// check_json_nesting, then nlohmann::json::parse (whose parse_error still reports bad syntax); a
+// number beyond a double's range is an InputError naming `what`.
 nlohmann::json parse_json(std::string_view text, const std::string& what,
                           std::size_t max_depth = kMaxJsonNesting);
 nlohmann::json parse_json(std::istream& in, const std::string& what,

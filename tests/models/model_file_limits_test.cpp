@@ -12,6 +12,7 @@
 #include "common/error.h"
 #include "models/checkpoint.h"
 #include "models/llama2c.h"
+#include "models/rwkv.h"
 #include "test_support.h"
 
 namespace lmc {
@@ -93,6 +94,17 @@ TEST(ModelFileLimits, Llama2cKvCacheFarLargerThanTheFile) {
                        file.size() * sizeof(file[0]));
   expect_input_error([&] { Llama2cPredictor::load("thin.bin", bytes); },
                      "asks for a KV cache of 17179869184 bytes, more than the limit of 268435456");
+}
+
+// A tensor header of four dimensions of 2^24: their product overflowed int64 (undefined
+// behaviour: UBSan aborts) before it was compared with the bytes left.
+TEST(ModelFileLimits, RwkvTensorDimensionsWhoseProductOverflows) {
+  const std::int32_t file[] = {
+      0x67676d66, 101, 8, 4,       1,       0,                  // magic, version, vocab, embed, ...
+      4,          10,  0, 1 << 24, 1 << 24, 1 << 24, 1 << 24};  // dims, key, type
+  const ByteView bytes(reinterpret_cast<const std::uint8_t*>(file), sizeof(file));
+  expect_input_error([&] { RwkvPredictor::load("wide.bin", bytes); },
+                     "wide.bin: truncated: a tensor needs more than the 12 bytes left");
 }
 
 }  // namespace
