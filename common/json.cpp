@@ -33,7 +33,13 @@ void check_json_nesting(std::string_view text, const std::string& what, std::siz
 
 nlohmann::json parse_json(std::string_view text, const std::string& what, std::size_t max_depth) {
   check_json_nesting(text, what, max_depth);
-  return nlohmann::json::parse(text);
+  try {
+    return nlohmann::json::parse(text);
+  } catch (const nlohmann::json::out_of_range& e) {
+    // A number too large for a double (1e999): valid syntax, so not a parse_error that callers
+    // turn into "not valid JSON"; found by the JSON fuzzer.
+    throw InputError(what + ": not valid JSON: " + e.what());
+  }
 }
 
 nlohmann::json parse_json(std::istream& in, const std::string& what, std::size_t max_depth) {

@@ -59,7 +59,10 @@ Options Options::validate(const nlohmann::json& object, const std::vector<Option
     throw InputError(key_path + ": expected a JSON object, got " + object.dump());
   }
   nlohmann::json values = nlohmann::json::object();
-  for (const auto& [key, value] : object.items()) {
+  for (const auto& item : object.items()) {
+    // Not a structured binding: clang before 16 (the fuzz build) cannot capture one in a lambda.
+    const std::string& key = item.key();
+    const nlohmann::json& value = item.value();
     if (std::find(reserved.begin(), reserved.end(), key) != reserved.end()) continue;
     auto spec =
         std::find_if(specs.begin(), specs.end(), [&](const auto& s) { return s.name == key; });

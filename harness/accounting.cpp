@@ -1,5 +1,7 @@
 #include "harness/accounting.h"
 
+#include "common/json.h"
+
 namespace lmc {
 
 PartialResult& PartialResult::operator+=(const PartialResult& other) {
@@ -23,11 +25,12 @@ void to_json(nlohmann::json& j, const PartialResult& p) {
        {"counters", p.counters}};
 }
 
+// Partials come back from journals on disk, where a count may be anything (integer_at).
 void from_json(const nlohmann::json& j, PartialResult& p) {
-  j.at("chunks").get_to(p.chunks);
-  j.at("raw_bytes").get_to(p.raw_bytes);
-  j.at("compressed_bytes").get_to(p.compressed_bytes);
-  j.at("verified_chunks").get_to(p.verified_chunks);
+  p.chunks = integer_at<std::uint64_t>(j, "chunks");
+  p.raw_bytes = integer_at<std::uint64_t>(j, "raw_bytes");
+  p.compressed_bytes = integer_at<std::uint64_t>(j, "compressed_bytes");
+  p.verified_chunks = integer_at<std::uint64_t>(j, "verified_chunks");
   j.at("compress_seconds").get_to(p.compress_seconds);
   j.at("decompress_seconds").get_to(p.decompress_seconds);
   j.at("counters").get_to(p.counters);

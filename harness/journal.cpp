@@ -28,8 +28,8 @@ JournalEntry entry_from_json(const nlohmann::json& j) {
   e.dataset = j.at("dataset").get<std::string>();
   e.mode = j.at("mode").get<std::string>();
   e.compressors = j.at("compressors").get<std::vector<std::string>>();
-  e.first = j.at("first").get<std::uint64_t>();
-  e.count = j.at("count").get<std::uint64_t>();
+  e.first = integer_at<std::uint64_t>(j, "first");
+  e.count = integer_at<std::uint64_t>(j, "count");
   e.partials = j.at("partials").get<std::vector<PartialResult>>();
   if (e.partials.size() != e.compressors.size()) {
     throw std::invalid_argument("partials and compressors differ in number");
@@ -134,12 +134,15 @@ JournalFile read_journal_file(const std::filesystem::path& path, const std::stri
     header = parse_json(lines.empty() ? std::string() : lines[0], path.string());
   } catch (const nlohmann::json::exception&) {
   }
-  if (!header.is_object() || header.value("journal", "") != kSchema) {
+  // Compared as JSON values: value("journal", "") would throw a type error on a number there.
+  if (!header.is_object() || header["journal"] != kSchema) {
     throw InputError(path.string() + ": not an lmc-bench run journal");
   }
-  if (header.value("run", "") != fingerprint) {
+  if (header["run"] != fingerprint) {
+    const nlohmann::json& run = header["run"];
     throw InputError(path.string() + ": the journal belongs to another run (fingerprint " +
-                     header.value("run", "?") + ", this config gives " + fingerprint +
+                     (run.is_string() ? run.get<std::string>() : run.dump()) +
+                     ", this config gives " + fingerprint +
                      "): same config, overrides, --no-verify and build are needed to resume");
   }
   JournalFile file;

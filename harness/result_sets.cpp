@@ -17,16 +17,72 @@ nlohmann::json load_results(const std::filesystem::path& dir) {
   if (!in)
     throw InputError(path.string() + ": not found (is " + dir.string() + " a result folder?)");
   const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  check_json_nesting(text, path.string());
+  return parse_results(text, path.string());
+}
+
+namespace {
+
+// The keys of a row that report and compare read, and the JSON type each must have.
+enum class RowValue { String, Number, Unsigned, Boolean };
+struct RowKey {
+  const char* name;
+  RowValue type;
+  bool required;
+};
+constexpr RowKey kRowKeys[] = {
+    {"dataset", RowValue::String, true},
+    {"compressor", RowValue::String, true},
+    {"mode", RowValue::String, true},
+    {"raw_rate", RowValue::Number, true},
+    {"adjusted_rate", RowValue::Number, true},
+    {"chunk_size", RowValue::Unsigned, false},  // required of chunked rows, below
+    {"chunks", RowValue::Unsigned, false},
+    {"raw_bytes", RowValue::Unsigned, false},
+    {"verified", RowValue::Boolean, false},
+    {"note", RowValue::String, false},
+    {"dataset_kind", RowValue::String, false},
+    {"compressor_kind", RowValue::String, false},
+    {"parameters", RowValue::Unsigned, false},
+};
+
+bool has_type(const nlohmann::json& value, RowValue type) {
+  switch (type) {
+    case RowValue::String:
+      return value.is_string();
+    case RowValue::Number:
+      return value.is_number();
+    case RowValue::Unsigned:
+      return value.is_number_unsigned();
+    case RowValue::Boolean:
+      return value.is_boolean();
+  }
+  return false;
+}
+
+}  // namespace
+
+nlohmann::json parse_results(std::string_view text, const std::string& what) {
+  check_json_nesting(text, what);
   nlohmann::json results = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (results.is_discarded() || !results.is_object() ||
-      results.value("schema", "") != "lmc-bench/results/1" || !results.contains("rows") ||
+  if (results.is_discarded() || !results.is_object() || !results.contains("schema") ||
+      results["schema"] != "lmc-bench/results/1" || !results.contains("rows") ||
       !results["rows"].is_array()) {
-    throw InputError(path.string() + ": not an lmc-bench result (schema lmc-bench/results/1)");
+    throw InputError(what + ": not an lmc-bench result (schema lmc-bench/results/1)");
   }
   for (const auto& row : results["rows"]) {
-    for (const char* key : {"dataset", "compressor", "mode", "raw_rate", "adjusted_rate"}) {
-      if (!row.contains(key)) throw InputError(path.string() + ": a row lacks \"" + key + "\"");
+    if (!row.is_object()) throw InputError(what + ": a row is not a JSON object");
+    for (const RowKey& key : kRowKeys) {
+      if (!row.contains(key.name)) {
+        if (key.required) throw InputError(what + ": a row lacks \"" + key.name + "\"");
+        continue;
+      }
+      if (!has_type(row[key.name], key.type)) {
+        throw InputError(what + ": a row's \"" + key.name +
+                         "\" has the wrong type: " + row[key.name].dump());
+      }
+    }
+    if (row["mode"] != "unchunked" && !row.contains("chunk_size")) {
+      throw InputError(what + ": a chunked row lacks \"chunk_size\"");
     }
   }
   return results;

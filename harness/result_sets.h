@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace lmc {
@@ -12,6 +13,10 @@ namespace lmc {
 // results.json of a result folder; throws InputError naming the file when it is missing or is
 // not an lmc-bench result.
 nlohmann::json load_results(const std::filesystem::path& dir);
+// The same from the text of a results.json; `what` names it in errors (the seam the fuzzer
+// feeds). Every key that report and compare read has its type checked here, so a crafted file is
+// an InputError (exit 2) instead of a JSON type error deep inside them.
+nlohmann::json parse_results(std::string_view text, const std::string& what);
 
 // The rows of several runs, in the order given; a later run's row replaces an earlier one with
 // the same dataset x compressor x mode.

@@ -21,9 +21,23 @@ constexpr std::size_t kPreambleSize = sizeof(kMagic) + 2 * sizeof(std::uint32_t)
 // A header is a few kilobytes; anything far larger means the file is not a checkpoint.
 constexpr std::uint32_t kMaxHeaderSize = 16u << 20;
 
+// More floats than any tensor of ours holds (64 GiB); a shape beyond it is not a checkpoint's.
+constexpr std::int64_t kMaxTensorElements = std::int64_t{1} << 34;
+
 std::int64_t element_count(const std::vector<std::int64_t>& shape) {
   std::int64_t count = 1;
   for (auto extent : shape) count *= extent;
+  return count;
+}
+
+// The element count of a shape read from a file, or -1 when an extent is negative or the product
+// passes kMaxTensorElements (checked before each multiplication, which could otherwise overflow).
+std::int64_t checked_element_count(const std::vector<std::int64_t>& shape) {
+  std::int64_t count = 1;
+  for (auto extent : shape) {
+    if (extent < 0 || (extent > 0 && count > kMaxTensorElements / extent)) return -1;
+    count *= extent;
+  }
   return count;
 }
 
@@ -94,7 +108,11 @@ Checkpoint read_checkpoint(const std::filesystem::path& path) {
   }
   std::ifstream in(path, std::ios::binary);
   if (!in) throw InputError(path.string() + ": cannot open model checkpoint");
-  const auto file_size = std::filesystem::file_size(path);
+  return read_checkpoint(in, std::filesystem::file_size(path), path);
+}
+
+Checkpoint read_checkpoint(std::istream& in, std::uint64_t file_size,
+                           const std::filesystem::path& path) {
   auto fail = [&](const std::string& why) -> InputError {
     return InputError(path.string() + ": not a valid Transformer checkpoint (" + why + ")");
   };
@@ -124,9 +142,13 @@ Checkpoint read_checkpoint(const std::filesystem::path& path) {
     for (const auto& entry : checkpoint.header.at("tensors")) {
       NamedTensor t;
       t.name = entry.at("name").get<std::string>();
-      t.shape = entry.at("shape").get<std::vector<std::int64_t>>();
-      const auto count = element_count(t.shape);
-      if (count < 0 || count > (std::int64_t{1} << 34)) throw fail("bad shape of " + t.name);
+      for (const auto& extent : entry.at("shape")) {
+        const auto value = exact_integer<std::int64_t>(extent);
+        if (!value) throw fail("bad shape of " + t.name + ": " + entry.at("shape").dump());
+        t.shape.push_back(*value);
+      }
+      const auto count = checked_element_count(t.shape);
+      if (count < 0) throw fail("bad shape of " + t.name + ": " + shape_string(t.shape));
       expected_size += static_cast<std::uint64_t>(count) * sizeof(float);
       checkpoint.tensors.push_back(std::move(t));
     }

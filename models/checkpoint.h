@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <istream>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -43,6 +44,9 @@ void write_checkpoint(const std::filesystem::path& path, const Checkpoint& check
 
 // Throws InputError naming the file when it is missing, not a checkpoint, or truncated.
 Checkpoint read_checkpoint(const std::filesystem::path& path);
+// The same from a stream of `size` bytes; `path` only names it in errors (the seam the fuzzer
+// feeds).
+Checkpoint read_checkpoint(std::istream& in, std::uint64_t size, const std::filesystem::path& path);
 
 // The checkpoint's "architecture" header; throws InputError naming `source` when it is absent or
 // invalid.

@@ -1,5 +1,6 @@
 #include "models/llama2c.h"
 
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 
@@ -10,7 +11,8 @@ namespace lmc {
 
 namespace {
 
-constexpr std::size_t kHeaderInts = 7;
+// The smallest KV-cache limit, whatever the file's size (see load).
+constexpr std::uint64_t kMinCacheLimit = std::uint64_t{256} << 20;
 
 Llama2cConfig read_config(ModelFileReader& reader) {
   Llama2cConfig c;
@@ -19,10 +21,11 @@ Llama2cConfig read_config(ModelFileReader& reader) {
   c.n_layers = reader.int32();
   c.n_heads = reader.int32();
   c.n_kv_heads = reader.int32();
-  c.vocab_size = reader.int32();
+  const std::int32_t signed_vocab = reader.int32();
   c.seq_len = reader.int32();
-  c.shared_classifier = c.vocab_size > 0;
-  c.vocab_size = std::abs(c.vocab_size);
+  c.shared_classifier = signed_vocab > 0;
+  // INT32_MIN has no absolute value: say 0, which the check below refuses.
+  c.vocab_size = signed_vocab == INT32_MIN ? 0 : std::abs(signed_vocab);
   const bool sane =
       c.dim > 0 && c.dim <= 65536 && c.hidden_dim > 0 && c.hidden_dim <= 262144 && c.n_layers > 0 &&
       c.n_layers <= 1024 && c.n_heads > 0 && c.dim % c.n_heads == 0 && c.head_size() % 2 == 0 &&
@@ -46,7 +49,11 @@ nlohmann::json Llama2cConfig::to_json() const {
 }
 
 std::shared_ptr<const Llama2cPredictor> Llama2cPredictor::load(const std::filesystem::path& path) {
-  const Bytes data = read_model_file(path);
+  return load(path, read_model_file(path));
+}
+
+std::shared_ptr<const Llama2cPredictor> Llama2cPredictor::load(const std::filesystem::path& path,
+                                                               ByteView data) {
   ModelFileReader reader(path, data);
   std::shared_ptr<Llama2cPredictor> model(new Llama2cPredictor());
   model->path_ = path;
@@ -81,6 +88,17 @@ std::shared_ptr<const Llama2cPredictor> Llama2cPredictor::load(const std::filesy
   if (reader.remaining() != stored * sizeof(float)) {
     reader.fail("holds " + std::to_string(reader.remaining()) + " bytes of weights, the header " +
                 c.to_json().dump() + " needs " + std::to_string(stored * sizeof(float)));
+  }
+  // A session's KV cache (layers x seq_len x kv_dim floats, keys and values) is not in the file:
+  // a header of many thin layers and a long context asks for gigabytes from a few megabytes
+  // (1024 layers of dim 2 at seq_len 2^20: 16 GiB from 8 MB). Honest models need far less than
+  // their weights (stories260K: 0.7 MB for 1 MB; Llama 2 7B: 4 GiB for 27 GB).
+  const std::uint64_t cache_bytes = std::uint64_t{2} * layers * c.seq_len * kv_dim * sizeof(float);
+  const std::uint64_t cache_limit = std::max<std::uint64_t>(4 * data.size(), kMinCacheLimit);
+  if (cache_bytes > cache_limit) {
+    reader.fail("header " + c.to_json().dump() + " asks for a KV cache of " +
+                std::to_string(cache_bytes) + " bytes, more than the limit of " +
+                std::to_string(cache_limit) + " (4 x the file, at least 256 MiB)");
   }
   model->weights_.resize(next + (c.shared_classifier ? 0 : vocab * dim));
   reader.floats(model->weights_.data(), next);

@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "common/bytes.h"
 #include "models/predictor.h"
 
 namespace lmc {
@@ -41,6 +42,10 @@ class Llama2cPredictor final : public Predictor {
   // InputError naming the file for a header that is not a llama2.c config, or a size that does
   // not match the header.
   static std::shared_ptr<const Llama2cPredictor> load(const std::filesystem::path& path);
+  // The same from the file's bytes; `path` only names them in errors and provenance (the seam the
+  // fuzzer feeds).
+  static std::shared_ptr<const Llama2cPredictor> load(const std::filesystem::path& path,
+                                                      ByteView data);
 
   const Llama2cConfig& config() const { return config_; }
   int vocab_size() const override { return config_.vocab_size; }

@@ -18,7 +18,11 @@ std::string byte_token_spelling(int byte) {
 }  // namespace
 
 Llama2cTokenizer Llama2cTokenizer::load(const std::filesystem::path& path, int vocab_size) {
-  const Bytes data = read_model_file(path);
+  return load(path, read_model_file(path), vocab_size);
+}
+
+Llama2cTokenizer Llama2cTokenizer::load(const std::filesystem::path& path, ByteView data,
+                                        int vocab_size) {
   ModelFileReader reader(path, data);
   const std::int32_t max_length = reader.int32();
   if (max_length <= 0 || max_length > 1024) {

@@ -19,6 +19,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "common/bytes.h"
 #include "models/tokenizer.h"
 
 namespace lmc {
@@ -33,6 +34,8 @@ class Llama2cTokenizer final : public Tokenizer {
   // `vocab_size` comes from the model; the file must hold exactly that many tokens.
   // InputError naming the file when it is truncated, too long or inconsistent.
   static Llama2cTokenizer load(const std::filesystem::path& path, int vocab_size);
+  // The same from the file's bytes; `path` only names them (the seam the fuzzer feeds).
+  static Llama2cTokenizer load(const std::filesystem::path& path, ByteView data, int vocab_size);
 
   int vocab_size() const override { return static_cast<int>(pieces_.size()); }
   std::vector<int> encode(std::string_view text) const override;

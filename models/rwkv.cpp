@@ -45,6 +45,12 @@ std::map<std::string, Tensor> read_tensors(ModelFileReader& reader, std::vector<
       const std::int32_t size = reader.int32();
       if (size <= 0 || size > (1 << 24)) reader.fail("tensor dimension " + std::to_string(size));
       tensor.shape.insert(tensor.shape.begin(), size);  // ggml order is reversed
+      // Four dimensions of 2^24 overflow int64 (the rwkv fuzzer's finding): no tensor may hold
+      // more floats than the file has left.
+      if (count > static_cast<std::int64_t>(reader.remaining() / sizeof(float)) / size) {
+        reader.fail("truncated: a tensor needs more than the " +
+                    std::to_string(reader.remaining()) + " bytes left");
+      }
       count *= size;
     }
     const std::string key = reader.string(static_cast<std::size_t>(key_length));
@@ -104,7 +110,11 @@ class TensorTable {
 }  // namespace
 
 std::shared_ptr<const RwkvPredictor> RwkvPredictor::load(const std::filesystem::path& path) {
-  const Bytes data = read_model_file(path);
+  return load(path, read_model_file(path));
+}
+
+std::shared_ptr<const RwkvPredictor> RwkvPredictor::load(const std::filesystem::path& path,
+                                                         ByteView data) {
   ModelFileReader reader(path, data);
   const std::int32_t magic = reader.int32();
   if (magic != kMagic) reader.fail("not an rwkv.cpp model (wrong magic)");

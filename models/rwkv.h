@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "common/bytes.h"
 #include "models/predictor.h"
 
 namespace lmc {
@@ -26,6 +27,10 @@ class RwkvPredictor final : public Predictor {
   // InputError naming the file on a wrong magic or version, a missing or misshapen tensor, a
   // float16 tensor, or a truncated file.
   static std::shared_ptr<const RwkvPredictor> load(const std::filesystem::path& path);
+  // The same from the file's bytes; `path` only names them in errors and provenance (the seam the
+  // fuzzer feeds).
+  static std::shared_ptr<const RwkvPredictor> load(const std::filesystem::path& path,
+                                                   ByteView data);
 
   int vocab_size() const override { return n_vocab_; }
   std::uint64_t parameter_count() const override { return parameter_count_; }

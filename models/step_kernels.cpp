@@ -1,6 +1,8 @@
 // Run-time choice of the kernel path (step_kernels.h).
 #include "models/step_kernels.h"
 
+#include <cpuid.h>
+
 #include <algorithm>
 #include <cstdlib>
 #include <stdexcept>
@@ -19,13 +21,19 @@ std::vector<float> pack_panels(const std::vector<float>& w, int in, int out) {
   return packed;
 }
 
+// CPUID leaf 1, ECX: asked directly because clang before 15 (the fuzz build) does not know
+// __builtin_cpu_supports("f16c").
+bool has_f16c() {
+  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+  return __get_cpuid(1, &eax, &ebx, &ecx, &edx) != 0 && (ecx & bit_F16C) != 0;
+}
+
 bool supported(KernelPath path) {
   switch (path) {
     case KernelPath::Scalar:
       return true;
     case KernelPath::Avx2:
-      return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-             __builtin_cpu_supports("f16c");
+      return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && has_f16c();
     case KernelPath::Avx512:
       return __builtin_cpu_supports("avx512f");
   }

@@ -12,6 +12,7 @@
 #include <cmath>
 #include <cstdint>
 
+#include "models/half.h"
 #include "models/step_kernels.h"
 
 namespace lmc::step_kernels {
@@ -37,9 +38,7 @@ struct ScalarIsa {
   static V min(V a, V b) { return a < b ? a : b; }
   static V max(V a, V b) { return a > b ? a : b; }
   static V load_half(const std::uint16_t* p) { return widen(*p); }
-  static float widen(std::uint16_t half) {
-    return static_cast<float>(std::bit_cast<_Float16>(half));
-  }
+  static float widen(std::uint16_t half) { return half_bits_to_float(half); }
   // 2^n for a float n holding an integer in [-127, 128].
   static V exp2_integer(V n) {
     return std::bit_cast<float>((static_cast<std::int32_t>(n) + 127) << 23);

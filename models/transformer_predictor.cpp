@@ -25,6 +25,7 @@
 #include "common/error.h"
 #include "models/batch_predictor.h"
 #include "models/checkpoint.h"
+#include "models/half.h"
 #include "models/step_kernels.h"
 #include "models/transformer_shape.h"
 
@@ -125,7 +126,7 @@ std::uint16_t to_half(float x) {
   constexpr float kHalfMax = 65504.0f;
   x = x < -kHalfMax ? -kHalfMax : x;
   x = x > kHalfMax ? kHalfMax : x;
-  return std::bit_cast<std::uint16_t>(static_cast<_Float16>(x));
+  return float_to_half_bits(x);
 }
 
 // One sequence's keys and values: per layer (d, capacity), each channel contiguous in time.

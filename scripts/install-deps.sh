@@ -19,6 +19,8 @@ packages=(
   libopenmpi-dev openmpi-bin
   # runtime speed-ups for libtorch (models/README.md, Training)
   libopenblas0-pthread libtcmalloc-minimal4
+  # hostile input: libFuzzer targets and the ASan + UBSan test build (scripts/fuzz.sh, sanitize.sh)
+  clang libclang-rt-14-dev llvm
   # reports
   python3 python3-matplotlib jupyter-nbconvert python3-ipykernel
   # the TorchScript test traces a tiny model and trains a tokenizer (tests/models)

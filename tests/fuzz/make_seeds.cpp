@@ -1,0 +1,273 @@
+// Writes the seed corpora of the fuzz targets into a folder (tests/fuzz/corpus by default): valid
+// inputs of each format, made from a few hundred bytes, so the fuzzers start deep inside the
+// decoders instead of at their magic numbers. Deterministic: rerunning it rewrites the same files.
+#include <cstdint>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <random>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "compressors/compressor.h"
+#include "compressors/lm_compressor.h"
+#include "compressors/random_checkpoint.h"
+#include "models/transformer_predictor.h"
+
+namespace lmc {
+CompressorKind gzip_kind();
+CompressorKind lzma2_kind();
+CompressorKind png_kind();
+CompressorKind flac_kind();
+CompressorKind flac_paper_kind();
+CompressorKind zstd_kind();
+CompressorKind brotli_kind();
+CompressorKind bzip2_kind();
+}  // namespace lmc
+
+namespace {
+
+namespace fs = std::filesystem;
+using lmc::Bytes;
+
+void write_seed(const fs::path& folder, const std::string& name, const Bytes& bytes) {
+  fs::create_directories(folder);
+  std::ofstream(folder / name, std::ios::binary)
+      .write(reinterpret_cast<const char*>(bytes.data()),
+             static_cast<std::streamsize>(bytes.size()));
+}
+
+Bytes text_bytes(std::string_view text) { return Bytes(text.begin(), text.end()); }
+
+// What the codec and LM seeds compress: prose, a smooth signal (what FLAC and PNG are for), noise.
+std::vector<Bytes> sample_chunks() {
+  const std::string prose =
+      "<page><title>Anarchism</title> Anarchism is a political philosophy that advocates "
+      "self-governed societies based on voluntary institutions. These are often described as "
+      "stateless societies, although several authors have defined them more specifically as "
+      "institutions based on non-hierarchical free associations.</page>\n";
+  Bytes wave(512);
+  for (std::size_t i = 0; i < wave.size(); ++i) {
+    wave[i] = static_cast<std::uint8_t>(128 + 100 * ((i * 7) % 64 < 32 ? 1 : -1) * (i % 13) / 13);
+  }
+  std::mt19937 rng(7);
+  Bytes noise(300);
+  for (auto& b : noise) b = static_cast<std::uint8_t>(rng());
+  return {text_bytes(prose), wave, noise, {}};
+}
+
+// [piece length byte][original size u16][stream], the codec fuzzers' input.
+Bytes codec_input(std::uint8_t piece, std::size_t original_size, const Bytes& stream) {
+  Bytes input = {piece, static_cast<std::uint8_t>(original_size & 0xff),
+                 static_cast<std::uint8_t>(original_size >> 8)};
+  input.insert(input.end(), stream.begin(), stream.end());
+  return input;
+}
+
+void codec_seeds(const fs::path& root) {
+  const std::vector<std::pair<std::string, lmc::CompressorKind>> codecs = {
+      {"gzip", lmc::gzip_kind()},
+      {"lzma2", lmc::lzma2_kind()},
+      {"png", lmc::png_kind()},
+      {"flac", lmc::flac_kind()},
+      {"flac_paper", lmc::flac_paper_kind()},
+      {"zstd", lmc::zstd_kind()},
+      {"brotli", lmc::brotli_kind()},
+      {"bzip2", lmc::bzip2_kind()}};
+  const auto chunks = sample_chunks();
+  for (const auto& [name, kind] : codecs) {
+    const auto codec =
+        kind.make(lmc::Options::validate(nlohmann::json::object(), kind.options, name), {});
+    for (std::size_t i = 0; i < chunks.size(); ++i) {
+      if (chunks[i].empty() && name == "png") continue;  // an image needs a pixel
+      const auto piece = static_cast<std::uint8_t>(i * 37);
+      write_seed(root / name, "seed-" + std::to_string(i),
+                 codec_input(piece, chunks[i].size(), codec->compress(chunks[i])));
+    }
+  }
+}
+
+class LittleEndian {
+ public:
+  LittleEndian& i32(std::int32_t v) { return raw(&v, 4); }
+  LittleEndian& f32(float v) { return raw(&v, 4); }
+  LittleEndian& floats(std::size_t count, std::mt19937& rng) {
+    std::normal_distribution<float> weight(0.0f, 0.5f);
+    for (std::size_t i = 0; i < count; ++i) f32(weight(rng));
+    return *this;
+  }
+  LittleEndian& text(std::string_view s) { return raw(s.data(), s.size()); }
+  Bytes bytes() const { return bytes_; }
+
+ private:
+  LittleEndian& raw(const void* p, std::size_t n) {
+    const auto* b = static_cast<const std::uint8_t*>(p);
+    bytes_.insert(bytes_.end(), b, b + n);
+    return *this;
+  }
+  Bytes bytes_;
+};
+
+// llama2.c "v0": dim 4, hidden 8, 1 layer, 2 heads, 1 KV head, seq_len 4; shared or own classifier.
+void llama2c_seeds(const fs::path& root) {
+  for (bool shared : {true, false}) {
+    const int dim = 4, hidden = 8, vocab = 8, seq_len = 4, kv_dim = 2;
+    std::mt19937 rng(shared ? 1 : 2);
+    LittleEndian file;
+    file.i32(dim).i32(hidden).i32(1).i32(2).i32(1).i32(shared ? vocab : -vocab).i32(seq_len);
+    file.floats(vocab * dim + dim + 2 * dim * dim + 2 * kv_dim * dim + dim + 3 * hidden * dim + dim,
+                rng);
+    file.floats(seq_len * (dim / 2), rng);  // the legacy RoPE tables
+    if (!shared) file.floats(vocab * dim, rng);
+    write_seed(root / "llama2c", shared ? "shared-classifier" : "own-classifier", file.bytes());
+  }
+}
+
+// tokenizer.bin for 259 + 3 tokens, behind the fuzzer's vocabulary-size prefix (3).
+void tokenizer_seeds(const fs::path& root) {
+  const std::vector<std::string> ordinary = {"ab", " w", "or"};
+  Bytes input = {3, 0};
+  LittleEndian tokens;
+  tokens.i32(6);
+  for (const char* special : {"<unk>", "<s>", "</s>"}) {
+    tokens.f32(0).i32(static_cast<std::int32_t>(std::strlen(special))).text(special);
+  }
+  for (int byte = 0; byte < 256; ++byte) {
+    char spelling[8];
+    std::snprintf(spelling, sizeof(spelling), "<0x%02X>", byte);
+    tokens.f32(0).i32(6).text(spelling);
+  }
+  float score = -1;
+  for (const auto& piece : ordinary) {
+    tokens.f32(score--).i32(static_cast<std::int32_t>(piece.size())).text(piece);
+  }
+  const Bytes body = tokens.bytes();
+  input.insert(input.end(), body.begin(), body.end());
+  write_seed(root / "llama2c_tokenizer", "vocab-262", input);
+}
+
+// One tensor of an rwkv.cpp file: ggml stores the dimensions innermost first.
+void rwkv_tensor(LittleEndian& file, const std::string& name, std::vector<std::int32_t> shape,
+                 std::mt19937& rng) {
+  file.i32(static_cast<std::int32_t>(shape.size()))
+      .i32(static_cast<std::int32_t>(name.size()))
+      .i32(0);
+  std::size_t count = 1;
+  for (auto it = shape.rbegin(); it != shape.rend(); ++it) {
+    file.i32(*it);
+    count *= static_cast<std::size_t>(*it);
+  }
+  file.text(name).floats(count, rng);
+}
+
+// rwkv.cpp v4, float32: vocab 8, embed 4, FFN 8, one layer.
+void rwkv_seeds(const fs::path& root) {
+  const int vocab = 8, embed = 4, ffn = 8;
+  std::mt19937 rng(3);
+  LittleEndian file;
+  file.i32(0x67676d66).i32(101).i32(vocab).i32(embed).i32(1).i32(0);
+  rwkv_tensor(file, "emb.weight", {vocab, embed}, rng);
+  for (const char* name :
+       {"blocks.0.ln0.weight", "blocks.0.ln0.bias", "ln_out.weight", "ln_out.bias",
+        "blocks.0.ln1.weight", "blocks.0.ln1.bias", "blocks.0.ln2.weight", "blocks.0.ln2.bias",
+        "blocks.0.att.time_decay", "blocks.0.att.time_first", "blocks.0.att.time_mix_k",
+        "blocks.0.att.time_mix_v", "blocks.0.att.time_mix_r", "blocks.0.ffn.time_mix_k",
+        "blocks.0.ffn.time_mix_r"}) {
+    rwkv_tensor(file, name, {embed}, rng);
+  }
+  rwkv_tensor(file, "head.weight", {vocab, embed}, rng);
+  for (const char* name :
+       {"att.key", "att.value", "att.receptance", "att.output", "ffn.receptance"}) {
+    rwkv_tensor(file, std::string("blocks.0.") + name + ".weight", {embed, embed}, rng);
+  }
+  rwkv_tensor(file, "blocks.0.ffn.key.weight", {ffn, embed}, rng);
+  rwkv_tensor(file, "blocks.0.ffn.value.weight", {embed, ffn}, rng);
+  write_seed(root / "rwkv", "v4-embed4", file.bytes());
+}
+
+Bytes file_bytes(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return Bytes(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+// The same tiny Transformer as lm_decoder_fuzzer.cpp (seed 12): its checkpoint file, and LM
+// streams of the sample chunks' first bytes behind their size byte.
+void transformer_seeds(const fs::path& root) {
+  const fs::path path = fs::temp_directory_path() / "lmc-make-seeds.lmct";
+  lmc::TransformerShape shape;
+  shape.embedding_dim = 16;
+  shape.layers = 1;
+  shape.heads = 2;
+  lmc::TransformerShape small = shape;  // the checkpoint seed: a 6 KB file, not 48 KB
+  small.embedding_dim = 4;
+  small.heads = 1;
+  lmc::test::write_random_checkpoint(path, small, 12);
+  write_seed(root / "checkpoint", "embedding4", file_bytes(path));
+  lmc::test::write_random_checkpoint(path, shape, 12);
+  const lmc::LmCompressor lm(lmc::load_transformer_predictor(path),
+                             lmc::SevenBitMapping::ShiftRight);
+  fs::remove(path);
+  const auto chunks = sample_chunks();
+  for (std::size_t i = 0; i < chunks.size(); ++i) {
+    const Bytes chunk(chunks[i].begin(),
+                      chunks[i].begin() + std::min<std::size_t>(chunks[i].size(), 96));
+    Bytes input = {static_cast<std::uint8_t>(chunk.size())};
+    const Bytes stream = lm.compress(chunk);
+    input.insert(input.end(), stream.begin(), stream.end());
+    write_seed(root / "lm_decoder", "seed-" + std::to_string(i), input);
+  }
+}
+
+// A results.json of two rows (chunked and unchunked) and a journal of two pieces, in the shapes
+// bench writes (the journal's fingerprint is the one journal_fuzzer.cpp resumes).
+void result_file_seeds(const fs::path& root) {
+  write_seed(
+      root / "results", "two-rows",
+      text_bytes(
+          R"({"schema": "lmc-bench/results/1", "rows": [)"
+          R"({"dataset": "enwik8", "compressor": "gzip", "mode": "chunked", "chunk_size": 2048,)"
+          R"( "chunks": 8, "raw_bytes": 16384, "raw_rate": 38.2, "adjusted_rate": 38.2,)"
+          R"( "verified": true, "note": "", "dataset_kind": "enwik", "compressor_kind": "gzip",)"
+          R"( "parameters": 0}, {"dataset": "enwik8", "compressor": "gzip", "mode": "unchunked",)"
+          R"( "chunks": 8, "raw_bytes": 16384, "raw_rate": 36.1, "adjusted_rate": 36.1}]})"));
+  const std::string partial =
+      R"({"chunks": 4, "raw_bytes": 8192, "compressed_bytes": 3000, "verified_chunks": 4,)"
+      R"( "compress_seconds": 0.5, "decompress_seconds": 0.25, "counters": {"ideal_bits": 12.5}})";
+  write_seed(
+      root / "journal", "two-pieces",
+      text_bytes(R"({"journal": "lmc-bench/journal/1", "run": "0123456789abcdef"})"
+                 "\n"
+                 R"({"dataset": "enwik", "mode": "chunked", "compressors": ["gzip"], "first": 0,)"
+                 R"( "count": 4, "partials": [)" +
+                 partial + "]}\n" +
+                 R"({"dataset": "enwik", "mode": "chunked", "compressors": ["gzip"], "first": 4,)"
+                 R"( "count": 4, "partials": [)" +
+                 partial + "]}\n"));
+}
+
+void json_seeds(const fs::path& root) {
+  const std::vector<std::string> documents = {
+      R"({"name": "quick", "chunk_size": 2048, "datasets": [{"name": "enwik8", "kind": "enwik",)"
+      R"( "path": "../shared/data/enwik8", "num_chunks": 8}], "compressors": [{"name": "gzip"}]})",
+      R"([1, -2.5e-3, true, null, "a\"b\\u00e9\ud83d\ude00", {"nested": [[[]]]}])",
+      R"({"kind": "range", "first": 0, "count": 4, "partial": {"chunks": 4, "bytes": 8192}})"};
+  for (std::size_t i = 0; i < documents.size(); ++i) {
+    write_seed(root / "json", "seed-" + std::to_string(i), text_bytes(documents[i]));
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const fs::path root = argc > 1 ? argv[1] : "tests/fuzz/corpus";
+  codec_seeds(root);
+  llama2c_seeds(root);
+  tokenizer_seeds(root);
+  rwkv_seeds(root);
+  transformer_seeds(root);
+  json_seeds(root);
+  result_file_seeds(root);
+  std::cout << "seeds written to " << root << "\n";
+}

@@ -1,0 +1,16 @@
+// The readers of a results.json (harness/result_sets.h): parse, then merge and compare, as
+// `bench report` and `bench compare` do.
+#include <string_view>
+
+#include "fuzz_support.h"
+#include "harness/result_sets.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  const std::string_view text(reinterpret_cast<const char*>(data), size);
+  lmc::fuzz::accept_documented_errors([&] {
+    const nlohmann::json results = lmc::parse_results(text, "fuzz/results.json");
+    const nlohmann::json rows = lmc::merge_rows({results, results});
+    lmc::describe(lmc::compare_rows(rows, results["rows"], 0.1), 0.1);
+  });
+  return 0;
+}

@@ -1,0 +1,13 @@
+// The rwkv.cpp model reader (models/rwkv.h) on arbitrary bytes, then a few steps of the model it
+// loaded.
+#include "fuzz_support.h"
+#include "model_fuzz_support.h"
+#include "models/rwkv.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  lmc::fuzz::accept_documented_errors([&] {
+    const auto model = lmc::RwkvPredictor::load("fuzz.bin", lmc::ByteView(data, size));
+    lmc::fuzz::run_a_few_steps(*model);
+  });
+  return 0;
+}
