@@ -555,11 +555,11 @@ void run_training(const std::filesystem::path& config_path, bool resume, std::os
 
     const bool last = step == c.steps;
     const double elapsed = elapsed_before + seconds_since(started);
-    const bool out_of_time = (c.max_time_s > 0 && elapsed >= c.max_time_s) ||
-                             (c.stop_at_step > 0 && step == c.stop_at_step);
-    if (step % c.eval_every == 0 || last || out_of_time)
+    const bool stopping_early = (c.max_time_s > 0 && elapsed >= c.max_time_s) ||
+                                (c.stop_at_step > 0 && step == c.stop_at_step);
+    if (step % c.eval_every == 0 || last || stopping_early)
       heldout_bpb = bits_per_byte(model, heldout);
-    if (step % c.log_every == 0 || last || out_of_time) {
+    if (step % c.log_every == 0 || last || stopping_early) {
       const double window_s = seconds_since(window_start);
       const double tokens_per_s = window_steps * c.batch_size * c.sequence_length / window_s;
       const double train_bpb = window_nats / window_steps / std::log(2.0);
@@ -577,10 +577,10 @@ void run_training(const std::filesystem::path& config_path, bool resume, std::os
       window_steps = 0;
       window_start = Clock::now();
     }
-    if (step % c.checkpoint_every == 0 || last || out_of_time) {
+    if (step % c.checkpoint_every == 0 || last || stopping_early) {
       save(c, model, adam, step, elapsed, heldout_bpb);
     }
-    if (out_of_time) {
+    if (stopping_early) {
       progress << "stopped at step " << step << ": "
                << (step == c.stop_at_step ? "stop_at_step" : "max_time_s reached") << '\n';
       return;
