@@ -466,6 +466,7 @@ void run_training(const std::filesystem::path& config_path, bool resume, std::os
   }
   std::int64_t step = 0;
   double elapsed_before = 0;
+  double heldout_before = std::nan("");  // the last held-out value a resumed run has measured
   if (resume && std::filesystem::exists(state_path(c))) {
     const auto state = read_checkpoint(state_path(c));
     if (checkpoint_architecture(state, state_path(c)).to_json() != c.shape.to_json()) {
@@ -482,6 +483,8 @@ void run_training(const std::filesystem::path& config_path, bool resume, std::os
     }
     step = state.header.at("resume").at("step").get<std::int64_t>();
     elapsed_before = state.header.at("resume").at("elapsed_s").get<double>();
+    const auto& saved_heldout = state.header.at("training").at("heldout_bits_per_byte");
+    if (saved_heldout.is_number()) heldout_before = saved_heldout.get<double>();
     truncate_log(c.log_path, step);
     progress << "resuming " << c.checkpoint_path.string() << " at step " << step << '\n';
   } else {
@@ -527,7 +530,7 @@ void run_training(const std::filesystem::path& config_path, bool resume, std::os
   auto seconds_since = [](Clock::time_point t) {
     return std::chrono::duration<double>(Clock::now() - t).count();
   };
-  double heldout_bpb = step == 0 ? bits_per_byte(model, heldout) : std::nan("");
+  double heldout_bpb = step == 0 ? bits_per_byte(model, heldout) : heldout_before;
   double window_nats = 0;
   std::int64_t window_steps = 0, first_step = step;
   auto window_start = Clock::now();

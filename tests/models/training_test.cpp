@@ -139,6 +139,12 @@ TEST(Training, StopAtStepThenResumeEqualsUninterruptedRun) {
   const auto split = read_checkpoint(
       test::train(test::tiny_training_config(dir.path() / "split.lmct", cosine), /*resume=*/true));
   EXPECT_EQ(split.header["training"]["step"], 10);
+  // The resumed run logs the held-out value measured before the stop until it measures again.
+  const auto rows = read_log(dir.path() / "split.train.csv");
+  ASSERT_EQ(rows.size(), 3u);
+  EXPECT_EQ(rows[0].step, 4);
+  EXPECT_EQ(rows[1].step, 5);
+  EXPECT_EQ(rows[1].heldout_bpb, rows[0].heldout_bpb);
   ASSERT_EQ(whole.tensors.size(), split.tensors.size());
   for (std::size_t i = 0; i < whole.tensors.size(); ++i) {
     EXPECT_EQ(whole.tensors[i].values, split.tensors[i].values) << whole.tensors[i].name;
