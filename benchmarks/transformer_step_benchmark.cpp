@@ -1,7 +1,7 @@
 // Speed of the byte Transformer's forward pass for the paper's three sizes, one thread, on whole
 // 2048-byte chunks, against the one-position step as it was before issue 10
 // (benchmarks/reference/), measured side by side in the same iterations so that the ratios hold
-// on a loaded machine:
+// on a loaded machine (times are the thread's CPU time, not wall time):
 //  - Encode: the blocked encoder (all of a chunk's probabilities in blocks of positions);
 //  - Decode: 1, 2, 4 or 8 chunks decoded in lockstep (one pass over the weights per step);
 //  - Step: the new one-position step (a lone session);
@@ -15,7 +15,7 @@
 #include <benchmark/benchmark.h>
 #include <immintrin.h>
 
-#include <chrono>
+#include <ctime>
 #include <filesystem>
 #include <random>
 #include <vector>
@@ -107,28 +107,35 @@ __attribute__((target("avx2,fma"))) double fma_peak_avx2(long iterations) {
   return 12.0 * 8 * 2 * iterations;
 }
 
+// Seconds of this thread's CPU time: on a machine shared with other work (training runs, builds)
+// wall time mostly measures the scheduler, CPU time the code (cache sharing still shows).
+double thread_seconds() {
+  timespec t{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+  return static_cast<double>(t.tv_sec) + 1e-9 * static_cast<double>(t.tv_nsec);
+}
+
+template <typename F>
+double seconds_of(F&& f) {
+  const double start = thread_seconds();
+  f();
+  return thread_seconds() - start;
+}
+
 // FLOP/s of independent fused multiply-adds in registers: the limit no kernel can pass.
 double flop_limit() {
   static const double limit = [] {
     const bool wide = step_kernels::supported(step_kernels::KernelPath::Avx512);
     double best = 0;
     for (int trial = 0; trial < 5; ++trial) {
-      const auto start = std::chrono::steady_clock::now();
-      const double flops = wide ? fma_peak_avx512(2'000'000) : fma_peak_avx2(2'000'000);
+      double flops = 0;
       const double seconds =
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+          seconds_of([&] { flops = wide ? fma_peak_avx512(2'000'000) : fma_peak_avx2(2'000'000); });
       best = std::max(best, flops / seconds);
     }
     return best;
   }();
   return limit;
-}
-
-template <typename F>
-double seconds_of(F&& f) {
-  const auto start = std::chrono::steady_clock::now();
-  f();
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
 void session_pass(const Predictor& predictor, ByteView chunk) {

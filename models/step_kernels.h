@@ -44,11 +44,13 @@ struct Kernels {
   void (*matmul)(const float* x, std::size_t x_stride, int rows, const float* w, const float* bias,
                  int in, int out, float* y, std::size_t y_stride);
   // scores[j] = scale * sum over c (in order) of q[c] keys[c * stride + j], for j < n; keys
-  // are halves (binary16 bits).
-  void (*attention_scores)(const float* q, const std::uint16_t* keys, std::size_t stride,
-                           int head_dim, int n, float scale, float* scores);
-  // a[i] = exp(a[i] - shift).
-  void (*exp_shifted)(float* a, int n, float shift);
+  // are halves (binary16 bits). Returns the largest score (-infinity when n = 0).
+  float (*attention_scores)(const float* q, const std::uint16_t* keys, std::size_t stride,
+                            int head_dim, int n, float scale, float* scores);
+  // a[i] = exp(a[i] - shift); returns the 32-lane sum of the new a[i] (as sum() would).
+  float (*exp_sum)(float* a, int n, float shift);
+  // a[i] *= factor.
+  void (*scale)(float* a, int n, float factor);
   // a[i] = gelu(a[i]), tanh approximation.
   void (*gelu)(float* a, int n);
   // The largest element (exact in any order).
@@ -61,11 +63,11 @@ struct Kernels {
                float* out);
   // The same for `rows` rows of one sequence (the blocked encoder): row r's queries or weights at
   // q or a + r * stride, over its own n[r] positions, each result bit-identical to the one-row
-  // kernel's. attention_scores_rows may write scores past n[r] (up to the largest n).
+  // kernel's; largest[r] = the largest of row r's scores.
   void (*attention_scores_rows)(const float* q, std::size_t q_stride, int rows,
                                 const std::uint16_t* keys, std::size_t stride, int head_dim,
-                                const int* n, float scale, float* scores,
-                                std::size_t scores_stride);
+                                const int* n, float scale, float* scores, std::size_t scores_stride,
+                                float* largest);
   void (*dots_rows)(const float* a, std::size_t a_stride, int rows, const std::uint16_t* b,
                     std::size_t stride, int count, const int* n, float* out,
                     std::size_t out_stride);

@@ -9,8 +9,9 @@ namespace {
 
 struct Avx2Isa {
   static constexpr int kWidth = 8;
-  static constexpr int kMatmulRows = 2;  // 2 x 4 accumulators + 4 weights of 16 registers
-  static constexpr int kDotRows = 1;     // x 2 channels x 4 accumulators
+  static constexpr int kMatmulRows = 2;   // 2 x 4 accumulators + 4 weights of 16 registers
+  static constexpr int kDotRows = 1;      // x 2 channels x 4 accumulators
+  static constexpr int kDotChannels = 4;  // one row: 4 channels x 4 accumulators
   using V = __m256;
   static V load(const float* p) { return _mm256_loadu_ps(p); }
   static V load_half(const std::uint16_t* p) {
@@ -31,6 +32,7 @@ struct Avx2Isa {
     const __m256i biased = _mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127));
     return _mm256_castsi256_ps(_mm256_slli_epi32(biased, 23));
   }
+  static V scale_by_power(V p, V n) { return mul(p, exp2_integer(n)); }
 };
 
 }  // namespace

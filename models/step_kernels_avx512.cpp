@@ -9,8 +9,9 @@ namespace {
 
 struct Avx512Isa {
   static constexpr int kWidth = 16;
-  static constexpr int kMatmulRows = 6;  // 6 x 4 accumulators + 4 weights of 32 registers
-  static constexpr int kDotRows = 4;     // x 2 channels x 2 accumulators
+  static constexpr int kMatmulRows = 6;   // 6 x 4 accumulators + 4 weights of 32 registers
+  static constexpr int kDotRows = 4;      // x 2 channels x 2 accumulators
+  static constexpr int kDotChannels = 8;  // one row: 8 channels x 2 accumulators
   using V = __m512;
   // The zero-masked forms with a full mask are the plain instructions; GCC 12's plain forms
   // start from an "undefined" register that -Wmaybe-uninitialized reports.
@@ -35,6 +36,9 @@ struct Avx512Isa {
         _mm512_add_epi32(_mm512_maskz_cvtps_epi32(kAll, n), _mm512_set1_epi32(127));
     return _mm512_castsi512_ps(_mm512_maskz_slli_epi32(kAll, biased, 23));
   }
+  // One instruction instead of convert, add, shift and multiply; the same correctly rounded
+  // product, since n is an integer and 2^n a normal float (ScalarIsa::scale_by_power).
+  static V scale_by_power(V p, V n) { return _mm512_maskz_scalef_ps(kAll, p, n); }
 };
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include <bit>
 #include <cmath>
 #include <cstdint>
+#include <limits>
 
 #include "models/half.h"
 #include "models/step_kernels.h"
@@ -23,6 +24,7 @@ struct ScalarIsa {
   static constexpr int kWidth = 1;
   static constexpr int kMatmulRows = 4;
   static constexpr int kDotRows = 2;
+  static constexpr int kDotChannels = 4;
   using V = float;
   static V load(const float* p) { return *p; }
   static void store(float* p, V v) { *p = v; }
@@ -43,9 +45,17 @@ struct ScalarIsa {
   static V exp2_integer(V n) {
     return std::bit_cast<float>((static_cast<std::int32_t>(n) + 127) << 23);
   }
+  // p 2^n for a float n holding an integer in [-126, 127]: 2^n is a normal float, so the product
+  // is one correctly rounded operation, whatever instruction computes it.
+  static V scale_by_power(V p, V n) { return mul(p, exp2_integer(n)); }
 };
 
 constexpr int kLanes = 32;  // of every reduction, in every path
+
+// How far ahead (in halves) the decoder's kernels ask for the KV cache: one lone row reads each
+// channel of a head's cache once, from L3, as a stream the hardware prefetchers do not follow well
+// (a head's 16 or 32 channels are as many streams). A hint only: no effect on any value.
+constexpr int kPrefetchAhead = 512;
 
 // Cephes expf constants: exp(x) = 2^n exp(r), r = x - n ln 2 with ln 2 split in two parts.
 constexpr float kLog2e = 1.44269504088896341f;
@@ -66,7 +76,7 @@ typename I::V exp_of(typename I::V x) {
   V p = I::set1(kExpPoly[0]);
   for (int i = 1; i < 6; ++i) p = I::fma(p, r, I::set1(kExpPoly[i]));
   p = I::fma(p, I::mul(r, r), I::add(r, I::set1(1.0f)));
-  return I::mul(p, I::exp2_integer(n));
+  return I::scale_by_power(p, n);
 }
 
 // GELU, tanh approximation (jax.nn.gelu's default, as in the authors' Haiku model), with
@@ -82,16 +92,6 @@ typename I::V gelu_of(typename I::V x) {
   const V u = I::mul(I::set1(kSqrt2OverPi), I::add(x, cubic));
   const V tanh_u = I::sub(one, I::div(two, I::add(exp_of<I>(I::mul(two, u)), one)));
   return I::mul(I::mul(I::set1(0.5f), x), I::add(one, tanh_u));
-}
-
-template <class I>
-void exp_shifted(float* a, int n, float shift) {
-  constexpr int W = I::kWidth;
-  int i = 0;
-  for (; i + W <= n; i += W) {
-    I::store(a + i, exp_of<I>(I::sub(I::load(a + i), I::set1(shift))));
-  }
-  for (; i < n; ++i) a[i] = exp_of<ScalarIsa>(a[i] - shift);
 }
 
 template <class I>
@@ -139,6 +139,11 @@ void lane_sums(const float* a, const std::uint16_t* b, std::size_t stride, int n
   }
   int j = 0;
   for (; j + kLanes <= n; j += kLanes) {
+    if constexpr (kProduct) {
+      if (j + kPrefetchAhead < n) {
+        for (int s = 0; s < kCount; ++s) __builtin_prefetch(b + s * stride + j + kPrefetchAhead);
+      }
+    }
     for (int k = 0; k < kVectors; ++k) {
       const V x = I::load(a + j + k * W);
       for (int s = 0; s < kCount; ++s) {
@@ -147,15 +152,57 @@ void lane_sums(const float* a, const std::uint16_t* b, std::size_t stride, int n
       }
     }
   }
+  float totals[kCount];
   for (int s = 0; s < kCount; ++s) {
     float lanes[kLanes];
     for (int k = 0; k < kVectors; ++k) I::store(lanes + k * W, acc[s][k]);
-    float total = combine_lanes(lanes);
-    for (int t = j; t < n; ++t) {
-      total = kProduct ? std::fma(a[t], ScalarIsa::widen(b[s * stride + t]), total) : total + a[t];
-    }
-    out[s] = total;
+    totals[s] = combine_lanes(lanes);
   }
+  // The tails, one chain per sum in order, the sums' chains interleaved so that they overlap.
+  for (int t = j; t < n; ++t) {
+    for (int s = 0; s < kCount; ++s) {
+      totals[s] = kProduct ? std::fma(a[t], ScalarIsa::widen(b[s * stride + t]), totals[s])
+                           : totals[s] + a[t];
+    }
+  }
+  std::copy_n(totals, kCount, out);
+}
+
+// exp(a[i] - shift) into a, and the 32-lane sum of the results: exactly what an exp pass and then
+// sum() compute, in one pass over a (a softmax row's exponentials are summed while in registers).
+template <class I>
+float exp_sum(float* a, int n, float shift) {
+  using V = typename I::V;
+  constexpr int W = I::kWidth, kVectors = kLanes / W;
+  const V s = I::set1(shift);
+  V acc[kVectors];
+  for (auto& v : acc) v = I::zero();
+  int j = 0;
+  for (; j + kLanes <= n; j += kLanes) {
+    for (int k = 0; k < kVectors; ++k) {
+      const V e = exp_of<I>(I::sub(I::load(a + j + k * W), s));
+      I::store(a + j + k * W, e);
+      acc[k] = I::add(acc[k], e);
+    }
+  }
+  float lanes[kLanes];
+  for (int k = 0; k < kVectors; ++k) I::store(lanes + k * W, acc[k]);
+  float total = combine_lanes(lanes);
+  for (; j < n; ++j) {
+    a[j] = exp_of<ScalarIsa>(a[j] - shift);
+    total += a[j];
+  }
+  return total;
+}
+
+// a[i] *= factor.
+template <class I>
+void scale(float* a, int n, float factor) {
+  constexpr int W = I::kWidth;
+  const typename I::V f = I::set1(factor);
+  int i = 0;
+  for (; i + W <= n; i += W) I::store(a + i, I::mul(I::load(a + i), f));
+  for (; i < n; ++i) a[i] *= factor;
 }
 
 template <class I>
@@ -165,40 +212,79 @@ float sum(const float* a, int n) {
   return out;
 }
 
-// out[c] = the sum of a[j] b[c * stride + j] for c < count, four at a time.
+// out[c] = the sum of a[j] b[c * stride + j] for c < count, I::kDotChannels at a time (enough
+// independent chains to hide the multiply-add latency, each weight vector loaded once for all).
 template <class I>
 void dots(const float* a, const std::uint16_t* b, std::size_t stride, int count, int n,
           float* out) {
+  constexpr int kChannels = I::kDotChannels;
   int c = 0;
+  for (; c + kChannels <= count; c += kChannels) {
+    lane_sums<I, true, kChannels>(a, b + c * stride, stride, n, out + c);
+  }
   for (; c + 4 <= count; c += 4) lane_sums<I, true, 4>(a, b + c * stride, stride, n, out + c);
   for (; c < count; ++c) lane_sums<I, true, 1>(a, b + c * stride, stride, n, out + c);
 }
 
-// kVectors vectors of positions at a time, each a chain over the head's channels.
-template <class I, int kVectors>
+// The largest of `top`'s lanes and `largest` (exact in any order).
+template <class I>
+float largest_lane(typename I::V top, float largest) {
+  float values[I::kWidth];
+  I::store(values, top);
+  for (float v : values) largest = v > largest ? v : largest;
+  return largest;
+}
+
+// kVectors vectors of positions at a time, each a chain over the head's channels. Raises
+// `largest` to the largest score written (the softmax's shift, without a pass of its own).
+template <class I, int kVectors, bool kPrefetch = false>
 int scores_tiles(const float* q, const std::uint16_t* keys, std::size_t stride, int head_dim, int n,
-                 float scale, float* scores, int j) {
+                 float scale, float* scores, int j, float& largest) {
   using V = typename I::V;
   constexpr int W = I::kWidth, kTile = kVectors * W;
+  if (j + kTile > n) return j;
+  V top = I::set1(largest);
   for (; j + kTile <= n; j += kTile) {
     V acc[kVectors];
     for (auto& v : acc) v = I::zero();
+    const bool prefetch = kPrefetch && j + kPrefetchAhead < n;
     for (int c = 0; c < head_dim; ++c) {
       const V qc = I::set1(q[c]);
       const std::uint16_t* k = keys + c * stride + j;
+      if (prefetch) {
+        for (int line = 0; line < kTile; line += 32) __builtin_prefetch(k + kPrefetchAhead + line);
+      }
       for (int v = 0; v < kVectors; ++v) acc[v] = I::fma(qc, I::load_half(k + v * W), acc[v]);
     }
-    for (int v = 0; v < kVectors; ++v) I::store(scores + j + v * W, I::mul(acc[v], I::set1(scale)));
+    for (int v = 0; v < kVectors; ++v) {
+      const V score = I::mul(acc[v], I::set1(scale));
+      I::store(scores + j + v * W, score);
+      top = I::max(top, score);
+    }
   }
+  largest = largest_lane<I>(top, largest);
   return j;
 }
 
+// The positions past the last whole vector, one scalar chain each, 4 chains side by side.
+inline void scalar_scores_tail(const float* q, const std::uint16_t* keys, std::size_t stride,
+                               int head_dim, int n, float scale, float* scores, int j,
+                               float& largest) {
+  j = scores_tiles<ScalarIsa, 4>(q, keys, stride, head_dim, n, scale, scores, j, largest);
+  scores_tiles<ScalarIsa, 1>(q, keys, stride, head_dim, n, scale, scores, j, largest);
+}
+
+// Eight vectors per tile: the 8 fused chains hide the multiply-add latency of a lone row (the
+// decoder's), which four did not.
 template <class I>
-void attention_scores(const float* q, const std::uint16_t* keys, std::size_t stride, int head_dim,
-                      int n, float scale, float* scores) {
-  int j = scores_tiles<I, 4>(q, keys, stride, head_dim, n, scale, scores, 0);
-  j = scores_tiles<I, 1>(q, keys, stride, head_dim, n, scale, scores, j);
-  scores_tiles<ScalarIsa, 1>(q, keys, stride, head_dim, n, scale, scores, j);
+float attention_scores(const float* q, const std::uint16_t* keys, std::size_t stride, int head_dim,
+                       int n, float scale, float* scores) {
+  float largest = -std::numeric_limits<float>::infinity();
+  int j = scores_tiles<I, 8, true>(q, keys, stride, head_dim, n, scale, scores, 0, largest);
+  j = scores_tiles<I, 4>(q, keys, stride, head_dim, n, scale, scores, j, largest);
+  j = scores_tiles<I, 1>(q, keys, stride, head_dim, n, scale, scores, j, largest);
+  scalar_scores_tail(q, keys, stride, head_dim, n, scale, scores, j, largest);
+  return largest;
 }
 
 // Queries of kRows rows of one sequence over the same keys, kVectors vectors of positions at a
@@ -207,9 +293,11 @@ void attention_scores(const float* q, const std::uint16_t* keys, std::size_t str
 template <class I, int kRows, int kVectors>
 int scores_rows_tiles(const float* q, std::size_t q_stride, const std::uint16_t* keys,
                       std::size_t stride, int head_dim, int end, float scale, float* scores,
-                      std::size_t scores_stride) {
+                      std::size_t scores_stride, float* largest) {
   using V = typename I::V;
   constexpr int W = I::kWidth, kTile = kVectors * W;
+  V top[kRows];
+  for (int r = 0; r < kRows; ++r) top[r] = I::set1(largest[r]);
   int j = 0;
   for (; j + kTile <= end; j += kTile) {
     V acc[kRows][kVectors];
@@ -226,37 +314,43 @@ int scores_rows_tiles(const float* q, std::size_t q_stride, const std::uint16_t*
     }
     for (int r = 0; r < kRows; ++r) {
       for (int v = 0; v < kVectors; ++v) {
-        I::store(scores + r * scores_stride + j + v * W, I::mul(acc[r][v], I::set1(scale)));
+        const V score = I::mul(acc[r][v], I::set1(scale));
+        I::store(scores + r * scores_stride + j + v * W, score);
+        top[r] = I::max(top[r], score);
       }
     }
   }
+  for (int r = 0; r < kRows; ++r) largest[r] = largest_lane<I>(top[r], largest[r]);
   return j;
 }
 
-// attention_scores of `rows` queries (row r over n[r] positions) in tiles of rows; a row may get
-// scores past its n[r], up to the longest row of its tile, which the caller ignores.
+// attention_scores of `rows` queries (row r over n[r] positions) in tiles of rows; largest[r] =
+// the largest of row r's scores.
 template <class I>
 void attention_scores_rows(const float* q, std::size_t q_stride, int rows,
                            const std::uint16_t* keys, std::size_t stride, int head_dim,
-                           const int* n, float scale, float* scores, std::size_t scores_stride) {
+                           const int* n, float scale, float* scores, std::size_t scores_stride,
+                           float* largest) {
   constexpr int kRows = 4;
   int r = 0;
   for (; r + kRows <= rows; r += kRows) {
     const int shortest = *std::min_element(n + r, n + r + kRows);
+    float* top = largest + r;
+    std::fill_n(top, kRows, -std::numeric_limits<float>::infinity());
     const int done =
         scores_rows_tiles<I, kRows, 2>(q + r * q_stride, q_stride, keys, stride, head_dim, shortest,
-                                       scale, scores + r * scores_stride, scores_stride);
+                                       scale, scores + r * scores_stride, scores_stride, top);
     for (int i = r; i < r + kRows; ++i) {
       float* row_scores = scores + i * scores_stride;
       int j = scores_tiles<I, 1>(q + i * q_stride, keys, stride, head_dim, n[i], scale, row_scores,
-                                 done);
-      scores_tiles<ScalarIsa, 1>(q + i * q_stride, keys, stride, head_dim, n[i], scale, row_scores,
-                                 j);
+                                 done, largest[i]);
+      scalar_scores_tail(q + i * q_stride, keys, stride, head_dim, n[i], scale, row_scores, j,
+                         largest[i]);
     }
   }
   for (; r < rows; ++r) {
-    attention_scores<I>(q + r * q_stride, keys, stride, head_dim, n[r], scale,
-                        scores + r * scores_stride);
+    largest[r] = attention_scores<I>(q + r * q_stride, keys, stride, head_dim, n[r], scale,
+                                     scores + r * scores_stride);
   }
 }
 
@@ -402,7 +496,7 @@ void matmul(const float* x, std::size_t x_stride, int rows, const float* w, cons
 
 template <class I>
 Kernels make_kernels(KernelPath path, const char* name) {
-  return {path,      name,   matmul<I>, attention_scores<I>,      exp_shifted<I>, gelu<I>,
+  return {path,      name,   matmul<I>, attention_scores<I>,      exp_sum<I>,  scale<I>, gelu<I>,
           max_of<I>, sum<I>, dots<I>,   attention_scores_rows<I>, dots_rows<I>};
 }
 

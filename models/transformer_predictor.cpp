@@ -214,8 +214,10 @@ class Forward {
     const int vocab = s_.vocab_size;
     k_.matmul(x_.data(), d, count, w_.logits.data(), w_.logits_bias.data(), d, vocab, probabilities,
               vocab);
-    for (int r = 0; r < count; ++r)
-      softmax(&probabilities[static_cast<std::size_t>(r) * vocab], vocab);
+    for (int r = 0; r < count; ++r) {
+      float* row = &probabilities[static_cast<std::size_t>(r) * vocab];
+      softmax(row, vocab, k_.max_of(row, vocab));
+    }
   }
 
  private:
@@ -304,18 +306,19 @@ class Forward {
     for (int i = 0; i < count; ++i) n[i] = group[i].position + 1;
     const std::size_t stride = *std::max_element(n, n + count);
     float* scores = scores_.data();
+    float largest[kAttentionRows];
     k_.attention_scores_rows(&qkv_[static_cast<std::size_t>(first) * 3 * d + head * head_dim],
                              3 * d, count, &cache.keys[layer][offset], capacity, head_dim, n, scale,
-                             scores, stride);
-    for (int i = 0; i < count; ++i) softmax(scores + i * stride, n[i]);
+                             scores, stride, largest);
+    for (int i = 0; i < count; ++i) softmax(scores + i * stride, n[i], largest[i]);
     k_.dots_rows(scores, stride, count, &cache.values[layer][offset], capacity, head_dim, n,
                  &mixed_[static_cast<std::size_t>(first) * d + head * head_dim], d);
   }
 
-  void softmax(float* a, int n) const {
-    k_.exp_shifted(a, n, k_.max_of(a, n));
-    const float inverse_total = 1.0f / k_.sum(a, n);
-    for (int i = 0; i < n; ++i) a[i] *= inverse_total;
+  // a = softmax(a), `largest` its largest element: two passes over a (exponentials and their
+  // sum, then the scaling), the maximum having come with the scores.
+  void softmax(float* a, int n, float largest) const {
+    k_.scale(a, n, 1.0f / k_.exp_sum(a, n, largest));
   }
 
   // x = LayerNorm(x + residual).

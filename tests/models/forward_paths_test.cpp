@@ -12,6 +12,8 @@
 #include "compressors/random_checkpoint.h"
 #include "model_test_support.h"
 #include "models/batch_predictor.h"
+#include "models/half.h"
+#include "models/step_kernels.h"
 #include "models/transformer_predictor.h"
 #include "test_support.h"
 
@@ -180,6 +182,48 @@ TEST(KernelPaths, DispatchFollowsTheEnvironmentAndRefusesWhatItCannotRun) {
   unsetenv("LMC_STEP_KERNELS");
   EXPECT_EQ(step_kernels::default_kernel_path(), step_kernels::supported_paths().back());
   if (saved) setenv("LMC_STEP_KERNELS", previous.c_str(), 1);
+}
+
+// The fused softmax passes (the scores' maximum taken while they are written, exponentials summed
+// while they are written) compute what separate passes would, in every path, bit for bit.
+TEST(KernelPaths, FusedSoftmaxPassesMatchSeparatePasses) {
+  const auto& scalar = step_kernels::scalar_kernels();
+  std::mt19937 rng(3);
+  std::normal_distribution<float> normal(0.0f, 2.0f);
+  constexpr int kHeadDim = 16;
+  for (const KernelPath path : step_kernels::supported_paths()) {
+    const auto& k = step_kernels::kernels(path);
+    for (int n : {1, 7, 16, 31, 32, 33, 100, 128, 129, 300, 1000}) {
+      const std::size_t stride = n + 5;
+      std::vector<std::uint16_t> keys(kHeadDim * stride);
+      for (auto& key : keys) key = float_to_half_bits(normal(rng));
+      std::vector<float> q(kHeadDim);
+      for (auto& x : q) x = normal(rng);
+      std::vector<float> expected(n), scores(n);
+      const float expected_max = scalar.attention_scores(q.data(), keys.data(), stride, kHeadDim, n,
+                                                         0.25f, expected.data());
+      const float largest =
+          k.attention_scores(q.data(), keys.data(), stride, kHeadDim, n, 0.25f, scores.data());
+      EXPECT_EQ(first_difference(scores, expected), -1)
+          << step_kernels::to_string(path) << ", n = " << n;
+      EXPECT_EQ(largest, *std::max_element(scores.begin(), scores.end()));
+      EXPECT_EQ(largest, expected_max);
+
+      std::vector<float> exps = scores;
+      const float total = k.exp_sum(exps.data(), n, largest);
+      const float expected_total = scalar.exp_sum(expected.data(), n, expected_max);
+      EXPECT_EQ(first_difference(exps, expected), -1)
+          << step_kernels::to_string(path) << ", n = " << n;
+      EXPECT_EQ(std::bit_cast<std::uint32_t>(total), std::bit_cast<std::uint32_t>(expected_total));
+      EXPECT_EQ(std::bit_cast<std::uint32_t>(total),
+                std::bit_cast<std::uint32_t>(k.sum(exps.data(), n)));
+
+      k.scale(exps.data(), n, 1.0f / total);
+      for (int i = 0; i < n; ++i) expected[i] *= 1.0f / expected_total;
+      EXPECT_EQ(first_difference(exps, expected), -1)
+          << step_kernels::to_string(path) << ", n = " << n;
+    }
+  }
 }
 
 }  // namespace
