@@ -62,6 +62,12 @@ const nlohmann::json& non_empty_array(const nlohmann::json& source, const std::s
   return array;
 }
 
+// JSON from a file holds 7 as unsigned, JSON built in code as signed: both are fine.
+bool is_non_negative_integer(const nlohmann::json& value) {
+  return value.is_number_unsigned() ||
+         (value.is_number_integer() && value.get<std::int64_t>() >= 0);
+}
+
 SampleInput parse_input(const nlohmann::json& object, const std::string& key_path) {
   if (!object.is_object() || !object.contains("chunk")) {
     throw InputError(key_path +
@@ -69,20 +75,23 @@ SampleInput parse_input(const nlohmann::json& object, const std::string& key_pat
                      "dataset)");
   }
   const auto& chunk = object.at("chunk");
-  if (!chunk.is_number_unsigned()) {
+  if (!is_non_negative_integer(chunk)) {
     throw InputError(key_path + ".chunk: expected an integer >= 0, got " + chunk.dump());
+  }
+  // The modality first: a kind without one would otherwise fail on its options' names.
+  const auto& kind = object.value("kind", nlohmann::json());
+  const std::optional<Modality> modality =
+      kind.is_string() ? modality_of_kind(kind.get<std::string>()) : std::nullopt;
+  if (!modality && kind.is_string() && find_dataset_kind(kind.get<std::string>()) != nullptr) {
+    throw InputError(key_path + ".kind: " + kind.get<std::string>() +
+                     " has no layout to sample; use imagenet (image), librispeech (audio) or "
+                     "enwik (text)");
   }
   nlohmann::json dataset = object;
   dataset.erase("chunk");
   SampleInput input;
-  input.dataset = parse_dataset(dataset, key_path);
+  input.dataset = parse_dataset(dataset, key_path);  // names a missing or unknown kind
   input.chunk = chunk.get<std::uint64_t>();
-  const auto modality = modality_of_kind(input.dataset.kind);
-  if (!modality) {
-    throw InputError(key_path + ".kind: " + input.dataset.kind +
-                     " has no layout to sample; use imagenet (image), librispeech (audio) or "
-                     "enwik (text)");
-  }
   input.modality = *modality;
   return input;
 }
@@ -296,7 +305,7 @@ SamplesConfig parse_samples_config(const nlohmann::json& source) {
     config.description = source["description"].get<std::string>();
   }
   if (source.contains("seed")) {
-    if (!source["seed"].is_number_unsigned()) {
+    if (!is_non_negative_integer(source["seed"])) {
       throw InputError("seed: expected an integer >= 0, got " + source["seed"].dump());
     }
     config.seed = source["seed"].get<std::uint64_t>();
