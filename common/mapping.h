@@ -2,6 +2,7 @@
 // (docs/PROTOCOL.md section 4). A dataset kind names its default; a config may override it.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -15,6 +16,16 @@ enum class SevenBitMapping {
 
 inline std::string_view to_string(SevenBitMapping m) {
   return m == SevenBitMapping::ClearTopBit ? "clear_top_bit" : "shift_right";
+}
+
+// The symbol a byte becomes, and back: the byte a sampled symbol (0 to 127) stands for. The bit
+// the mapping dropped is unknown, so it comes back as 0 (clear_top_bit: a 7-bit byte;
+// shift_right: an even byte, 128 for a symbol of 64: silence in 8-bit audio).
+inline std::uint8_t to_seven_bits(std::uint8_t byte, SevenBitMapping m) {
+  return m == SevenBitMapping::ClearTopBit ? byte & 0x7F : byte >> 1;
+}
+inline std::uint8_t from_seven_bits(std::uint8_t symbol, SevenBitMapping m) {
+  return m == SevenBitMapping::ClearTopBit ? symbol : static_cast<std::uint8_t>(symbol << 1);
 }
 
 inline std::optional<SevenBitMapping> parse_mapping(std::string_view s) {

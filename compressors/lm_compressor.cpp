@@ -42,13 +42,8 @@ SevenBitImage map_to_seven_bits(ByteView data, SevenBitMapping mapping) {
   SevenBitImage image;
   image.symbols.resize(data.size());
   for (std::size_t i = 0; i < data.size(); ++i) {
-    const std::uint8_t byte = data[i];
-    if (mapping == SevenBitMapping::ClearTopBit) {
-      image.symbols[i] = byte & 0x7F;
-      image.masked_bits += byte >> 7;
-    } else {
-      image.symbols[i] = byte >> 1;
-    }
+    image.symbols[i] = to_seven_bits(data[i], mapping);
+    if (mapping == SevenBitMapping::ClearTopBit) image.masked_bits += data[i] >> 7;
   }
   if (mapping == SevenBitMapping::ShiftRight) image.masked_bits = data.size();
   return image;

@@ -139,6 +139,8 @@ const nlohmann::json& require_array(const nlohmann::json& config, const std::str
   return array;
 }
 
+}  // namespace
+
 DatasetEntry parse_dataset(const nlohmann::json& object, const std::string& key_path) {
   const std::string where = key_path + ".";
   if (!object.is_object())
@@ -191,6 +193,8 @@ CompressorEntry parse_compressor(const nlohmann::json& object, const std::string
       Options::validate(object, kind->options, key_path, {"name", "kind", "num_chunks"});
   return entry;
 }
+
+namespace {
 
 template <typename Entry>
 void check_unique_names(const std::vector<Entry>& entries, const std::string& list) {

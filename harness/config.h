@@ -58,4 +58,9 @@ void apply_override(nlohmann::json& config, const std::string& assignment);
 // Validates every key (types, ranges, unknown keys, registry kinds and their options).
 RunConfig parse_run_config(const nlohmann::json& config);
 
+// One entry of "datasets" or "compressors", validated the same way; `key_path` ("datasets[1]")
+// starts every error message. `bench samples` reads its inputs and samplers with them too.
+DatasetEntry parse_dataset(const nlohmann::json& object, const std::string& key_path);
+CompressorEntry parse_compressor(const nlohmann::json& object, const std::string& key_path);
+
 }  // namespace lmc

@@ -21,6 +21,7 @@
 #include "harness/cluster.h"
 #include "harness/config.h"
 #include "harness/data_fetch.h"
+#include "harness/generation.h"
 #include "harness/in_context.h"
 #include "harness/journal.h"
 #include "harness/plan.h"
@@ -96,6 +97,14 @@ struct InContextArgs {
   bool no_figures = false;
 };
 
+struct SamplesArgs {
+  std::string config;
+  std::vector<std::string> overrides;
+  std::string out;
+  bool quiet = false;
+  bool no_figures = false;
+};
+
 struct CompareArgs {
   std::string current;
   std::string baseline;
@@ -148,8 +157,9 @@ int compare_command(const CompareArgs& args) {
 }
 
 // Figures come from notebooks/figures.py with Debian's matplotlib; without it the run still
-// succeeds and says why there are no figures.
-void make_figures(const std::filesystem::path& out, RunLog& log) {
+// succeeds and says why there are no figures. `training_logs`: add the shipped checkpoints'
+// training curves (runs and in-context folders; a samples folder has nothing to say about them).
+void make_figures(const std::filesystem::path& out, RunLog& log, bool training_logs = true) {
   const std::filesystem::path script =
       std::filesystem::path(LMC_SOURCE_DIR) / "notebooks/figures.py";
   const char* python = "/usr/bin/python3";
@@ -157,9 +167,12 @@ void make_figures(const std::filesystem::path& out, RunLog& log) {
     log("figures: skipped (" + script.string() + " or " + python + " not found)");
     return;
   }
-  const std::string command = std::string(python) + " " + script.string() + " '" + out.string() +
-                              "' --training-logs '" + LMC_SOURCE_DIR +
-                              "/models/checkpoints/*.train.csv' 2>&1";
+  std::string command = std::string(python) + " " + script.string() + " '" + out.string() + "'";
+  if (training_logs) {
+    command +=
+        std::string(" --training-logs '") + LMC_SOURCE_DIR + "/models/checkpoints/*.train.csv'";
+  }
+  command += " 2>&1";
   FILE* pipe = popen(command.c_str(), "r");
   if (pipe == nullptr) {
     log("figures: skipped (cannot start python)");
@@ -515,6 +528,34 @@ int in_context_command(const InContextArgs& args, const std::vector<std::string>
   return kExitOk;
 }
 
+// `bench samples`: Figure 3 (harness/generation.h).
+int samples_command(const SamplesArgs& args, const std::vector<std::string>& command_line) {
+  nlohmann::json source = read_json_file(args.config);
+  for (const auto& assignment : args.overrides) apply_override(source, assignment);
+  const SamplesConfig config = parse_samples_config(source);
+  const std::filesystem::path out = args.out.empty()
+                                        ? std::filesystem::path("results") / config.name
+                                        : std::filesystem::path(args.out);
+  RunLog log;
+  SamplesOptions options;
+  if (!args.quiet) options.log = [&log](const std::string& line) { log(line); };
+  options.provenance = run_provenance(command_line);
+  const auto started = std::chrono::steady_clock::now();
+  log("bench " LMC_VERSION " (" LMC_GIT_REVISION "): samples '" + config.name + "' from " +
+      args.config + " -> " + out.string() + ", " + std::to_string(config.inputs.size()) +
+      " inputs x " + std::to_string(config.samplers.size()) + " samplers, seed " +
+      std::to_string(config.seed));
+  const nlohmann::json result = generate_samples(config, out, options);
+  char seconds[32];
+  std::snprintf(seconds, sizeof seconds, "%.0f",
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  log("wrote " + (out / "generation.json").string() + " and " +
+      std::to_string(result["inputs"].size() * (config.samplers.size() + 1)) + " sample files in " +
+      seconds + " s");
+  if (!args.no_figures) make_figures(out, log, /*training_logs=*/false);
+  return kExitOk;
+}
+
 void say_on_stderr(const std::string& line) { std::cerr << line << '\n'; }
 
 int data_list_command(const DataArgs& args) {
@@ -661,6 +702,18 @@ int main_with_exit_code(int argc, char** argv) {
   in_context->add_flag("--no-figures", in_context_args.no_figures,
                        "Do not call notebooks/figures.py");
 
+  SamplesArgs samples_args;
+  auto* samples = app.add_subcommand(
+      "samples",
+      "Figure 3: complete image, audio and text chunks with compressors and a language model as "
+      "generative models; PNG, WAV and text files and a panel figure (configs/generation.json)");
+  samples->add_option("config", samples_args.config, "Samples config (JSON)")->required();
+  samples->add_option("--set", samples_args.overrides,
+                      "Override a config key: key=value, e.g. seed=2 or inputs[0].chunk=7");
+  samples->add_option("--out", samples_args.out, "Output folder (default results/<config name>)");
+  samples->add_flag("--quiet", samples_args.quiet, "No progress output");
+  samples->add_flag("--no-figures", samples_args.no_figures, "Do not call notebooks/figures.py");
+
   CompareArgs compare_args;
   auto* compare = app.add_subcommand(
       "compare", "Exit 4 if any rate of NEW is worse than BASELINE's by more than the tolerance");
@@ -746,6 +799,7 @@ int main_with_exit_code(int argc, char** argv) {
     if (*report) return report_command(report_args);
     if (*compare) return compare_command(compare_args);
     if (*in_context) return in_context_command(in_context_args, command_line);
+    if (*samples) return samples_command(samples_args, command_line);
     if (*generate) {
       if (!prompt_file.empty()) generate_args.prompt = read_prompt(prompt_file, prompt_bytes);
       if (!generate_compressor.empty()) {

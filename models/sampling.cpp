@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <iostream>
+#include <stdexcept>
 #include <vector>
 
 #include "common/error.h"
@@ -59,6 +60,40 @@ std::string generate_text(const PretrainedModel& model, std::string_view prompt,
     context.append(next);
   }
   return tokenizer.decode(tokens);
+}
+
+Bytes fill_sampled_bytes(const Predictor& predictor, ByteView original,
+                         const std::vector<bool>& sampled, std::optional<SevenBitMapping> mapping,
+                         const SamplingOptions& sampling, const std::function<void()>& on_draw) {
+  if (sampled.size() != original.size()) {
+    throw std::invalid_argument("fill_sampled_bytes: one sampled flag per byte expected");
+  }
+  const int alphabet = mapping ? 128 : 256;
+  if (predictor.vocab_size() < alphabet) {
+    throw InputError("the model predicts " + std::to_string(predictor.vocab_size()) +
+                     " symbols; sampling bytes needs " + std::to_string(alphabet));
+  }
+  const auto symbol_of = [&](std::uint8_t byte) -> int {
+    return mapping ? to_seven_bits(byte, *mapping) : byte;
+  };
+  Bytes filled(original.begin(), original.end());
+  std::vector<float> probabilities(static_cast<std::size_t>(predictor.vocab_size()));
+  std::mt19937_64 rng(sampling.seed);
+  const auto session = predictor.new_session();
+  for (std::size_t i = 0; i < filled.size(); ++i) {
+    if (sampled[i]) {
+      session->next_probabilities(probabilities);
+      // Only the symbols that stand for a byte: a text model's 128 to 255 never occur in its
+      // 7-bit input and have no byte to stand for.
+      const auto symbol = static_cast<std::uint8_t>(
+          pick_token(std::span(probabilities).first(static_cast<std::size_t>(alphabet)),
+                     sampling.temperature, rng));
+      filled[i] = mapping ? from_seven_bits(symbol, *mapping) : symbol;
+      if (on_draw) on_draw();
+    }
+    session->append(symbol_of(filled[i]));
+  }
+  return filled;
 }
 
 int generate_command(const GenerateArgs& args, std::ostream& out) {

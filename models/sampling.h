@@ -3,11 +3,17 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <iosfwd>
+#include <optional>
 #include <random>
 #include <span>
 #include <string>
+#include <vector>
 
+#include "common/bytes.h"
+#include "common/mapping.h"
+#include "models/predictor.h"
 #include "models/pretrained_model.h"
 
 namespace lmc {
@@ -26,6 +32,18 @@ int pick_token(std::span<const float> probabilities, double temperature, std::mt
 // (BOS/EOS, which stand for no text). Uses the sliding context past the model's limit.
 std::string generate_text(const PretrainedModel& model, std::string_view prompt, int max_tokens,
                           const SamplingOptions& sampling);
+
+// Bytes with gaps filled in by a byte-level predictor (the paper's Figure 3): `original` with
+// every position where `sampled` is true replaced by a draw, left to right, each conditioned on
+// all bytes before it (the original's where given, earlier draws where sampled). With a mapping,
+// the predictor is a language model over 7-bit text: it sees the 7-bit image of the bytes and
+// draws one of the 128 symbols, written back as from_seven_bits(symbol). Without one it predicts
+// the 256 byte values itself (a compressor). `on_draw` runs after each draw (progress).
+// The same seed gives the same bytes.
+Bytes fill_sampled_bytes(const Predictor& predictor, ByteView original,
+                         const std::vector<bool>& sampled, std::optional<SevenBitMapping> mapping,
+                         const SamplingOptions& sampling,
+                         const std::function<void()>& on_draw = nullptr);
 
 // `bench generate`: the options as CLI11 fills them.
 struct GenerateArgs {

@@ -13,6 +13,9 @@ Writes PNG and PDF into DIR (default RESULTS_DIR/figures):
   in_context         rate of a chunk's first k bytes against k, the paper's Figure 4 (only when
                      RESULTS_DIR/in_context.json exists; a folder holding in_context.json but no
                      results.json gets this figure alone, plus training_curves for --training-logs)
+  generation         the paper's Figure 3: an image tile and an audio chunk, original and as each
+                     sampler completed them (a `bench samples` folder: generation.json and the
+                     PNG and WAV files it names; this figure alone)
 
 Exit codes: 0 written (or matplotlib missing: the harness runs this after every run and must not
 fail on machines without it), 2 bad input. The functions are shared with table1.ipynb.
@@ -26,10 +29,12 @@ import glob
 import json
 import math
 import sys
+import wave
 from pathlib import Path
 
 try:
     import matplotlib
+    import matplotlib.image
     import matplotlib.ticker
     from matplotlib.figure import Figure
     from matplotlib.patches import Patch
@@ -40,6 +45,8 @@ except ImportError:  # checked in main(); the table helpers below work without i
 SCHEMA_PREFIX = "lmc-bench/results/"
 IN_CONTEXT_FILE = "in_context.json"
 IN_CONTEXT_SCHEMA_PREFIX = "lmc-bench/in-context/"
+GENERATION_FILE = "generation.json"
+GENERATION_SCHEMA_PREFIX = "lmc-bench/generation/"
 REQUIRED_CURVE_KEYS = {
     "dataset": str,
     "compressor": str,
@@ -152,6 +159,111 @@ def load_in_context(results_dir) -> dict:
             if point["bytes"] < 1:
                 raise ResultsError(f"{path}: {where}.bytes is {point['bytes']!r}, expected >= 1")
     return data
+
+
+def load_generation(folder) -> dict:
+    """Reads FOLDER/generation.json (written by `bench samples`) and checks what the generation
+    figure relies on: per input a name, modality and original file, per sample a sampler and a
+    file, every file present beside generation.json."""
+    folder = Path(folder)
+    path = folder / GENERATION_FILE
+    data = _read_json_object(path, GENERATION_SCHEMA_PREFIX, "bench samples")
+    inputs = data.get("inputs")
+    if not isinstance(inputs, list) or not inputs:
+        raise ResultsError(f"{path}: 'inputs' must be a non-empty list")
+    for index, entry in enumerate(inputs):
+        where = f"inputs[{index}]"
+        for key in ("name", "modality", "original"):
+            if not isinstance(entry, dict) or not isinstance(entry.get(key), str):
+                raise ResultsError(f"{path}: {where}.{key} is missing or not a string")
+        samples = entry.get("samples")
+        if not isinstance(samples, list):
+            raise ResultsError(f"{path}: {where}.samples must be a list")
+        files = [entry["original"]]
+        for number, sample in enumerate(samples):
+            for key in ("sampler", "file"):
+                if not isinstance(sample, dict) or not isinstance(sample.get(key), str):
+                    raise ResultsError(
+                        f"{path}: {where}.samples[{number}].{key} is missing or not a string")
+            files.append(sample["file"])
+        for name in files:
+            if not (folder / name).is_file():
+                raise ResultsError(f"{path}: {where} names {name}, which is not in {folder}")
+    return data
+
+
+def read_u8_wav(path) -> list:
+    """The samples of an 8-bit unsigned mono WAV file (what `bench samples` writes), 0 to 255."""
+    with wave.open(str(path), "rb") as sound:
+        if sound.getsampwidth() != 1 or sound.getnchannels() != 1:
+            raise ResultsError(f"{path}: expected 8-bit mono PCM")
+        return list(sound.readframes(sound.getnframes()))
+
+
+def _first_input(data, modality):
+    return next((i for i in data["inputs"] if i["modality"] == modality), None)
+
+
+def _sample_columns(data) -> list:
+    """Column titles and file names: the original, then each sampler in the config's order."""
+    samplers = []
+    for entry in data["inputs"]:
+        for sample in entry["samples"]:
+            if sample["sampler"] not in samplers:
+                samplers.append(sample["sampler"])
+    return ["original"] + samplers
+
+
+def _file_of(entry, column):
+    if column == "original":
+        return entry["original"]
+    return next((s["file"] for s in entry["samples"] if s["sampler"] == column), None)
+
+
+def generation_figure(data, folder):
+    """The paper's Figure 3: one column per sampler (the original first); the top row an image
+    tile (left half of each row given, right half sampled: the dashed line), the bottom row an
+    audio chunk (first half given), the sample drawn over the original in grey. None when
+    generation.json holds neither an image nor an audio input."""
+    folder = Path(folder)
+    image, audio = _first_input(data, "image"), _first_input(data, "audio")
+    rows = [entry for entry in (image, audio) if entry is not None]
+    if not rows:
+        return None
+    columns = _sample_columns(data)
+    fig = _new_figure(7.0, 0.4 + 1.55 * len(rows))
+    axes = fig.subplots(len(rows), len(columns), squeeze=False)
+    original_audio = read_u8_wav(folder / audio["original"]) if audio else None
+    for row, entry in zip(axes, rows):
+        for ax, column in zip(row, columns):
+            name = _file_of(entry, column)
+            ax.set_title(column)
+            if name is None:
+                ax.set_axis_off()
+                continue
+            if entry is image:
+                pixels = matplotlib.image.imread(folder / name)
+                ax.imshow(pixels, cmap="gray", vmin=0.0, vmax=1.0, interpolation="nearest")
+                ax.axvline(pixels.shape[1] / 2 - 0.5, color="#d62728", linestyle="--",
+                           linewidth=0.8)
+                ax.set_xticks([])
+                ax.set_yticks([])
+            else:
+                samples = read_u8_wav(folder / name)
+                half = len(samples) // 2
+                if column != "original":
+                    ax.plot(range(len(original_audio)), original_audio, color="0.75",
+                            linewidth=0.5)
+                ax.plot(range(len(samples)), samples, color="#1f77b4", linewidth=0.5)
+                ax.axvline(half, color="#d62728", linestyle="--", linewidth=0.8)
+                ax.set_ylim(0, 255)
+                ax.set_xticks([0, half, len(samples)])
+                ax.set_yticks([0, 128, 255] if column == "original" else [])
+        label = f"{entry['name']}, chunk {entry.get('chunk', '?')}"
+        row[0].set_ylabel(label if entry is image else f"{label}\n8-bit sample")
+    fig.suptitle("Compressors as generative models (the paper's Figure 3)\n"
+                 "left of the dashed line given, right of it sampled")
+    return fig
 
 
 def _is_kind(value, kind) -> bool:
@@ -759,6 +871,8 @@ def _training_logs(arguments, results) -> list:
 def _figures(arguments) -> dict:
     """The figures to write, by file stem (None: skipped). Raises ResultsError or OSError."""
     folder = Path(arguments.results_dir)
+    if (folder / GENERATION_FILE).is_file() and not (folder / "results.json").is_file():
+        return {"generation": generation_figure(load_generation(folder), folder)}
     in_context_path = folder / IN_CONTEXT_FILE
     in_context = load_in_context(folder) if in_context_path.is_file() else None
     if in_context is not None and not (folder / "results.json").is_file():
@@ -804,6 +918,7 @@ def main(argv=None) -> int:
         "lm_model_size": "no language-model rows in results.json",
         "training_curves": "no training logs given or found",
         "in_context": f"no curves in {IN_CONTEXT_FILE}",
+        "generation": f"no image or audio input in {GENERATION_FILE}",
     }
     for stem, fig in figures.items():
         if fig is None:

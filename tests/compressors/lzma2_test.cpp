@@ -55,6 +55,27 @@ TEST(Lzma2, PresetOptionsAreValidatedAndUsed) {
   EXPECT_EQ(extreme->decompress(extreme->compress(text), text.size()), text);
 }
 
+// The generation figure (harness/generation.h) compresses 256 extensions of a 2 kB context per
+// sampled byte and relies on this: below the dictionary size, a smaller dictionary changes one
+// header byte (the dictionary's size), never the length.
+TEST(Lzma2, SmallDictionaryKeepsTheLengthOfShorterInputs) {
+  const auto paper = make_codec(lzma2_kind());
+  const auto small = make_codec(lzma2_kind(), {{"dict_size", 4096}});
+  for (std::uint32_t seed = 0; seed < 40; ++seed) {
+    Bytes input = text_like(1 + (seed * 523) % 4096, seed);
+    if (seed % 2 == 1) {
+      for (std::size_t i = 0; i < input.size(); ++i) input[i] ^= static_cast<std::uint8_t>(i * 37);
+    }
+    const Bytes compressed = small->compress(input);
+    EXPECT_EQ(compressed.size(), paper->compress(input).size()) << input.size() << " bytes";
+    EXPECT_EQ(small->decompress(compressed, input.size()), input);
+  }
+  EXPECT_EQ(small->settings().at("dict_size"), 4096);
+  EXPECT_FALSE(paper->settings().contains("dict_size"));  // the paper's settings as before
+  expect_rejects_option(lzma2_kind(), "dict_size", 4095);
+  expect_rejects_option(lzma2_kind(), "dict_size", -1);
+}
+
 TEST(Lzma2, SettingsRecordLibraryAndParameters) {
   const auto settings = make_codec(lzma2_kind())->settings();
   EXPECT_EQ(settings.at("library"), "liblzma");

@@ -593,6 +593,67 @@ class InContextTest(FiguresModuleTestBase):
             self.assertFalse((folder / "figures").exists())
 
 
+def write_generation(folder, samplers=("gzip", "lm")):
+    """A `bench samples` folder: generation.json, a gray 32 x 64 PNG and an 8-bit WAV per
+    sampler and the original (written with matplotlib and the wave module)."""
+    import matplotlib.image
+    import wave
+    folder.mkdir(parents=True, exist_ok=True)
+    inputs = []
+    for modality, extension in (("image", "png"), ("audio", "wav")):
+        files = {}
+        for number, name in enumerate(("original",) + tuple(samplers)):
+            files[name] = f"{modality}-{name}.{extension}"
+            if modality == "image":
+                pixels = [[(3 * row + column + 40 * number) % 256 for column in range(64)]
+                          for row in range(32)]
+                matplotlib.image.imsave(folder / files[name], pixels, cmap="gray", vmin=0,
+                                        vmax=255)
+            else:
+                with wave.open(str(folder / files[name]), "wb") as sound:
+                    sound.setnchannels(1)
+                    sound.setsampwidth(1)
+                    sound.setframerate(16000)
+                    sound.writeframes(bytes((128 + (i * (number + 1)) % 50) for i in range(2048)))
+        inputs.append({"name": modality, "modality": modality, "chunk": 3,
+                       "original": files["original"],
+                       "samples": [{"sampler": s, "file": files[s]} for s in samplers]})
+    data = {"schema": "lmc-bench/generation/1", "inputs": inputs}
+    (folder / "generation.json").write_text(json.dumps(data))
+    return data
+
+
+@needs_matplotlib
+class GenerationTest(FiguresModuleTestBase):
+    """generation.json (`bench samples`, the paper's Figure 3): loader, figure and script."""
+
+    def setUp(self):
+        super().setUp()
+        self.folder = self.root / "samples"
+        self.data = write_generation(self.folder)
+
+    def test_figure_has_an_image_row_and_an_audio_row_per_sampler(self):
+        fig = self.figures.generation_figure(self.figures.load_generation(self.folder),
+                                             self.folder)
+        titles = [ax.get_title() for ax in fig.axes]
+        self.assertEqual(titles, ["original", "gzip", "lm"] * 2)
+        self.assertEqual(len(fig.axes[0].images), 1)
+        self.assertEqual(len(fig.axes[3].lines), 2)  # the original and the given|sampled line
+        self.assertEqual(len(fig.axes[4].lines), 3)  # the original in grey below the sample
+
+    def test_script_on_a_samples_folder_writes_only_that_figure(self):
+        done = run_figures(self.folder)
+        self.assertEqual(done.returncode, 0, done.stderr)
+        self.assert_figure_files(self.folder / "figures", ("generation",))
+
+    def test_a_missing_file_is_named(self):
+        (self.folder / "audio-lm.wav").unlink()
+        done = run_figures(self.folder)
+        self.assertEqual(done.returncode, 2)
+        self.assertIn("inputs[1] names audio-lm.wav, which is not in", done.stderr)
+        self.assertFalse((self.folder / "figures").exists())
+
+
 @needs_matplotlib
 @needs_nbconvert
 class NotebookTest(FiguresTestBase):
