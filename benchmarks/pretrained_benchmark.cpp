@@ -25,7 +25,7 @@
 
 #include "compressors/lm_compressor.h"
 #include "compressors/pretrained_compressor.h"
-#include "models/pretrained_model.h"
+#include "models/pretrained/pretrained_model.h"
 
 namespace lmc {
 namespace {

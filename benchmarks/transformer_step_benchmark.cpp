@@ -23,9 +23,9 @@
 #include "compressors/lm_compressor.h"
 #include "compressors/random_checkpoint.h"
 #include "models/batch_predictor.h"
-#include "models/step_kernels.h"
-#include "models/transformer_predictor.h"
-#include "models/transformer_shape.h"
+#include "models/kernels/step_kernels.h"
+#include "models/transformer/transformer_predictor.h"
+#include "models/transformer/transformer_shape.h"
 #include "reference/transformer_predictor.h"
 
 namespace lmc {

@@ -7,7 +7,7 @@
 
 #include "common/error.h"
 #include "compressors/arithmetic_coder.h"
-#include "models/transformer_predictor.h"
+#include "models/transformer/transformer_predictor.h"
 
 namespace lmc {
 

@@ -28,7 +28,7 @@
 #include "common/bytes.h"
 #include "common/mapping.h"
 #include "compressors/compressor.h"
-#include "models/pretrained_model.h"
+#include "models/pretrained/pretrained_model.h"
 
 namespace lmc {
 

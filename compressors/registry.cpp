@@ -1,28 +1,22 @@
-// Every codec the harness knows. A new codec is one file defining `CompressorKind xxx_kind()`
-// plus one line in each list below.
+// Every codec the harness knows. A new classical codec is one file defining
+// `CompressorKind xxx_kind()` plus one line in each list of classical_kinds.h; the language-model
+// kinds are declared by their own headers.
 #include <algorithm>
 
+#include "compressors/classical_kinds.h"
 #include "compressors/compressor.h"
+#include "compressors/lm_compressor.h"
+#include "compressors/pretrained_compressor.h"
 
 namespace lmc {
 
-CompressorKind gzip_kind();
-CompressorKind lzma2_kind();
-CompressorKind png_kind();
-CompressorKind flac_kind();
-CompressorKind flac_paper_kind();
-CompressorKind zstd_kind();
-CompressorKind brotli_kind();
-CompressorKind bzip2_kind();
-CompressorKind lm_kind();
-CompressorKind pretrained_kind();
-
 const std::vector<CompressorKind>& compressor_kinds() {
-  static const std::vector<CompressorKind> kinds = {
-      gzip_kind(), lzma2_kind(), png_kind(),    flac_kind(),
-      flac_paper_kind(), zstd_kind(), brotli_kind(), bzip2_kind(),
-      lm_kind(), pretrained_kind(),
-  };
+  static const std::vector<CompressorKind> kinds = [] {
+    std::vector<CompressorKind> all = classical_compressor_kinds();
+    all.push_back(lm_kind());
+    all.push_back(pretrained_kind());
+    return all;
+  }();
   return kinds;
 }
 

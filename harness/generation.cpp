@@ -8,13 +8,14 @@
 #include <set>
 
 #include "common/error.h"
+#include "common/hash.h"
 #include "compressors/compressor.h"
 #include "compressors/compressor_predictor.h"
 #include "datasets/dataset.h"
 #include "harness/atomic_file.h"
 #include "harness/media_files.h"
 #include "models/sampling.h"
-#include "models/transformer_predictor.h"
+#include "models/transformer/transformer_predictor.h"
 
 namespace lmc {
 
@@ -170,17 +171,12 @@ PreparedSampler load_sampler(const CompressorEntry& entry) {
   return sampler;
 }
 
-std::uint64_t fnv1a(std::string_view text, std::uint64_t hash = 0xcbf29ce484222325) {
-  for (unsigned char c : text) hash = (hash ^ c) * 0x100000001b3;
-  return hash;
-}
-
 // A generator seed per (input, sampler) pair, from names: adding a sampler or reordering the
 // config changes no other sample.
 std::uint64_t pair_seed(std::uint64_t seed, const std::string& input, const std::string& sampler) {
-  std::uint64_t hash = fnv1a(std::to_string(seed));
-  hash = fnv1a("/" + input, hash);
-  return fnv1a("/" + sampler, hash);
+  std::uint64_t hash = fnv1a64(std::to_string(seed));
+  hash = fnv1a64("/" + input, hash);
+  return fnv1a64("/" + sampler, hash);
 }
 
 double thread_cpu_seconds() {

@@ -10,6 +10,7 @@
 #include <iterator>
 
 #include "common/error.h"
+#include "common/hash.h"
 #include "common/json.h"
 
 namespace lmc {
@@ -67,14 +68,7 @@ void write_durably(std::FILE* file, const std::string& text, const std::filesyst
 }  // namespace
 
 std::string run_fingerprint(const nlohmann::json& decisive) {
-  std::uint64_t hash = 0xcbf29ce484222325ull;
-  for (unsigned char c : decisive.dump()) {  // nlohmann's objects are sorted: canonical
-    hash ^= c;
-    hash *= 0x100000001b3ull;
-  }
-  char text[17];
-  std::snprintf(text, sizeof(text), "%016llx", static_cast<unsigned long long>(hash));
-  return text;
+  return hex64(fnv1a64(decisive.dump()));  // nlohmann's objects are sorted: canonical
 }
 
 RunJournal::RunJournal(std::filesystem::path path, std::FILE* file)

@@ -32,7 +32,7 @@
 #include "harness/runner.h"
 #include "harness/version.h"
 #include "models/sampling.h"
-#include "models/training.h"
+#include "models/transformer/training.h"
 
 namespace lmc {
 namespace {

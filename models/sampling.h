@@ -14,7 +14,7 @@
 #include "common/bytes.h"
 #include "common/mapping.h"
 #include "models/predictor.h"
-#include "models/pretrained_model.h"
+#include "models/pretrained/pretrained_model.h"
 
 namespace lmc {
 

@@ -8,8 +8,10 @@ Writes PNG and PDF into DIR (default RESULTS_DIR/figures):
   rates              raw and adjusted compression rate per dataset, compressor and mode
   rate_vs_throughput raw rate against throughput
   lm_model_size      adjusted rate against model bytes (only when language-model rows exist)
-  training_curves    bits per byte against training step (only when training logs exist); a model
-                     trained in two stages (X-stage1.train.csv beside X.train.csv) is one curve
+  training_curves    bits per byte against training tokens (only when training logs exist; against
+                     steps when a log has no tokens column); a model trained in stages
+                     (X-stage1.train.csv, X-stage2.train.csv ... beside X.train.csv) is one curve,
+                     with a log-linear extrapolation through the held-out values its stages end at
   in_context         rate of a chunk's first k bytes against k, the paper's Figure 4 (only when
                      RESULTS_DIR/in_context.json exists; a folder holding in_context.json but no
                      results.json gets this figure alone, plus training_curves for --training-logs)
@@ -66,9 +68,13 @@ REQUIRED_ROW_KEYS = {
 }
 TRAINING_LOG_COLUMNS = ("step", "train_bpb", "heldout_bpb")
 TRAINING_LOG_SUFFIX = ".train.csv"
-# Naming convention of the shipped models: stage 2 (X.lmct, log X.train.csv) continues from the
-# weights of stage 1, trained as X-stage1.lmct with its log X-stage1.train.csv beside it.
-STAGE1_SUFFIX = "-stage1"
+# Naming convention of the shipped models: the last stage (X.lmct, log X.train.csv) continues from
+# the weights of the stage before it, X-stageK.lmct with its log X-stageK.train.csv beside it, and
+# so on down to X-stage1.
+STAGE_SUFFIX = "-stage"
+STAGE1_SUFFIX = STAGE_SUFFIX + "1"
+# How far past its last point the extrapolation of a staged model's held-out curve is drawn, at most.
+EXTRAPOLATION_SPAN = 4.0
 
 # Above this adjusted rate (%) a linear axis squeezes every classical bar into the bottom tenth.
 LOG_SCALE_ABOVE_PERCENT = 300.0
@@ -283,8 +289,9 @@ def read_training_log(path) -> dict:
     without a single line (`bench train` stopped before writing its header) reads as an empty log.
 
     Returns name (file name without .train.csv), path, train and heldout [(step, bits per byte)],
-    last_step (the highest logged step, None when empty) and stage_starts (steps where a later
-    training stage begins: empty here, see join_training_stages)."""
+    last_step (the highest logged step, None when empty), stage_starts (steps where a later
+    training stage begins: empty here, see join_training_stages) and tokens_per_step (from the
+    tokens column, which the trainer writes as step x batch x window; None without it)."""
     path = Path(path)
     with open(path, newline="", encoding="utf-8") as f:
         reader = csv.DictReader(f)
@@ -300,7 +307,9 @@ def read_training_log(path) -> dict:
                     raise ResultsError(
                         f"{path}:{line}: step {record['step']!r} is not a number") from e
                 by_step[step] = record  # a resumed run may log a step twice; the later line wins
+        has_tokens = "tokens" in (reader.fieldnames or [])
     steps = sorted(by_step)
+    tokens_per_step = _tokens_per_step(path, by_step) if has_tokens else None
     train = [(s, _number(by_step[s]["train_bpb"])) for s in steps]
     heldout = []
     for s in steps:
@@ -314,7 +323,38 @@ def read_training_log(path) -> dict:
         "heldout": heldout,
         "last_step": steps[-1] if steps else None,
         "stage_starts": [],
+        "tokens_per_step": tokens_per_step,
     }
+
+
+def _tokens_per_step(path, by_step):
+    """The one tokens-per-step ratio of a log's tokens column (the trainer keeps it constant over
+    a run, curriculum or not); ResultsError when rows disagree or a value is not a number."""
+    ratios = set()
+    for step, record in by_step.items():
+        tokens = _number(record.get("tokens"))
+        if tokens is None:
+            raise ResultsError(f"{path}: step {step}: tokens {record.get('tokens')!r} is not a number")
+        if step > 0:
+            ratios.add(tokens / step)
+    if len(ratios) > 1:
+        raise ResultsError(f"{path}: the tokens column is not steps times one batch size "
+                           f"({', '.join(f'{r:g}' for r in sorted(ratios))} tokens per step)")
+    return ratios.pop() if ratios else None
+
+
+def in_tokens(log) -> dict:
+    """The log with training tokens instead of steps on its x axis (steps x tokens_per_step)."""
+    per_step = log["tokens_per_step"]
+
+    def scale(points):
+        return [(s * per_step, v) for s, v in points]
+
+    last = _last_step(log)
+    return dict(log, train=scale(log["train"]), heldout=scale(log["heldout"]),
+                last_step=None if last is None else last * per_step,
+                stage_starts=[s * per_step for s in log.get("stage_starts", [])],
+                tokens_per_step=1)
 
 
 def _log_name(path) -> str:
@@ -323,13 +363,30 @@ def _log_name(path) -> str:
     return name[: -len(TRAINING_LOG_SUFFIX)] if name.endswith(TRAINING_LOG_SUFFIX) else path.stem
 
 
-def stage1_log_path(path):
-    """Where the stage-1 log of the model logged at `path` would be: X.train.csv ->
-    X-stage1.train.csv in the same folder (None for a path not ending in .train.csv)."""
+def stage_log_path(path, stage):
+    """Where the log of stage `stage` (1, 2, ...) of the model logged at `path` would be:
+    X.train.csv -> X-stageK.train.csv in the same folder (None for a path not ending in
+    .train.csv)."""
     path = Path(path)
     if not path.name.endswith(TRAINING_LOG_SUFFIX):
         return None
-    return path.with_name(_log_name(path) + STAGE1_SUFFIX + TRAINING_LOG_SUFFIX)
+    return path.with_name(f"{_log_name(path)}{STAGE_SUFFIX}{stage}{TRAINING_LOG_SUFFIX}")
+
+
+def stage1_log_path(path):
+    """stage_log_path(path, 1)."""
+    return stage_log_path(path, 1)
+
+
+def earlier_stage_log_paths(path, exists) -> list:
+    """The logs of the stages before the one logged at `path`, stage 1 first: X-stage1, X-stage2
+    ... for as long as `exists(candidate)` holds."""
+    found = []
+    while True:
+        candidate = stage_log_path(path, len(found) + 1)
+        if candidate is None or not exists(candidate):
+            return found
+        found.append(candidate)
 
 
 def join_training_stages(stage1, stage2) -> dict:
@@ -353,7 +410,10 @@ def join_training_stages(stage1, stage2) -> dict:
     return {
         "name": stage2["name"],
         "path": stage2["path"],
-        "stage_paths": [stage1["path"], stage2["path"]],
+        "stage_paths": stage1.get("stage_paths", [stage1["path"]]) + [stage2["path"]],
+        "tokens_per_step": (stage1.get("tokens_per_step")
+                            if stage1.get("tokens_per_step") == stage2.get("tokens_per_step")
+                            else None),
         "train": list(stage1["train"]) + shift(stage2["train"]),
         "heldout": heldout,
         "last_step": offset if last is None else offset + last,
@@ -370,24 +430,69 @@ def _last_step(log):
 
 
 def combine_training_stages(logs) -> list:
-    """Replaces each pair of logs X-stage1.train.csv and X.train.csv (same folder) by their
-    join_training_stages, in the place of the stage-2 log; other logs pass unchanged, so a
-    stage-1 log without its stage 2 stays a model of its own (named X-stage1)."""
+    """Replaces each run of logs X-stage1.train.csv, X-stage2.train.csv ... and X.train.csv (same
+    folder; the stages from 1 up to the first one missing) by their join_training_stages, in the
+    place of the last stage's log; other logs pass unchanged, so stage logs without X.train.csv
+    stay models of their own (named X-stage1 ...)."""
     by_path = {Path(log["path"]).resolve(): log for log in logs if log.get("path")}
-    stage1_of = {}
+    earlier_of = {}
     for log in logs:
-        sibling = stage1_log_path(log["path"]) if log.get("path") else None
-        stage1 = by_path.get(sibling.resolve()) if sibling is not None else None
-        if stage1 is not None and stage1 is not log:
-            stage1_of[id(log)] = stage1
-    joined_stage1 = {id(stage1) for stage1 in stage1_of.values()}
+        if not log.get("path") or "stage_paths" in log:
+            continue
+        earlier = [by_path[p.resolve()] for p in earlier_stage_log_paths(
+            log["path"], lambda p: p.resolve() in by_path)]
+        earlier = [e for e in earlier if e is not log]
+        if earlier:
+            earlier_of[id(log)] = earlier
+    absorbed = {id(e) for earlier in earlier_of.values() for e in earlier}
     combined = []
     for log in logs:
-        if id(log) in joined_stage1:
+        if id(log) in absorbed:
             continue
-        combined.append(join_training_stages(stage1_of[id(log)], log)
-                        if id(log) in stage1_of else log)
+        if id(log) in earlier_of:
+            joined = earlier_of[id(log)][0]
+            for stage in earlier_of[id(log)][1:] + [log]:
+                joined = join_training_stages(joined, stage)
+            combined.append(joined)
+        else:
+            combined.append(log)
     return combined
+
+
+def stage_end_points(log) -> list:
+    """The held-out (x, bits per byte) at the end of each stage of a joined log, the last stage's
+    last value included: each stage ends at full window length, so these are the points a
+    curriculum's short-window phases do not distort."""
+    ends = list(log.get("stage_starts", [])) + [_last_step(log)]
+    points = []
+    for end in ends:
+        before = [p for p in log["heldout"] if end is not None and p[0] <= end]
+        if before and (not points or points[-1] != before[-1]):
+            points.append(before[-1])
+    return points
+
+
+def log_linear_fit(points):
+    """Least squares of y = a + b ln(x) through (x, y) points with x > 0: (a, b), or None for
+    fewer than two distinct x. A straight line in ln(tokens) is what the held-out curves look like
+    over a decade; over several decades they flatten, so where it reaches a target is an
+    optimistic (low) estimate of the tokens needed."""
+    points = [(math.log(x), y) for x, y in points if x > 0]
+    if len({x for x, _ in points}) < 2:
+        return None
+    mean_x = sum(x for x, _ in points) / len(points)
+    mean_y = sum(y for _, y in points) / len(points)
+    slope = (sum((x - mean_x) * (y - mean_y) for x, y in points) /
+             sum((x - mean_x) ** 2 for x, _ in points))
+    return mean_y - slope * mean_x, slope
+
+
+def x_to_reach(fit, target):
+    """Where y = a + b ln(x) comes down to `target`: None when the fit does not fall."""
+    a, b = fit
+    if b >= 0:
+        return None
+    return math.exp((target - a) / b)
 
 
 def _number(text):
@@ -460,8 +565,8 @@ def markdown_table(header, rows, number_format="{:.1f}") -> str:
 def training_logs_from_results(results, search_roots=()) -> list:
     """Training logs next to the checkpoints the LM rows used (`bench train` writes
     <checkpoint stem>.train.csv). Relative checkpoint paths are tried against each search root.
-    When X-stage1.train.csv lies beside a log X.train.csv it is listed just before it, and
-    training_curves_figure draws the two as one curve (combine_training_stages)."""
+    When X-stage1.train.csv (X-stage2.train.csv ...) lies beside a log X.train.csv they are listed
+    just before it, and training_curves_figure draws them as one curve (combine_training_stages)."""
     found = []
     for row in results["rows"]:
         settings = row.get("settings") or {}
@@ -473,8 +578,8 @@ def training_logs_from_results(results, search_roots=()) -> list:
         candidates = [log] if log.is_absolute() else [Path(root) / log for root in search_roots]
         for candidate in candidates:
             if candidate.is_file():
-                stage1 = stage1_log_path(candidate)
-                for path in ([stage1] if stage1.is_file() else []) + [candidate]:
+                earlier = earlier_stage_log_paths(candidate, Path.is_file)
+                for path in earlier + [candidate]:
                     if path.resolve() not in found:
                         found.append(path.resolve())
                 break
@@ -680,31 +785,46 @@ def _si_bytes(value, _position=None) -> str:
 
 
 def training_curves_figure(logs):
-    """Held-out (solid, at each evaluation) and train (thin dashed) bits per byte against step,
-    one colour per model. A model trained in stages (X-stage1.train.csv and X.train.csv both among
-    the logs) is one curve over both, stage 2 shifted past stage 1, with a thin vertical line
-    where stage 2 starts (combine_training_stages). None when there is nothing to draw."""
-    logs = [log for log in combine_training_stages(logs) if log["train"] or log["heldout"]]
+    """Held-out (solid, at each evaluation) and train (thin dashed) bits per byte against training
+    tokens (against steps when a log has no tokens column), one colour per model. A model trained
+    in stages (X-stage1.train.csv ... and X.train.csv among the logs) is one curve over all of
+    them, each stage shifted past the one before, with a thin vertical line where a stage starts
+    (combine_training_stages), and a dotted log-linear extrapolation through the held-out values
+    its stages end at (stage_end_points), drawn on to where it would reach the best final held-out
+    value of the other models (at most EXTRAPOLATION_SPAN times its last x). None when there is
+    nothing to draw."""
+    logs = [log for log in logs if log["train"] or log["heldout"]]
+    in_token_units = bool(logs) and all(log.get("tokens_per_step") for log in logs)
+    if in_token_units:
+        logs = [in_tokens(log) for log in logs]
+    logs = combine_training_stages(logs)
     if not logs:
         return None
+    scale = 1e-6 if in_token_units else 1.0  # tokens in millions
     fig = _new_figure(4.5, 3.4)
     ax = fig.subplots()
     colors = _compressor_colors([log["name"] for log in logs])
+    finals = {log["name"]: log["heldout"][-1][1] for log in logs if log["heldout"]}
     for log in logs:
         color = colors[log["name"]]
         if log["train"]:
             steps, values = zip(*log["train"])
-            ax.plot(steps, values, "--", color=color, linewidth=0.8, alpha=0.8)
+            ax.plot([x * scale for x in steps], values, "--", color=color, linewidth=0.8,
+                    alpha=0.8)
         if log["heldout"]:
             steps, values = zip(*log["heldout"])
-            ax.plot(steps, values, "o-", color=color, markersize=3.5, linewidth=1.4)
+            ax.plot([x * scale for x in steps], values, "o-", color=color, markersize=3.5,
+                    linewidth=1.4)
         for stage, start in enumerate(log.get("stage_starts", []), start=2):
-            ax.axvline(start, color=color, linestyle=(0, (2, 2)), linewidth=0.7, zorder=1)
-            ax.annotate(f"stage {stage}", (start, 1.0), xycoords=("data", "axes fraction"),
-                        textcoords="offset points", xytext=(-1.5, -3), rotation=90,
-                        ha="right", va="top", color=color, fontsize=6.5)
+            ax.axvline(start * scale, color=color, linestyle=(0, (2, 2)), linewidth=0.7,
+                       zorder=1)
+            ax.annotate(f"stage {stage}", (start * scale, 1.0),
+                        xycoords=("data", "axes fraction"), textcoords="offset points",
+                        xytext=(-1.5, -3), rotation=90, ha="right", va="top", color=color,
+                        fontsize=6.5)
+        _draw_extrapolation(ax, log, finals, color, scale)
     ax.axhline(8.0, color="0.3", linestyle=":", linewidth=0.9)
-    ax.set_xlabel("training step")
+    ax.set_xlabel("training tokens (millions)" if in_token_units else "training step")
     ax.set_ylabel("bits per byte (lower is better)")
     ax.set_title("Training curves")
     ax.grid(linewidth=0.4, color="0.85")
@@ -715,8 +835,42 @@ def training_curves_figure(logs):
         Line2D([], [], color="0.3", linestyle="--", linewidth=0.8, label="train"),
         Line2D([], [], color="0.3", linestyle=":", label="8 bits: raw bytes"),
     ]
+    if any(len(stage_end_points(log)) >= 2 for log in logs):
+        handles.append(Line2D([], [], color="0.3", linestyle=(0, (1, 1.5)), linewidth=1.2,
+                              label="log-linear fit of stage ends"))
     ax.legend(handles=handles, loc="best", frameon=True, framealpha=0.9)
     return fig
+
+
+def extrapolation(log, finals):
+    """For a staged log: (fit, target, x where the fit reaches target or None) where target is
+    the best final held-out value among the other models in `finals` (name -> value; None
+    without others). None when the log has fewer than two stage ends."""
+    fit = log_linear_fit(stage_end_points(log))
+    if fit is None:
+        return None
+    others = [v for name, v in finals.items() if name != log["name"]]
+    target = min(others) if others else None
+    return fit, target, (x_to_reach(fit, target) if target is not None else None)
+
+
+def _draw_extrapolation(ax, log, finals, color, scale):
+    found = extrapolation(log, finals)
+    if found is None:
+        return
+    (a, b), target, reach = found
+    last_x = stage_end_points(log)[-1][0]
+    end = last_x * EXTRAPOLATION_SPAN
+    if reach is not None and reach > last_x:
+        end = min(end, reach)
+    xs = [last_x * (end / last_x) ** (i / 24) for i in range(25)]
+    ax.plot([x * scale for x in xs], [a + b * math.log(x) for x in xs], linestyle=(0, (1, 1.5)),
+            color=color, linewidth=1.2)
+    if reach is not None and last_x < reach <= end * 1.0001:
+        unit = "M tokens" if scale != 1 else " steps"
+        ax.annotate(f"{target:.2f} at {reach * scale:.0f}{unit}", (reach * scale, target),
+                    textcoords="offset points", xytext=(0, 5), ha="right", va="bottom",
+                    color=color, fontsize=6.5)
 
 
 def in_context_datasets(data) -> list:

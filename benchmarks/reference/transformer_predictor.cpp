@@ -26,8 +26,8 @@
 #include <vector>
 
 #include "common/error.h"
-#include "models/checkpoint.h"
-#include "models/transformer_shape.h"
+#include "models/transformer/checkpoint.h"
+#include "models/transformer/transformer_shape.h"
 #include "reference/step_kernels.h"
 
 namespace lmc::reference {

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "codec_checks.h"
-#include "models/pretrained_model.h"
+#include "models/pretrained/pretrained_model.h"
 #include "models/sampling.h"
 
 namespace lmc {

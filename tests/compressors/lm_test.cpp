@@ -11,7 +11,7 @@
 #include "compressors/lm_compressor.h"
 #include "compressors/order2_predictor.h"
 #include "compressors/random_checkpoint.h"
-#include "models/transformer_shape.h"
+#include "models/transformer/transformer_shape.h"
 #include "test_support.h"
 
 namespace lmc {

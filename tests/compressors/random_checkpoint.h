@@ -7,8 +7,8 @@
 #include <filesystem>
 #include <random>
 
-#include "models/checkpoint.h"
-#include "models/transformer_shape.h"
+#include "models/transformer/checkpoint.h"
+#include "models/transformer/transformer_shape.h"
 
 namespace lmc::test {
 

@@ -1,10 +1,10 @@
-// The .lmct checkpoint reader (models/checkpoint.h) on arbitrary bytes, and the architecture in
+// The .lmct checkpoint reader (models/transformer/checkpoint.h) on arbitrary bytes, and the architecture in
 // its header.
 #include <sstream>
 #include <string>
 
 #include "fuzz_support.h"
-#include "models/checkpoint.h"
+#include "models/transformer/checkpoint.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   std::istringstream in(std::string(reinterpret_cast<const char*>(data), size));

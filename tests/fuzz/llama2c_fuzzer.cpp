@@ -1,8 +1,8 @@
-// The llama2.c checkpoint reader (models/llama2c.h) on arbitrary bytes, then a few steps of the
+// The llama2.c checkpoint reader (models/pretrained/llama2c.h) on arbitrary bytes, then a few steps of the
 // model it loaded.
 #include "fuzz_support.h"
 #include "model_fuzz_support.h"
-#include "models/llama2c.h"
+#include "models/pretrained/llama2c.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   lmc::fuzz::accept_documented_errors([&] {

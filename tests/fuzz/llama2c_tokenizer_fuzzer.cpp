@@ -1,4 +1,4 @@
-// The llama2.c tokenizer reader (models/llama2c_tokenizer.h) on arbitrary bytes, then a round
+// The llama2.c tokenizer reader (models/tokenizers/llama2c_tokenizer.h) on arbitrary bytes, then a round
 // trip of a short text, which lossless coding relies on.
 //
 // Input: [vocabulary size - 259, u16 little-endian][tokenizer.bin bytes].
@@ -6,7 +6,7 @@
 #include <string>
 
 #include "fuzz_support.h"
-#include "models/llama2c_tokenizer.h"
+#include "models/tokenizers/llama2c_tokenizer.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   lmc::fuzz::InputCursor input(data, size);

@@ -12,7 +12,7 @@
 #include "compressors/lm_compressor.h"
 #include "compressors/random_checkpoint.h"
 #include "fuzz_support.h"
-#include "models/transformer_predictor.h"
+#include "models/transformer/transformer_predictor.h"
 
 namespace {
 

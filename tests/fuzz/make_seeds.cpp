@@ -1,6 +1,7 @@
 // Writes the seed corpora of the fuzz targets into a folder (tests/fuzz/corpus by default): valid
 // inputs of each format, made from a few hundred bytes, so the fuzzers start deep inside the
 // decoders instead of at their magic numbers. Deterministic: rerunning it rewrites the same files.
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <filesystem>
@@ -11,21 +12,11 @@
 #include <string>
 #include <vector>
 
+#include "compressors/classical_kinds.h"
 #include "compressors/compressor.h"
 #include "compressors/lm_compressor.h"
 #include "compressors/random_checkpoint.h"
-#include "models/transformer_predictor.h"
-
-namespace lmc {
-CompressorKind gzip_kind();
-CompressorKind lzma2_kind();
-CompressorKind png_kind();
-CompressorKind flac_kind();
-CompressorKind flac_paper_kind();
-CompressorKind zstd_kind();
-CompressorKind brotli_kind();
-CompressorKind bzip2_kind();
-}  // namespace lmc
+#include "models/transformer/transformer_predictor.h"
 
 namespace {
 
@@ -67,19 +58,12 @@ Bytes codec_input(std::uint8_t piece, std::size_t original_size, const Bytes& st
 }
 
 void codec_seeds(const fs::path& root) {
-  const std::vector<std::pair<std::string, lmc::CompressorKind>> codecs = {
-      {"gzip", lmc::gzip_kind()},
-      {"lzma2", lmc::lzma2_kind()},
-      {"png", lmc::png_kind()},
-      {"flac", lmc::flac_kind()},
-      {"flac_paper", lmc::flac_paper_kind()},
-      {"zstd", lmc::zstd_kind()},
-      {"brotli", lmc::brotli_kind()},
-      {"bzip2", lmc::bzip2_kind()}};
   const auto chunks = sample_chunks();
-  for (const auto& [name, kind] : codecs) {
+  for (const lmc::CompressorKind& kind : lmc::classical_compressor_kinds()) {
+    std::string name = kind.name;  // the fuzz target's name: flac-paper -> flac_paper
+    std::replace(name.begin(), name.end(), '-', '_');
     const auto codec =
-        kind.make(lmc::Options::validate(nlohmann::json::object(), kind.options, name), {});
+        kind.make(lmc::Options::validate(nlohmann::json::object(), kind.options, kind.name), {});
     for (std::size_t i = 0; i < chunks.size(); ++i) {
       if (chunks[i].empty() && name == "png") continue;  // an image needs a pixel
       const auto piece = static_cast<std::uint8_t>(i * 37);

@@ -1,8 +1,8 @@
-// The rwkv.cpp model reader (models/rwkv.h) on arbitrary bytes, then a few steps of the model it
+// The rwkv.cpp model reader (models/pretrained/rwkv.h) on arbitrary bytes, then a few steps of the model it
 // loaded.
 #include "fuzz_support.h"
 #include "model_fuzz_support.h"
-#include "models/rwkv.h"
+#include "models/pretrained/rwkv.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   lmc::fuzz::accept_documented_errors([&] {

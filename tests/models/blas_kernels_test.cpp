@@ -1,4 +1,4 @@
-#include "models/blas_kernels.h"
+#include "models/kernels/blas_kernels.h"
 
 #include <gtest/gtest.h>
 

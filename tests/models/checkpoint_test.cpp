@@ -1,4 +1,4 @@
-#include "models/checkpoint.h"
+#include "models/transformer/checkpoint.h"
 
 #include <gtest/gtest.h>
 
@@ -6,8 +6,8 @@
 
 #include "common/error.h"
 #include "model_test_support.h"
-#include "models/teacher_forced.h"
-#include "models/transformer_predictor.h"
+#include "models/transformer/teacher_forced.h"
+#include "models/transformer/transformer_predictor.h"
 
 namespace lmc {
 namespace {

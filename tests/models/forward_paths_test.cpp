@@ -12,9 +12,9 @@
 #include "compressors/random_checkpoint.h"
 #include "model_test_support.h"
 #include "models/batch_predictor.h"
-#include "models/half.h"
-#include "models/step_kernels.h"
-#include "models/transformer_predictor.h"
+#include "models/kernels/half.h"
+#include "models/kernels/step_kernels.h"
+#include "models/transformer/transformer_predictor.h"
 #include "test_support.h"
 
 namespace lmc {

@@ -10,7 +10,7 @@
 
 #include "common/error.h"
 #include "compressors/pretrained_compressor.h"
-#include "models/pretrained_model.h"
+#include "models/pretrained/pretrained_model.h"
 #include "models/sampling.h"
 #include "test_support.h"
 

@@ -1,5 +1,5 @@
 // llama2.c checkpoint + tokenizer on the real stories260K model (../shared/data).
-#include "models/llama2c.h"
+#include "models/pretrained/llama2c.h"
 
 #include <gtest/gtest.h>
 
@@ -9,8 +9,8 @@
 #include <vector>
 
 #include "common/error.h"
-#include "models/llama2c_tokenizer.h"
-#include "models/pretrained_model.h"
+#include "models/tokenizers/llama2c_tokenizer.h"
+#include "models/pretrained/pretrained_model.h"
 #include "models/sampling.h"
 #include "test_support.h"
 

@@ -10,9 +10,9 @@
 #include <vector>
 
 #include "common/error.h"
-#include "models/checkpoint.h"
-#include "models/llama2c.h"
-#include "models/rwkv.h"
+#include "models/transformer/checkpoint.h"
+#include "models/pretrained/llama2c.h"
+#include "models/pretrained/rwkv.h"
 #include "test_support.h"
 
 namespace lmc {

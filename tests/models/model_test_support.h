@@ -11,7 +11,7 @@
 
 #include "common/bytes.h"
 #include "models/predictor.h"
-#include "models/training.h"
+#include "models/transformer/training.h"
 #include "test_support.h"
 
 namespace lmc::test {

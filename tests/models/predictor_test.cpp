@@ -6,8 +6,8 @@
 
 #include "model_test_support.h"
 #include "models/batch_predictor.h"
-#include "models/teacher_forced.h"
-#include "models/transformer_predictor.h"
+#include "models/transformer/teacher_forced.h"
+#include "models/transformer/transformer_predictor.h"
 
 namespace lmc {
 namespace {

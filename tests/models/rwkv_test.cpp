@@ -1,5 +1,5 @@
 // rwkv.cpp model files (RWKV-4 and v5.2) against rwkv.cpp's own expected logits.
-#include "models/rwkv.h"
+#include "models/pretrained/rwkv.h"
 
 #include <gtest/gtest.h>
 

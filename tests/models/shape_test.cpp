@@ -1,7 +1,7 @@
 #include <gtest/gtest.h>
 
 #include "common/error.h"
-#include "models/transformer_shape.h"
+#include "models/transformer/transformer_shape.h"
 
 namespace lmc {
 namespace {

@@ -1,32 +1,37 @@
-#include "models/training.h"
+#include "models/transformer/training.h"
 
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <string>
+#include <vector>
 
 #include "common/error.h"
 #include "model_test_support.h"
-#include "models/checkpoint.h"
+#include "models/transformer/checkpoint.h"
 
 namespace lmc {
 namespace {
 
 struct LogRow {
   long step;
-  double train_bpb, heldout_bpb;
+  double train_bpb, heldout_bpb, tokens_per_s, elapsed_s;
+  long tokens;
 };
 
 std::vector<LogRow> read_log(const std::filesystem::path& path) {
   std::ifstream in(path);
   std::string line;
   std::getline(in, line);
-  EXPECT_EQ(line, "step,train_bpb,heldout_bpb,tokens_per_s,elapsed_s");
+  EXPECT_EQ(line, "step,train_bpb,heldout_bpb,tokens_per_s,elapsed_s,tokens");
   std::vector<LogRow> rows;
   while (std::getline(in, line)) {
     LogRow row{};
     char comma;
     std::istringstream fields(line);
-    fields >> row.step >> comma >> row.train_bpb >> comma >> row.heldout_bpb;
+    fields >> row.step >> comma >> row.train_bpb >> comma >> row.heldout_bpb >> comma >>
+        row.tokens_per_s >> comma >> row.elapsed_s >> comma >> row.tokens;
+    EXPECT_TRUE(fields && fields.eof()) << path << ": " << line;
     rows.push_back(row);
   }
   return rows;
@@ -41,6 +46,7 @@ TEST(Training, ReducesLossAndLogsProgress) {
   EXPECT_EQ(rows.back().step, 30);
   EXPECT_LT(rows.back().train_bpb, rows.front().train_bpb - 1.0);
   EXPECT_LT(rows.back().heldout_bpb, 6.0);
+  EXPECT_EQ(rows.back().tokens, 30 * 4 * 128);  // steps x batch x window
   const auto header = read_checkpoint(checkpoint).header;
   EXPECT_EQ(header["training"]["step"], 30);
   EXPECT_EQ(header["training"]["config"]["batch_size"], 4);
@@ -149,6 +155,34 @@ TEST(Training, StopAtStepThenResumeEqualsUninterruptedRun) {
   for (std::size_t i = 0; i < whole.tensors.size(); ++i) {
     EXPECT_EQ(whole.tensors[i].values, split.tensors[i].values) << whole.tensors[i].name;
   }
+}
+
+// Logs written before the tokens column existed: resuming one rewrites it in the new format.
+TEST(Training, ResumingALogWithoutTokensAddsTheColumn) {
+  LMC_REQUIRE_SHARED_DATA("text/enwik9-head-10000");
+  test::TempDir dir;
+  const auto log = dir.path() / "old.train.csv";
+  const nlohmann::json first = {{"steps", 10}, {"stop_at_step", 5}};
+  test::train(test::tiny_training_config(dir.path() / "old.lmct", first));
+  std::vector<std::string> lines;
+  {
+    std::ifstream in(log);
+    for (std::string line; std::getline(in, line);) lines.push_back(line.substr(0, line.rfind(',')));
+  }
+  ASSERT_EQ(lines.size(), 2u);
+  ASSERT_EQ(lines[0], "step,train_bpb,heldout_bpb,tokens_per_s,elapsed_s");
+  {
+    std::ofstream out(log, std::ios::trunc);
+    for (const auto& line : lines) out << line << '\n';
+  }
+  test::train(test::tiny_training_config(dir.path() / "old.lmct", {{"steps", 10}}),
+              /*resume=*/true);
+  const auto rows = read_log(log);  // checks the header and six fields on every row
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0].step, 5);
+  EXPECT_EQ(rows[0].tokens, 5 * 4 * 128);
+  EXPECT_EQ(rows[1].step, 10);
+  EXPECT_EQ(rows[1].tokens, 10 * 4 * 128);
 }
 
 TEST(Training, SecondStageStartsFromInitCheckpoint) {

@@ -10,6 +10,7 @@ CI=true, like the shared-data tests.
 
 import importlib.util
 import json
+import math
 import os
 import struct
 import subprocess
@@ -430,6 +431,88 @@ class TrainingStagesTest(FiguresModuleTestBase):
                            self.staged / "*.train.csv", "--out", self.root / "out-glob")
         self.assertEqual(done.returncode, 0, done.stderr)
         self.assert_figure_files(self.root / "out-glob", ("training_curves",))
+
+
+
+def with_tokens(log_text, tokens_per_step):
+    """A training log with the trainer's tokens column (step x tokens_per_step) appended."""
+    lines = log_text.splitlines()
+    rows = [f"{line},{int(line.split(',')[0]) * tokens_per_step}" for line in lines[1:]]
+    return "\n".join([lines[0] + ",tokens"] + rows) + "\n"
+
+
+@needs_matplotlib
+class TrainingTokensTest(FiguresModuleTestBase):
+    """The tokens column, stages beyond two, and the extrapolation of a staged model."""
+
+    def setUp(self):
+        super().setUp()
+        self.folder = self.root / "tokens"
+        self.folder.mkdir()
+        # Three stages of one model at 100 tokens per step, and a one-stage model beside it.
+        self.stages = [self.folder / name for name in
+                       ("tiny-stage1.train.csv", "tiny-stage2.train.csv", "tiny.train.csv")]
+        for path, text in zip(self.stages, (STAGE1_LOG, STAGE2_LOG, STAGE2_LOG)):
+            path.write_text(with_tokens(text, 100))
+        self.small = self.folder / "small.train.csv"
+        self.small.write_text(with_tokens(TRAINING_LOG, 100))
+
+    def read(self, *paths):
+        return [self.figures.read_training_log(p) for p in paths]
+
+    def test_tokens_per_step_comes_from_the_column(self):
+        [log] = self.read(self.small)
+        self.assertEqual(log["tokens_per_step"], 100)
+        self.assertEqual(self.figures.in_tokens(log)["heldout"], [(1000, 9.0), (4000, 5.6)])
+        self.small.write_text(TRAINING_LOG)
+        self.assertIsNone(self.read(self.small)[0]["tokens_per_step"])
+
+    def test_a_tokens_column_that_is_not_one_batch_size_is_an_error(self):
+        self.small.write_text(with_tokens(TRAINING_LOG, 100).replace(",5000\n", ",6000\n"))
+        with self.assertRaises(self.figures.ResultsError) as caught:
+            self.read(self.small)
+        self.assertIn(str(self.small), str(caught.exception))
+        self.assertIn("tokens per step", str(caught.exception))
+
+    def test_three_stages_join_in_order(self):
+        paths = self.figures.training_logs_from_results(
+            {"rows": [lm_row("enwik-sample", "tiny", 231936, 30.9, "tiny.lmct")]}, [self.folder])
+        self.assertEqual(paths, [p.resolve() for p in self.stages])
+        [joined] = self.figures.combine_training_stages(self.read(*reversed(paths)))
+        self.assertEqual(joined["name"], "tiny")
+        self.assertEqual(joined["stage_paths"], [str(p.resolve()) for p in self.stages])
+        self.assertEqual(joined["stage_starts"], [40, 70])
+        self.assertEqual(joined["last_step"], 100)
+        self.assertEqual(joined["heldout"], [(10, 9.0), (40, 4.8), (70, 4.1), (80, 4.8),
+                                             (100, 4.1)])
+        self.assertEqual(self.figures.stage_end_points(joined), [(40, 4.8), (70, 4.1), (100, 4.1)])
+
+    def test_log_linear_fit_and_where_it_reaches_a_target(self):
+        a, b = self.figures.log_linear_fit([(1e6, 3.0), (1e7, 2.5)])
+        self.assertAlmostEqual(b, -0.5 / math.log(10))
+        self.assertAlmostEqual(a + b * math.log(1e8), 2.0)
+        self.assertAlmostEqual(self.figures.x_to_reach((a, b), 2.0) / 1e8, 1.0)
+        self.assertIsNone(self.figures.x_to_reach((1.0, 0.1), 0.5))
+        self.assertIsNone(self.figures.log_linear_fit([(1e6, 3.0)]))
+
+    def test_figure_in_tokens_draws_the_extrapolation_to_the_best_other_model(self):
+        # tiny's stage ends fall from 4.8 to 4.0 over two stages; small ends at 3.5, lower.
+        self.stages[2].write_text(with_tokens(STAGE2_LOG.replace(",4.1,", ",4.0,"), 100))
+        self.small.write_text(with_tokens(TRAINING_LOG.replace(",5.6,", ",3.5,"), 100))
+        logs = self.read(*self.stages, self.small)
+        fig = self.figures.training_curves_figure(logs)
+        ax = fig.axes[0]
+        self.assertEqual(ax.get_xlabel(), "training tokens (millions)")
+        joined = self.figures.combine_training_stages([self.figures.in_tokens(l) for l in logs])[0]
+        fit, target, reach = self.figures.extrapolation(joined, {"tiny": 4.0, "small": 3.5})
+        self.assertEqual(target, 3.5)
+        self.assertAlmostEqual(fit[0] + fit[1] * math.log(reach), 3.5)
+        self.assertGreater(reach, 10000)
+        texts = [text.get_text() for text in ax.texts]
+        self.assertEqual(texts[:2], ["stage 2", "stage 3"])
+        self.assertEqual(texts[2], f"3.50 at {reach * 1e-6:.0f}M tokens")
+        legend = [text.get_text() for text in ax.get_legend().get_texts()]
+        self.assertIn("log-linear fit of stage ends", legend)
 
 
 @needs_matplotlib

@@ -1,0 +1,45 @@
+// The AVX2 + FMA path: eight lanes per instruction. Compiled with -mavx2 -mfma -mf16c
+// (CMakeLists.txt); called only when the CPU has all three.
+#include <immintrin.h>
+
+#include "models/kernels/step_kernels_impl.h"
+
+namespace lmc::step_kernels {
+namespace {
+
+struct Avx2Isa {
+  static constexpr int kWidth = 8;
+  static constexpr int kMatmulRows = 2;   // 2 x 4 accumulators + 4 weights of 16 registers
+  static constexpr int kDotRows = 1;      // x 2 channels x 4 accumulators
+  static constexpr int kDotChannels = 4;  // one row: 4 channels x 4 accumulators
+  using V = __m256;
+  static V load(const float* p) { return _mm256_loadu_ps(p); }
+  static V load_half(const std::uint16_t* p) {
+    return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+  }
+  static void store(float* p, V v) { _mm256_storeu_ps(p, v); }
+  static V set1(float x) { return _mm256_set1_ps(x); }
+  static V zero() { return _mm256_setzero_ps(); }
+  static V add(V a, V b) { return _mm256_add_ps(a, b); }
+  static V sub(V a, V b) { return _mm256_sub_ps(a, b); }
+  static V mul(V a, V b) { return _mm256_mul_ps(a, b); }
+  static V div(V a, V b) { return _mm256_div_ps(a, b); }
+  static V fma(V a, V b, V c) { return _mm256_fmadd_ps(a, b, c); }
+  static V fnma(V a, V b, V c) { return _mm256_fnmadd_ps(a, b, c); }
+  static V min(V a, V b) { return _mm256_min_ps(a, b); }
+  static V max(V a, V b) { return _mm256_max_ps(a, b); }
+  static V exp2_integer(V n) {
+    const __m256i biased = _mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127));
+    return _mm256_castsi256_ps(_mm256_slli_epi32(biased, 23));
+  }
+  static V scale_by_power(V p, V n) { return mul(p, exp2_integer(n)); }
+};
+
+}  // namespace
+
+const Kernels& avx2_kernels() {
+  static const Kernels kernels = make_kernels<Avx2Isa>(KernelPath::Avx2, "avx2");
+  return kernels;
+}
+
+}  // namespace lmc::step_kernels

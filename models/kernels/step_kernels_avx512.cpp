@@ -1,0 +1,51 @@
+// The AVX-512 path: sixteen lanes per instruction. Compiled with -mavx512f (CMakeLists.txt);
+// called only when the CPU has it.
+#include <immintrin.h>
+
+#include "models/kernels/step_kernels_impl.h"
+
+namespace lmc::step_kernels {
+namespace {
+
+struct Avx512Isa {
+  static constexpr int kWidth = 16;
+  static constexpr int kMatmulRows = 6;   // 6 x 4 accumulators + 4 weights of 32 registers
+  static constexpr int kDotRows = 4;      // x 2 channels x 2 accumulators
+  static constexpr int kDotChannels = 8;  // one row: 8 channels x 2 accumulators
+  using V = __m512;
+  // The zero-masked forms with a full mask are the plain instructions; GCC 12's plain forms
+  // start from an "undefined" register that -Wmaybe-uninitialized reports.
+  static constexpr __mmask16 kAll = 0xFFFF;
+  static V load(const float* p) { return _mm512_loadu_ps(p); }
+  static V load_half(const std::uint16_t* p) {
+    return _mm512_maskz_cvtph_ps(kAll, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+  }
+  static void store(float* p, V v) { _mm512_storeu_ps(p, v); }
+  static V set1(float x) { return _mm512_set1_ps(x); }
+  static V zero() { return _mm512_setzero_ps(); }
+  static V add(V a, V b) { return _mm512_add_ps(a, b); }
+  static V sub(V a, V b) { return _mm512_sub_ps(a, b); }
+  static V mul(V a, V b) { return _mm512_mul_ps(a, b); }
+  static V div(V a, V b) { return _mm512_div_ps(a, b); }
+  static V fma(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }
+  static V fnma(V a, V b, V c) { return _mm512_fnmadd_ps(a, b, c); }
+  static V min(V a, V b) { return _mm512_maskz_min_ps(kAll, a, b); }
+  static V max(V a, V b) { return _mm512_maskz_max_ps(kAll, a, b); }
+  static V exp2_integer(V n) {
+    const __m512i biased =
+        _mm512_add_epi32(_mm512_maskz_cvtps_epi32(kAll, n), _mm512_set1_epi32(127));
+    return _mm512_castsi512_ps(_mm512_maskz_slli_epi32(kAll, biased, 23));
+  }
+  // One instruction instead of convert, add, shift and multiply; the same correctly rounded
+  // product, since n is an integer and 2^n a normal float (ScalarIsa::scale_by_power).
+  static V scale_by_power(V p, V n) { return _mm512_maskz_scalef_ps(kAll, p, n); }
+};
+
+}  // namespace
+
+const Kernels& avx512_kernels() {
+  static const Kernels kernels = make_kernels<Avx512Isa>(KernelPath::Avx512, "avx512");
+  return kernels;
+}
+
+}  // namespace lmc::step_kernels

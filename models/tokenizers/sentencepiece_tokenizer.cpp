@@ -1,0 +1,252 @@
+#include "models/tokenizers/sentencepiece_tokenizer.h"
+
+#include <dlfcn.h>
+
+#include <cstdlib>
+#include <mutex>
+#include <stdexcept>
+#include <system_error>
+
+#include "common/error.h"
+#include "models/transformer/checkpoint.h"
+#include "models/tokenizers/sentencepiece_shim.h"
+
+namespace lmc {
+
+namespace {
+
+constexpr const char* kLibraryName = "liblmc_sentencepiece.so";
+constexpr std::string_view kMetaSpace = "\xE2\x96\x81";  // U+2581, SentencePiece's space
+
+std::vector<std::filesystem::path> library_candidates() {
+  std::vector<std::filesystem::path> candidates;
+  if (const char* configured = std::getenv("LMC_SENTENCEPIECE_LIBRARY")) {
+    candidates.emplace_back(configured);
+    return candidates;  // an explicit choice is not second-guessed
+  }
+  std::error_code error;
+  const auto executable = std::filesystem::read_symlink("/proc/self/exe", error);
+  if (!error) candidates.push_back(executable.parent_path() / kLibraryName);
+#ifdef LMC_SENTENCEPIECE_BUILD_LIBRARY
+  candidates.emplace_back(LMC_SENTENCEPIECE_BUILD_LIBRARY);
+#endif
+  return candidates;
+}
+
+template <typename Function>
+Function* resolve(void* handle, const char* name, const std::filesystem::path& path) {
+  void* symbol = dlsym(handle, name);
+  if (symbol == nullptr) {
+    throw InputError(path.string() + ": not lmc's SentencePiece library (no " + name + ")");
+  }
+  return reinterpret_cast<Function*>(symbol);
+}
+
+std::string piece_to_bytes(std::string_view piece) {
+  std::string bytes;
+  for (std::size_t i = 0; i < piece.size();) {
+    if (piece.substr(i, kMetaSpace.size()) == kMetaSpace) {
+      bytes += ' ';
+      i += kMetaSpace.size();
+    } else {
+      bytes += piece[i++];
+    }
+  }
+  return bytes;
+}
+
+// "<0x41>" -> 0x41; -1 for any other spelling.
+int byte_piece_value(std::string_view piece) {
+  if (piece.size() != 6 || piece.substr(0, 3) != "<0x" || piece[5] != '>') return -1;
+  int value = 0;
+  for (char c : piece.substr(3, 2)) {
+    const int digit = c >= '0' && c <= '9'   ? c - '0'
+                      : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                      : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                                             : -1;
+    if (digit < 0) return -1;
+    value = value * 16 + digit;
+  }
+  return value;
+}
+
+}  // namespace
+
+// The shim, opened once per process and kept open until exit: models hold handles into it, and
+// unloading a library that carries its own protobuf is not worth the teardown-order risk.
+class SentencePieceLibrary {
+ public:
+  decltype(&lmc_spm_load) load = nullptr;
+  decltype(&lmc_spm_free) free = nullptr;
+  decltype(&lmc_spm_piece_count) piece_count = nullptr;
+  decltype(&lmc_spm_piece) piece = nullptr;
+  decltype(&lmc_spm_piece_kind) piece_kind = nullptr;
+  decltype(&lmc_spm_bos_id) bos_id = nullptr;
+  decltype(&lmc_spm_encode) encode = nullptr;
+  std::filesystem::path path;
+
+  static std::shared_ptr<const SentencePieceLibrary> instance() {
+    static std::mutex mutex;
+    static std::shared_ptr<const SentencePieceLibrary> library;
+    const std::lock_guard lock(mutex);
+    if (!library) library = open();
+    return library;
+  }
+
+ private:
+  static std::shared_ptr<const SentencePieceLibrary> open() {
+    std::string tried;
+    for (const auto& candidate : library_candidates()) {
+      if (!std::filesystem::exists(candidate)) {
+        tried += "\n  " + candidate.string() + ": not found";
+        continue;
+      }
+      try {
+        return open(candidate);
+      } catch (const InputError& e) {
+        tried += std::string("\n  ") + e.what();
+      }
+    }
+    throw InputError(std::string("SentencePiece tokenizers need ") + kLibraryName +
+                     " (built with lmc when libsentencepiece-dev is installed); tried:" + tried +
+                     "\nset LMC_SENTENCEPIECE_LIBRARY to its path");
+  }
+
+  static std::shared_ptr<const SentencePieceLibrary> open(const std::filesystem::path& path) {
+    // Closed again unless every check passes.
+    std::unique_ptr<void, int (*)(void*)> handle(
+        dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL | RTLD_DEEPBIND), dlclose);
+    if (!handle) {
+      throw InputError(path.string() + ": cannot load the SentencePiece library: " + dlerror());
+    }
+    void* h = handle.get();
+    const int version = resolve<int()>(h, "lmc_spm_abi_version", path)();
+    if (version != LMC_SPM_ABI_VERSION) {
+      throw InputError(path.string() + ": SentencePiece library of interface version " +
+                       std::to_string(version) + ", this build needs " +
+                       std::to_string(LMC_SPM_ABI_VERSION) + "; rebuild lmc");
+    }
+    auto library = std::make_shared<SentencePieceLibrary>();
+    library->path = path;
+    library->load = resolve<lmc_spm*(const char*, char*, size_t)>(h, "lmc_spm_load", path);
+    library->free = resolve<void(lmc_spm*)>(h, "lmc_spm_free", path);
+    library->piece_count = resolve<int(const lmc_spm*)>(h, "lmc_spm_piece_count", path);
+    library->piece = resolve<const char*(const lmc_spm*, int, size_t*)>(h, "lmc_spm_piece", path);
+    library->piece_kind = resolve<int(const lmc_spm*, int)>(h, "lmc_spm_piece_kind", path);
+    library->bos_id = resolve<int(const lmc_spm*)>(h, "lmc_spm_bos_id", path);
+    library->encode =
+        resolve<long(const lmc_spm*, const char*, size_t, int*, size_t, char*, size_t)>(
+            h, "lmc_spm_encode", path);
+    handle.release();  // kept open for the process's life (see above)
+    return library;
+  }
+};
+
+struct SentencePieceTokenizer::Model {
+  std::shared_ptr<const SentencePieceLibrary> library;
+  lmc_spm* handle = nullptr;
+  ~Model() {
+    if (handle != nullptr) library->free(handle);
+  }
+};
+
+SentencePieceTokenizer::~SentencePieceTokenizer() = default;
+
+std::filesystem::path SentencePieceTokenizer::library_path() {
+  return SentencePieceLibrary::instance()->path;
+}
+
+std::shared_ptr<const SentencePieceTokenizer> SentencePieceTokenizer::load(
+    const std::filesystem::path& path) {
+  if (!std::filesystem::is_regular_file(path)) {
+    throw InputError(path.string() + ": SentencePiece model not found");
+  }
+  auto library = SentencePieceLibrary::instance();
+  std::shared_ptr<SentencePieceTokenizer> tokenizer(new SentencePieceTokenizer());
+  tokenizer->library_ = library;
+  tokenizer->path_ = path;
+  tokenizer->hash_ = fnv1a64_file_hash(path);
+  tokenizer->model_ = std::make_unique<Model>();
+  tokenizer->model_->library = library;
+  char error[512] = {};
+  tokenizer->model_->handle = library->load(path.c_str(), error, sizeof(error));
+  if (tokenizer->model_->handle == nullptr) {
+    throw InputError(path.string() + ": not a SentencePiece model (" + error + ")");
+  }
+  const lmc_spm* handle = tokenizer->model_->handle;
+
+  const int count = library->piece_count(handle);
+  for (int id = 0; id < count; ++id) {
+    std::size_t size = 0;
+    const char* data = library->piece(handle, id, &size);
+    const std::string_view spelling(data, size);
+    switch (library->piece_kind(handle, id)) {
+      case LMC_SPM_NORMAL:
+        tokenizer->bytes_.push_back(piece_to_bytes(spelling));
+        break;
+      case LMC_SPM_BYTE: {
+        const int value = byte_piece_value(spelling);
+        if (value < 0) {
+          throw InputError(path.string() + ": byte piece " + std::to_string(id) + " is \"" +
+                           std::string(spelling) + "\", expected <0xNN>");
+        }
+        tokenizer->bytes_.emplace_back(1, static_cast<char>(value));
+        ++tokenizer->byte_pieces_;
+        break;
+      }
+      default:  // unknown, control, unused: no text
+        tokenizer->bytes_.emplace_back();
+    }
+  }
+  if (const int bos = library->bos_id(handle); bos >= 0 && bos < count) tokenizer->bos_ = bos;
+
+  // Models trained with add_dummy_prefix (the default, and Llama 2's) encode "a" as " a".
+  std::string probe;
+  for (int id : tokenizer->encode("a")) probe += tokenizer->token_bytes(id);
+  if (probe == " a") {
+    tokenizer->dummy_prefix_ = " ";
+  } else if (probe != "a") {
+    throw InputError(path.string() + ": encodes \"a\" as \"" + probe +
+                     "\"; only a leading space (dummy prefix) or nothing may be added");
+  }
+  return tokenizer;
+}
+
+std::vector<int> SentencePieceTokenizer::encode(std::string_view text) const {
+  // Every piece holds at least one byte, plus one for the dummy prefix: text.size() + 1 ids at
+  // most; the second call is only for a model that breaks that rule.
+  std::vector<int> ids(text.size() + 2);
+  char error[512] = {};
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    const long count = library_->encode(model_->handle, text.data(), text.size(), ids.data(),
+                                        ids.size(), error, sizeof(error));
+    if (count < 0) throw InputError(path_.string() + ": cannot tokenize: " + error);
+    const auto needed = static_cast<std::size_t>(count);
+    if (needed <= ids.size()) {
+      ids.resize(needed);
+      return ids;
+    }
+    ids.resize(needed);
+  }
+  throw std::logic_error("SentencePiece returned a different token count for the same text");
+}
+
+std::string_view SentencePieceTokenizer::token_bytes(int id) const {
+  if (id < 0 || id >= vocab_size()) {
+    throw std::out_of_range("SentencePiece tokenizer: no token " + std::to_string(id));
+  }
+  return bytes_[id];
+}
+
+nlohmann::json SentencePieceTokenizer::describe() const {
+  return {{"kind", "SentencePiece (.model)"},
+          {"path", path_.string()},
+          {"fnv1a64", hash_},
+          {"vocab_size", vocab_size()},
+          {"dummy_prefix", dummy_prefix_},
+          {"bos", bos_ ? nlohmann::json(*bos_) : nlohmann::json()},
+          {"byte_fallback_pieces", byte_pieces_},
+          {"library", library_->path.string()}};
+}
+
+}  // namespace lmc

@@ -1,0 +1,55 @@
+// A SentencePiece `.model` (Llama 2's tokenizer.model, or any other) as a Tokenizer.
+//
+// libsentencepiece cannot share a process with libtorch by plain linking, so it is
+// reached through liblmc_sentencepiece.so, opened with dlopen(RTLD_LOCAL | RTLD_DEEPBIND)
+// (sentencepiece_shim.h). The library is looked for at $LMC_SENTENCEPIECE_LIBRARY, then beside
+// the running executable, then where the build put it.
+//
+// Token bytes: a piece's spelling with U+2581 turned back into a space; byte-fallback pieces
+// <0xNN> are the byte 0xNN; unknown, control and unused pieces stand for no text. Whether the
+// model adds a dummy-prefix space is read from how it encodes "a".
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "models/tokenizers/tokenizer.h"
+
+namespace lmc {
+
+class SentencePieceLibrary;  // the dlopen'ed shim
+
+class SentencePieceTokenizer final : public Tokenizer {
+ public:
+  // InputError naming the file when it is missing or not a SentencePiece model, or naming the
+  // library when liblmc_sentencepiece.so cannot be found or loaded.
+  static std::shared_ptr<const SentencePieceTokenizer> load(const std::filesystem::path& path);
+  ~SentencePieceTokenizer() override;
+
+  int vocab_size() const override { return static_cast<int>(bytes_.size()); }
+  std::vector<int> encode(std::string_view text) const override;
+  std::string_view token_bytes(int id) const override;
+  std::string_view dummy_prefix() const override { return dummy_prefix_; }
+  std::optional<int> bos() const override { return bos_; }
+  nlohmann::json describe() const override;
+
+  // Where the shim was loaded from (for provenance and error messages).
+  static std::filesystem::path library_path();
+
+ private:
+  SentencePieceTokenizer() = default;
+
+  std::shared_ptr<const SentencePieceLibrary> library_;
+  struct Model;  // the shim's handle
+  std::unique_ptr<Model> model_;
+  std::filesystem::path path_;
+  std::string hash_;
+  std::vector<std::string> bytes_;  // what each id decodes to
+  std::string dummy_prefix_;
+  std::optional<int> bos_;
+  int byte_pieces_ = 0;
+};
+
+}  // namespace lmc

@@ -1,0 +1,610 @@
+// Training loop of the byte Transformer. Everything that decides the weights (initialisation,
+// the chunks of each step, the Adam state) is a function of the config, the seed and the step
+// number, so a run resumed from its last state file continues exactly as if never stopped.
+#include "models/transformer/training.h"
+
+#include <torch/torch.h>
+
+#include <chrono>
+#include <cmath>
+#include <fstream>
+#include <iomanip>
+#include <optional>
+#include <sstream>
+
+#include "common/error.h"
+#include "common/json.h"
+#include "common/options.h"
+#include "models/kernels/blas_kernels.h"
+#include "models/transformer/checkpoint.h"
+#include "models/transformer/torch_transformer.h"
+
+namespace lmc {
+
+namespace {
+
+struct CurriculumPhase {
+  std::int64_t sequence_length = 0, steps = 0;
+};
+
+struct TrainingConfig {
+  TransformerShape shape;
+  std::filesystem::path data_path;
+  double train_fraction = 0.9;
+  bool clear_top_bit = true;
+  std::uint64_t seed = 0;
+  std::int64_t batch_size = 32;
+  std::int64_t sequence_length = 2048;
+  // Optional first phases on shorter windows (attention cost grows with the square of the
+  // length), in order; the steps after them use full sequences.
+  std::vector<CurriculumPhase> curriculum;
+  std::int64_t steps = 1'000'000;
+  double learning_rate = 1e-4;
+  std::string schedule;  // "constant" or "cosine"
+  std::int64_t warmup_steps = 0;
+  double final_learning_rate_fraction = 0.1;
+  double adam_beta1 = 0.9, adam_beta2 = 0.999, adam_epsilon = 1e-8;
+  double gradient_clip_norm = 0;  // 0: none, as in the paper
+  int threads = 2;
+  std::string device = "cpu";
+  std::int64_t log_every = 50, eval_every = 500, checkpoint_every = 1000;
+  std::int64_t eval_sequences = 16, eval_sequence_length = 2048;
+  double max_time_s = 0;          // 0: no limit
+  std::int64_t stop_at_step = 0;  // 0: run to `steps`
+  std::filesystem::path checkpoint_path, log_path;
+  std::filesystem::path init_checkpoint;  // start from these weights (fresh Adam), if set
+  nlohmann::json source;  // the config as validated, for the checkpoint's provenance
+};
+
+const std::vector<OptionSpec>& training_specs() {
+  static const std::vector<OptionSpec> specs = {
+      {"data", OptionType::Path, "../shared/data/text/enwiki-2016-sample.xml",
+       "raw training file (plain bytes, enwik kind)"},
+      {"train_fraction", OptionType::Number, 0.9,
+       "leading fraction of the file used for training; the rest is held out"},
+      {"mapping", OptionType::String, "clear_top_bit",
+       "clear_top_bit (bytes >= 128 lose bit 7, as the LM compressor maps enwik) or none"},
+      {"seed", OptionType::Integer, 0, "initialisation and chunk sampling seed"},
+      {"batch_size", OptionType::Integer, 32, "sequences per step"},
+      {"sequence_length", OptionType::Integer, 2048, "bytes per training sequence"},
+      {"short_sequence_length", OptionType::Integer, 0,
+       "first phase: windows of this many bytes, placed at random positions of a sequence_length "
+       "sequence, batch scaled to keep tokens per step; 0 = off (paper)"},
+      {"short_sequence_steps", OptionType::Integer, 0, "steps of the short-window phase"},
+      {"device", OptionType::String, "cpu",
+       "cpu, cuda or cuda:N (needs a CUDA-enabled libtorch at build time)"},
+      {"steps", OptionType::Integer, 1000000, "optimiser steps; 0 writes the initialised model"},
+      {"learning_rate", OptionType::Number, 1e-4, "Adam learning rate (peak, with a schedule)"},
+      {"schedule", OptionType::String, "constant",
+       "constant or cosine (decay to final_learning_rate_fraction)"},
+      {"warmup_steps", OptionType::Integer, 0, "linear warm-up steps"},
+      {"final_learning_rate_fraction", OptionType::Number, 0.1,
+       "cosine schedule end, as a fraction of the peak"},
+      {"adam_beta1", OptionType::Number, 0.9, "Adam beta1"},
+      {"adam_beta2", OptionType::Number, 0.999, "Adam beta2"},
+      {"adam_epsilon", OptionType::Number, 1e-8, "Adam epsilon"},
+      {"gradient_clip_norm", OptionType::Number, 0.0,
+       "clip the global gradient norm; 0 = off (paper)"},
+      {"threads", OptionType::Integer, 2, "libtorch intra-op threads"},
+      {"log_every", OptionType::Integer, 50, "steps between progress lines / log rows"},
+      {"eval_every", OptionType::Integer, 500, "steps between held-out evaluations"},
+      {"checkpoint_every", OptionType::Integer, 1000, "steps between checkpoints"},
+      {"eval_sequences", OptionType::Integer, 16,
+       "held-out sequences in the fixed evaluation sample"},
+      {"eval_sequence_length", OptionType::Integer, 2048, "bytes per held-out sequence"},
+      {"max_time_s", OptionType::Number, 0.0,
+       "stop (with a checkpoint) after this many seconds of training; 0 = no limit"},
+      {"stop_at_step", OptionType::Integer, 0,
+       "stop (with a checkpoint and resume state) after this step, as if interrupted there; 0 = "
+       "run to steps. The first part of a run whose config changes at a known step"},
+      {"init_checkpoint", OptionType::Path, "",
+       "start from this checkpoint's weights (a second training stage); Adam starts fresh"},
+      {"checkpoint", OptionType::Path, nullptr, "output checkpoint path (.lmct)"},
+      {"log", OptionType::Path, "",
+       "training log CSV; default: the checkpoint path with .train.csv"},
+  };
+  return specs;
+}
+
+// "curriculum": [{"sequence_length": S, "steps": N}, ...], or its one-phase shorthand
+// short_sequence_length / short_sequence_steps. Each S divides the full sequence length, so a
+// short window can stand at any of the full sequence's slots.
+std::vector<CurriculumPhase> parse_curriculum(const nlohmann::json& json, const Options& options,
+                                              std::int64_t full_length) {
+  std::vector<CurriculumPhase> phases;
+  const auto short_length = options.integer("short_sequence_length");
+  const auto short_steps = options.integer("short_sequence_steps");
+  if (short_length < 0) throw InputError("short_sequence_length: must be >= 0");
+  if (short_steps < 0) throw InputError("short_sequence_steps: must be >= 0");
+  if (short_length > 0 && short_steps > 0) phases.push_back({short_length, short_steps});
+  if (json.contains("curriculum")) {
+    if (!phases.empty()) {
+      throw InputError("curriculum: give either curriculum or short_sequence_length/steps");
+    }
+    const auto& list = json["curriculum"];
+    if (!list.is_array()) throw InputError("curriculum: expected an array of phases");
+    for (std::size_t i = 0; i < list.size(); ++i) {
+      const auto key = "curriculum[" + std::to_string(i) + "]";
+      const auto& phase = list[i];
+      if (!phase.is_object() || phase.size() != 2 || !phase.contains("sequence_length") ||
+          !phase.contains("steps") || !phase["sequence_length"].is_number_integer() ||
+          !phase["steps"].is_number_integer()) {
+        throw InputError(key + ": expected {\"sequence_length\": integer, \"steps\": integer}");
+      }
+      phases.push_back(
+          {phase["sequence_length"].get<std::int64_t>(), phase["steps"].get<std::int64_t>()});
+      if (phases.back().steps <= 0) throw InputError(key + ".steps: must be positive");
+    }
+  }
+  for (std::size_t i = 0; i < phases.size(); ++i) {
+    const auto s = phases[i].sequence_length;
+    if (s <= 0 || s > full_length || full_length % s != 0) {
+      throw InputError((json.contains("curriculum")
+                            ? "curriculum[" + std::to_string(i) + "].sequence_length"
+                            : std::string("short_sequence_length")) +
+                       ": must divide sequence_length (" + std::to_string(full_length) + ")");
+    }
+  }
+  return phases;
+}
+
+void check_device(const std::string& device, const std::string& key) {
+  if (device == "cpu") return;
+  if (device != "cuda" && device.rfind("cuda:", 0) != 0) {
+    throw InputError(key + ": expected cpu, cuda or cuda:N, not \"" + device + "\"");
+  }
+  std::optional<torch::Device> parsed;
+  try {
+    parsed.emplace(device);
+  } catch (const std::exception&) {
+    throw InputError(key + ": \"" + device + "\" is not a device name (cpu, cuda or cuda:N)");
+  }
+  if (!torch::cuda::is_available()) {
+    throw InputError(key + ": \"" + device +
+                     "\" needs a CUDA-enabled libtorch and a visible GPU; this build's libtorch "
+                     "sees none. Build against a CUDA libtorch: cmake -S . -B build-cuda "
+                     "-DCMAKE_PREFIX_PATH=\"$(python3 -c 'import torch; "
+                     "print(torch.utils.cmake_prefix_path)')\" (models/README.md)");
+  }
+  if (parsed->has_index() && parsed->index() >= static_cast<int>(torch::cuda::device_count())) {
+    throw InputError(key + ": \"" + device + "\" but only " +
+                     std::to_string(torch::cuda::device_count()) + " CUDA device(s) are visible");
+  }
+}
+
+TrainingConfig parse_config_json(const nlohmann::json& json) {
+  if (!json.is_object()) throw InputError("expected a JSON object");
+  if (!json.contains("architecture")) throw InputError("architecture: required key is missing");
+  // "architecture" is an object, validated by TransformerShape.
+  const auto options =
+      Options::validate(json, training_specs(), "", {"architecture", "comment", "curriculum"});
+
+  TrainingConfig c;
+  c.shape = TransformerShape::from_json(json["architecture"], "architecture");
+  auto positive = [&](const char* key) {
+    const auto value = options.integer(key);
+    if (value <= 0) throw InputError(options.key_path(key) + ": must be positive");
+    return value;
+  };
+  c.data_path = options.string("data");
+  c.train_fraction = options.number("train_fraction");
+  if (!(c.train_fraction > 0 && c.train_fraction < 1)) {
+    throw InputError(options.key_path("train_fraction") + ": must be in (0, 1)");
+  }
+  const auto mapping = options.string("mapping");
+  if (mapping != "clear_top_bit" && mapping != "none") {
+    throw InputError(options.key_path("mapping") + ": expected clear_top_bit or none");
+  }
+  c.clear_top_bit = mapping == "clear_top_bit";
+  c.seed = static_cast<std::uint64_t>(options.integer("seed"));
+  c.batch_size = positive("batch_size");
+  c.sequence_length = positive("sequence_length");
+  c.curriculum = parse_curriculum(json, options, c.sequence_length);
+  c.steps = options.integer("steps");
+  if (c.steps < 0) throw InputError(options.key_path("steps") + ": must be >= 0");
+  c.learning_rate = options.number("learning_rate");
+  if (!(c.learning_rate > 0)) throw InputError(options.key_path("learning_rate") + ": must be > 0");
+  c.schedule = options.string("schedule");
+  if (c.schedule != "constant" && c.schedule != "cosine") {
+    throw InputError(options.key_path("schedule") + ": expected constant or cosine");
+  }
+  c.warmup_steps = options.integer("warmup_steps");
+  if (c.warmup_steps < 0) throw InputError(options.key_path("warmup_steps") + ": must be >= 0");
+  c.final_learning_rate_fraction = options.number("final_learning_rate_fraction");
+  c.adam_beta1 = options.number("adam_beta1");
+  c.adam_beta2 = options.number("adam_beta2");
+  c.adam_epsilon = options.number("adam_epsilon");
+  c.gradient_clip_norm = options.number("gradient_clip_norm");
+  c.threads = static_cast<int>(positive("threads"));
+  c.device = options.string("device");
+  check_device(c.device, options.key_path("device"));
+  c.log_every = positive("log_every");
+  c.eval_every = positive("eval_every");
+  c.checkpoint_every = positive("checkpoint_every");
+  c.eval_sequences = positive("eval_sequences");
+  c.eval_sequence_length = positive("eval_sequence_length");
+  c.max_time_s = options.number("max_time_s");
+  c.stop_at_step = options.integer("stop_at_step");
+  if (c.stop_at_step < 0 || c.stop_at_step > c.steps) {
+    throw InputError(options.key_path("stop_at_step") + ": must be between 0 and steps (" +
+                     std::to_string(c.steps) + ")");
+  }
+  c.init_checkpoint = options.string("init_checkpoint");
+  c.checkpoint_path = options.string("checkpoint");
+  c.log_path = options.string("log");
+  if (c.log_path.empty())
+    c.log_path = std::filesystem::path(c.checkpoint_path).replace_extension(".train.csv");
+  c.source = options.json();
+  if (!c.init_checkpoint.empty()) {
+    c.source["init_checkpoint_fnv1a64"] = fnv1a64_file_hash(c.init_checkpoint);
+  }
+  c.source["architecture"] = c.shape.to_json();
+  if (json.contains("curriculum")) c.source["curriculum"] = json["curriculum"];
+  return c;
+}
+
+TrainingConfig parse_config(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  if (!in) throw InputError(path.string() + ": cannot open training config");
+  nlohmann::json json;
+  try {
+    json = parse_json(in, path.string());
+  } catch (const nlohmann::json::exception& e) {
+    throw InputError(path.string() + ": not valid JSON: " + e.what());
+  }
+  try {
+    return parse_config_json(json);
+  } catch (const InputError& e) {
+    throw InputError(path.string() + ": " + e.what());
+  }
+}
+
+// The training file, 7-bit mapped like the LM compressor's input, split into train / held-out.
+struct Corpus {
+  std::vector<std::int64_t> train, heldout;
+};
+
+Corpus load_corpus(const TrainingConfig& c) {
+  std::ifstream in(c.data_path, std::ios::binary);
+  if (!in) throw InputError(c.data_path.string() + ": cannot open training data (key \"data\")");
+  std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const auto split = static_cast<std::size_t>(static_cast<double>(bytes.size()) * c.train_fraction);
+  Corpus corpus;
+  for (std::size_t i = 0; i < bytes.size(); ++i) {
+    auto byte = static_cast<std::uint8_t>(bytes[i]);
+    if (c.clear_top_bit) byte &= 0x7f;
+    (i < split ? corpus.train : corpus.heldout).push_back(byte);
+  }
+  const auto need = static_cast<std::size_t>(std::max(c.sequence_length, c.eval_sequence_length));
+  if (corpus.train.size() < need ||
+      corpus.heldout.size() < static_cast<std::size_t>(c.eval_sequence_length)) {
+    throw InputError(c.data_path.string() +
+                     ": too small for sequence_length / eval_sequence_length and train_fraction");
+  }
+  return corpus;
+}
+
+std::uint64_t mix64(std::uint64_t z) {
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
+}
+
+// One step's training batch: `targets` [batch, time] and the position of their first byte.
+struct Batch {
+  torch::Tensor targets;
+  std::int64_t first_position = 0;
+};
+
+// The window length of step `step`: the curriculum's phase, or the full length after it.
+std::int64_t window_length_at(const TrainingConfig& c, std::int64_t step) {
+  std::int64_t phase_end = 0;
+  for (const auto& phase : c.curriculum) {
+    phase_end += phase.steps;
+    if (step < phase_end) return phase.sequence_length;
+  }
+  return c.sequence_length;
+}
+
+// Step `step`'s batch: uniformly random windows of the training part, with replacement, drawn
+// from (seed, step) alone so that resuming replays the same batches. In a curriculum phase the
+// tokens per step stay the same (more, shorter windows), and the windows stand at a random
+// slot of a full-length sequence, so that every position's encoding is trained.
+Batch sample_batch(const TrainingConfig& c, const Corpus& corpus, std::int64_t step) {
+  const std::int64_t length = window_length_at(c, step);
+  const std::int64_t count = c.batch_size * (c.sequence_length / length);
+  const std::uint64_t starts = corpus.train.size() - length + 1;
+  const auto step_key =
+      mix64(mix64(c.seed ^ 0x5eed) + static_cast<std::uint64_t>(step) * 0x9e3779b97f4a7c15ull);
+  Batch batch;
+  batch.targets = torch::empty({count, length}, torch::kInt64);
+  auto* out = batch.targets.data_ptr<std::int64_t>();
+  for (std::int64_t b = 0; b < count; ++b) {
+    const auto start = mix64(step_key + static_cast<std::uint64_t>(b)) % starts;
+    std::copy_n(corpus.train.begin() + static_cast<std::ptrdiff_t>(start), length,
+                out + b * length);
+  }
+  if (length < c.sequence_length) {
+    const auto slots = static_cast<std::uint64_t>(c.sequence_length / length);
+    batch.first_position = static_cast<std::int64_t>(mix64(step_key ^ 0x0ff5e7) % slots) * length;
+  }
+  return batch;
+}
+
+// The fixed held-out sample: eval_sequences windows spread evenly over the held-out part.
+torch::Tensor heldout_sample(const TrainingConfig& c, const Corpus& corpus) {
+  const std::int64_t count = c.eval_sequences, length = c.eval_sequence_length;
+  const auto span = static_cast<std::int64_t>(corpus.heldout.size()) - length;
+  auto sample = torch::empty({count, length}, torch::kInt64);
+  auto* out = sample.data_ptr<std::int64_t>();
+  for (std::int64_t i = 0; i < count; ++i) {
+    const auto start = count == 1 ? 0 : span * i / (count - 1);
+    std::copy_n(corpus.heldout.begin() + start, length, out + i * length);
+  }
+  return sample;
+}
+
+double bits_per_byte(const TorchTransformer& model, const torch::Tensor& sample) {
+  torch::NoGradGuard no_grad;
+  double nats = 0;
+  for (std::int64_t i = 0; i < sample.size(0); ++i) {
+    auto targets = sample.narrow(0, i, 1);
+    auto log_probs = model.forward(shifted_inputs(targets));
+    nats -= log_probs.gather(-1, targets.unsqueeze(-1)).sum().item<double>();
+  }
+  return nats / (static_cast<double>(sample.numel()) * std::log(2.0));
+}
+
+double learning_rate_at(const TrainingConfig& c, std::int64_t step) {
+  if (step < c.warmup_steps)
+    return c.learning_rate * static_cast<double>(step + 1) / c.warmup_steps;
+  if (c.schedule == "constant") return c.learning_rate;
+  const double span = std::max<std::int64_t>(1, c.steps - c.warmup_steps);
+  const double progress = std::min(1.0, static_cast<double>(step - c.warmup_steps) / span);
+  const double floor = c.final_learning_rate_fraction;
+  return c.learning_rate * (floor + (1 - floor) * 0.5 * (1 + std::cos(M_PI * progress)));
+}
+
+// Adam as torch::optim::Adam computes it, with its moments in plain tensors so the resume state
+// is an ordinary checkpoint file.
+struct AdamState {
+  std::vector<torch::Tensor> first_moment, second_moment;
+};
+
+void adam_step(const TrainingConfig& c, std::vector<torch::Tensor>& parameters, AdamState& state,
+               std::int64_t step_number, double lr) {
+  torch::NoGradGuard no_grad;
+  const double bias1 = 1 - std::pow(c.adam_beta1, static_cast<double>(step_number));
+  const double bias2 = 1 - std::pow(c.adam_beta2, static_cast<double>(step_number));
+  for (std::size_t i = 0; i < parameters.size(); ++i) {
+    auto& p = parameters[i];
+    const auto& g = p.grad();
+    state.first_moment[i].mul_(c.adam_beta1).add_(g, 1 - c.adam_beta1);
+    state.second_moment[i].mul_(c.adam_beta2).addcmul_(g, g, 1 - c.adam_beta2);
+    auto denominator = (state.second_moment[i].sqrt() / std::sqrt(bias2)).add_(c.adam_epsilon);
+    p.addcdiv_(state.first_moment[i], denominator, -lr / bias1);
+  }
+}
+
+std::filesystem::path state_path(const TrainingConfig& c) {
+  auto p = c.checkpoint_path;
+  p += ".state";
+  return p;
+}
+
+// What produced the weights. No wall-clock times: the same config gives the same bytes.
+nlohmann::json provenance(const TrainingConfig& c, std::int64_t step, double heldout_bpb) {
+  return {{"config", c.source},
+          {"step", step},
+          {"tokens_seen", step * c.batch_size * c.sequence_length},
+          {"heldout_bits_per_byte", heldout_bpb},
+          {"heldout_sample", {{"sequences", c.eval_sequences}, {"length", c.eval_sequence_length}}},
+          {"torch_threads", c.threads},
+          {"libtorch", TORCH_VERSION},
+          {"openblas_core", openblas_core()}};
+}
+
+void save(const TrainingConfig& c, const TorchTransformer& model, const AdamState& adam,
+          std::int64_t step, double elapsed_s, double heldout_bpb) {
+  Checkpoint state;
+  state.header = {{"architecture", c.shape.to_json()},
+                  {"training", provenance(c, step, heldout_bpb)},
+                  {"resume", {{"step", step}, {"elapsed_s", elapsed_s}}}};
+  state.tensors = model.export_tensors();
+  for (std::size_t i = 0; i < model.specs().size(); ++i) {
+    state.tensors.push_back(from_torch("adam.m." + model.specs()[i].name, adam.first_moment[i]));
+    state.tensors.push_back(from_torch("adam.v." + model.specs()[i].name, adam.second_moment[i]));
+  }
+  // State first: a kill between the two renames leaves a state at least as new as the weights.
+  write_checkpoint(state_path(c), state);
+  Checkpoint weights;
+  weights.header = {{"architecture", c.shape.to_json()},
+                    {"training", provenance(c, step, heldout_bpb)}};
+  weights.tensors = model.export_tensors();
+  write_checkpoint(c.checkpoint_path, weights);
+}
+
+constexpr const char* kLogHeader = "step,train_bpb,heldout_bpb,tokens_per_s,elapsed_s,tokens";
+constexpr const char* kLogHeaderWithoutTokens = "step,train_bpb,heldout_bpb,tokens_per_s,elapsed_s";
+
+// Keeps the log's header and the rows up to `step`: rows a killed run wrote after its last
+// state file are replayed by the resumed run. A log from before the tokens column gets it (the
+// tokens per step are the same at every step, curriculum or not).
+void truncate_log(const std::filesystem::path& path, std::int64_t step,
+                  std::int64_t tokens_per_step) {
+  std::ifstream in(path);
+  std::vector<std::string> kept;
+  bool add_tokens = false;
+  for (std::string line; std::getline(in, line);) {
+    if (kept.empty()) {
+      add_tokens = line == kLogHeaderWithoutTokens;
+      kept.push_back(add_tokens ? kLogHeader : line);
+      continue;
+    }
+    const std::int64_t row_step = std::stoll(line.substr(0, line.find(',')));
+    if (row_step > step) continue;
+    kept.push_back(add_tokens ? line + ',' + std::to_string(row_step * tokens_per_step) : line);
+  }
+  in.close();
+  std::ofstream out(path, std::ios::trunc);
+  for (const auto& line : kept) out << line << '\n';
+}
+
+std::string format_duration(double seconds) {
+  const auto s = static_cast<long long>(seconds);
+  std::ostringstream out;
+  out << s / 3600 << 'h' << std::setw(2) << std::setfill('0') << (s / 60) % 60 << 'm'
+      << std::setw(2) << s % 60 << 's';
+  return out.str();
+}
+
+}  // namespace
+
+bool cuda_available() { return torch::cuda::is_available(); }
+
+void run_training(const std::filesystem::path& config_path, bool resume, std::ostream& progress) {
+  const auto c = parse_config(config_path);
+  torch::set_num_threads(c.threads);
+  const auto corpus = load_corpus(c);
+  const torch::Device device(c.device);
+  const auto heldout = heldout_sample(c, corpus).to(device);
+  if (c.checkpoint_path.has_parent_path())
+    std::filesystem::create_directories(c.checkpoint_path.parent_path());
+
+  TorchTransformer model(c.shape, c.seed);
+  AdamState adam;
+  for (const auto& p : model.parameters()) {
+    adam.first_moment.push_back(torch::zeros_like(p));
+    adam.second_moment.push_back(torch::zeros_like(p));
+  }
+  std::int64_t step = 0;
+  double elapsed_before = 0;
+  double heldout_before = std::nan("");  // the last held-out value a resumed run has measured
+  if (resume && std::filesystem::exists(state_path(c))) {
+    const auto state = read_checkpoint(state_path(c));
+    if (checkpoint_architecture(state, state_path(c)).to_json() != c.shape.to_json()) {
+      throw InputError(state_path(c).string() + ": resume state has another architecture than " +
+                       config_path.string());
+    }
+    for (std::size_t i = 0; i < model.specs().size(); ++i) {
+      const auto& spec = model.specs()[i];
+      model.parameters()[i] = to_torch(state.tensor(spec.name, spec.shape, state_path(c)));
+      adam.first_moment[i] =
+          to_torch(state.tensor("adam.m." + spec.name, spec.shape, state_path(c)));
+      adam.second_moment[i] =
+          to_torch(state.tensor("adam.v." + spec.name, spec.shape, state_path(c)));
+    }
+    step = state.header.at("resume").at("step").get<std::int64_t>();
+    elapsed_before = state.header.at("resume").at("elapsed_s").get<double>();
+    const auto& saved_heldout = state.header.at("training").at("heldout_bits_per_byte");
+    if (saved_heldout.is_number()) heldout_before = saved_heldout.get<double>();
+    truncate_log(c.log_path, step, c.batch_size * c.sequence_length);
+    progress << "resuming " << c.checkpoint_path.string() << " at step " << step << '\n';
+  } else {
+    if (!c.init_checkpoint.empty()) {
+      const auto init = read_checkpoint(c.init_checkpoint);
+      if (checkpoint_architecture(init, c.init_checkpoint).to_json() != c.shape.to_json()) {
+        throw InputError("init_checkpoint: " + c.init_checkpoint.string() +
+                         " has another architecture than the config");
+      }
+      for (std::size_t i = 0; i < model.specs().size(); ++i) {
+        const auto& spec = model.specs()[i];
+        model.parameters()[i] = to_torch(init.tensor(spec.name, spec.shape, c.init_checkpoint));
+      }
+      progress << "starting from " << c.init_checkpoint.string() << '\n';
+    }
+    std::ofstream(c.log_path, std::ios::trunc) << kLogHeader << '\n';
+  }
+  model.to(device);
+  for (auto* moments : {&adam.first_moment, &adam.second_moment}) {
+    for (auto& m : *moments) m = m.to(device);
+  }
+  for (auto& p : model.parameters()) p.set_requires_grad(true);
+
+  for (const auto& phase : c.curriculum) {
+    progress << "curriculum: " << phase.steps << " steps on windows of " << phase.sequence_length
+             << " bytes\n";
+  }
+  progress << "training " << c.shape.to_json().dump() << ", " << c.shape.parameter_count()
+           << " parameters, " << corpus.train.size() << " training bytes, " << c.steps
+           << " steps of " << c.batch_size << " x " << c.sequence_length << ", " << c.threads
+           << " threads, device " << c.device << "\n";
+  if (const auto core = openblas_core(); !core.empty())
+    progress << "OpenBLAS kernels: " << core << '\n';
+  if (const auto warning = blas_kernel_warning(); !warning.empty()) {
+    progress << "warning: " << warning << '\n';
+  }
+  std::ofstream log(c.log_path, std::ios::app);
+  log << std::setprecision(6);
+
+  using Clock = std::chrono::steady_clock;
+  const auto started = Clock::now();
+  auto seconds_since = [](Clock::time_point t) {
+    return std::chrono::duration<double>(Clock::now() - t).count();
+  };
+  double heldout_bpb = step == 0 ? bits_per_byte(model, heldout) : heldout_before;
+  double window_nats = 0;
+  std::int64_t window_steps = 0, first_step = step;
+  auto window_start = Clock::now();
+
+  if (c.stop_at_step > 0 && step >= c.stop_at_step) {
+    progress << "already at step " << step << " (stop_at_step " << c.stop_at_step
+             << "): nothing to do\n";
+    return;
+  }
+  while (step < c.steps) {
+    const auto [batch_targets, first_position] = sample_batch(c, corpus, step);
+    const auto targets = batch_targets.to(device);
+    const auto log_probs = model.forward(shifted_inputs(targets), first_position);
+    // Mean over the batch of each sequence's summed NLL, divided by the sequence length.
+    const auto loss = -log_probs.gather(-1, targets.unsqueeze(-1)).mean();
+    for (auto& p : model.parameters()) p.mutable_grad() = torch::Tensor();
+    loss.backward();
+    if (c.gradient_clip_norm > 0) {
+      torch::nn::utils::clip_grad_norm_(model.parameters(), c.gradient_clip_norm);
+    }
+    ++step;
+    adam_step(c, model.parameters(), adam, step, learning_rate_at(c, step - 1));
+    window_nats += loss.item<double>();
+    ++window_steps;
+
+    const bool last = step == c.steps;
+    const double elapsed = elapsed_before + seconds_since(started);
+    const bool stopping_early = (c.max_time_s > 0 && elapsed >= c.max_time_s) ||
+                                (c.stop_at_step > 0 && step == c.stop_at_step);
+    if (step % c.eval_every == 0 || last || stopping_early)
+      heldout_bpb = bits_per_byte(model, heldout);
+    if (step % c.log_every == 0 || last || stopping_early) {
+      const double window_s = seconds_since(window_start);
+      const double tokens_per_s = window_steps * c.batch_size * c.sequence_length / window_s;
+      const double train_bpb = window_nats / window_steps / std::log(2.0);
+      const double eta = (c.steps - step) * seconds_since(started) / (step - first_step);
+      log << step << ',' << train_bpb << ',' << heldout_bpb << ',' << tokens_per_s << ',' << elapsed
+          << ',' << step * c.batch_size * c.sequence_length << '\n'
+          << std::flush;
+      progress << "step " << step << '/' << c.steps << "  loss " << std::fixed
+               << std::setprecision(4) << window_nats / window_steps << "  train "
+               << std::setprecision(3) << train_bpb << " bpb  held-out " << heldout_bpb << " bpb  "
+               << std::setprecision(0) << tokens_per_s << " tok/s  ETA " << format_duration(eta)
+               << std::defaultfloat << std::setprecision(6) << '\n'
+               << std::flush;
+      window_nats = 0;
+      window_steps = 0;
+      window_start = Clock::now();
+    }
+    if (step % c.checkpoint_every == 0 || last || stopping_early) {
+      save(c, model, adam, step, elapsed, heldout_bpb);
+    }
+    if (stopping_early) {
+      progress << "stopped at step " << step << ": "
+               << (step == c.stop_at_step ? "stop_at_step" : "max_time_s reached") << '\n';
+      return;
+    }
+  }
+  if (c.steps == 0 || first_step == c.steps) {
+    save(c, model, adam, step, elapsed_before, heldout_bpb);
+    progress << "wrote " << c.checkpoint_path.string() << " at step " << step << '\n';
+  }
+}
+
+}  // namespace lmc

@@ -1,0 +1,553 @@
+// The byte Transformer's forward pass over a set of rows, each one position of one sequence with
+// its own KV cache: one row (a session's step), consecutive positions of one sequence (the
+// blocked encoder) or one position of several sequences (the lockstep decoder). The numeric
+// kernels (step_kernels.h) compute each row's outputs with the same operations in the same order
+// whatever the other rows are, so the three give bit-identical probabilities; the glue here
+// (embedding, rotary, LayerNorm, residuals) is plain per-element code compiled once, without
+// contraction into fused operations (CMakeLists.txt: -ffp-contract=off).
+//
+// Speed: rows share one pass over the weights (matrix-matrix products), and a block's attention
+// runs head by head, so each head's keys and values stay in L2 while every row of the block
+// reads them. The KV cache stores each channel's history contiguously in time, so scores and the
+// weighted sums of values are long contiguous loops even though a head has only 16 or 32
+// channels.
+#include "models/transformer/transformer_predictor.h"
+
+#include <algorithm>
+#include <bit>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <span>
+#include <stdexcept>
+#include <vector>
+
+#include "common/error.h"
+#include "models/batch_predictor.h"
+#include "models/transformer/checkpoint.h"
+#include "models/kernels/half.h"
+#include "models/kernels/step_kernels.h"
+#include "models/transformer/transformer_shape.h"
+
+namespace lmc {
+
+namespace {
+
+// ---- Weights --------------------------------------------------------------------------------
+
+std::vector<float> transposed(const NamedTensor& t) {
+  const auto rows = t.shape[0], cols = t.shape[1];
+  std::vector<float> out(t.values.size());
+  for (std::int64_t r = 0; r < rows; ++r) {
+    for (std::int64_t c = 0; c < cols; ++c) out[c * rows + r] = t.values[r * cols + c];
+  }
+  return out;
+}
+
+// Matrices are (in, out), packed in panels for Kernels::matmul (step_kernels::pack_panels).
+struct LayerWeights {
+  std::vector<float> qkv;     // (d, 3d): query, key and value projections side by side
+  std::vector<float> output;  // (d, d)
+  std::vector<float> attention_norm_scale, attention_norm_bias;
+  std::vector<float> hidden, hidden_bias;          // (d, 4d), 4d
+  std::vector<float> ffn_output, ffn_output_bias;  // (4d, d), d
+  std::vector<float> ffn_norm_scale, ffn_norm_bias;
+};
+
+// Positions below this use precomputed encodings; later ones are computed on the fly.
+constexpr int kTabledPositions = 2048;
+
+struct Weights {
+  TransformerShape shape;
+  std::vector<float> embedding;  // (vocab, d), rows are tokens
+  std::vector<LayerWeights> layers;
+  std::vector<float> logits, logits_bias;     // (d, vocab), vocab
+  std::vector<float> sinusoids;               // (kTabledPositions, d)
+  std::vector<float> rotary_cos, rotary_sin;  // (kTabledPositions, head_dim / 2)
+};
+
+Weights load_weights(const Checkpoint& checkpoint, const std::filesystem::path& source) {
+  Weights w;
+  w.shape = checkpoint_architecture(checkpoint, source);
+  const auto& s = w.shape;
+  if (s.embedding_dim > 4096) throw InputError(source.string() + ": embedding_dim above 4096");
+  const std::int64_t d = s.embedding_dim, f = s.ffn_dim(), v = s.vocab_size;
+  auto get = [&](const std::string& name, std::vector<std::int64_t> shape) -> const NamedTensor& {
+    return checkpoint.tensor(name, shape, source);
+  };
+  w.embedding = get("token_embedding", {v, d}).values;
+  for (int layer = 0; layer < s.layers; ++layer) {
+    const std::string p = "layers." + std::to_string(layer) + ".";
+    LayerWeights l;
+    const auto q = transposed(get(p + "attention.query", {d, d}));
+    const auto k = transposed(get(p + "attention.key", {d, d}));
+    const auto val = transposed(get(p + "attention.value", {d, d}));
+    l.qkv.resize(static_cast<std::size_t>(d * 3 * d));
+    for (std::int64_t i = 0; i < d; ++i) {
+      std::copy_n(&q[i * d], d, &l.qkv[i * 3 * d]);
+      std::copy_n(&k[i * d], d, &l.qkv[i * 3 * d + d]);
+      std::copy_n(&val[i * d], d, &l.qkv[i * 3 * d + 2 * d]);
+    }
+    l.qkv = step_kernels::pack_panels(l.qkv, d, 3 * d);
+    l.output = step_kernels::pack_panels(transposed(get(p + "attention.output", {d, d})), d, d);
+    l.attention_norm_scale = get(p + "attention_norm.scale", {d}).values;
+    l.attention_norm_bias = get(p + "attention_norm.bias", {d}).values;
+    l.hidden = step_kernels::pack_panels(transposed(get(p + "ffn.hidden.weight", {f, d})), d, f);
+    l.hidden_bias = get(p + "ffn.hidden.bias", {f}).values;
+    l.ffn_output =
+        step_kernels::pack_panels(transposed(get(p + "ffn.output.weight", {d, f})), f, d);
+    l.ffn_output_bias = get(p + "ffn.output.bias", {d}).values;
+    l.ffn_norm_scale = get(p + "ffn_norm.scale", {d}).values;
+    l.ffn_norm_bias = get(p + "ffn_norm.bias", {d}).values;
+    w.layers.push_back(std::move(l));
+  }
+  w.logits = step_kernels::pack_panels(transposed(get("logits.weight", {v, d})), d, v);
+  w.logits_bias = get("logits.bias", {v}).values;
+
+  const int half = s.head_dim() / 2;
+  w.sinusoids.resize(static_cast<std::size_t>(kTabledPositions) * d);
+  w.rotary_cos.resize(static_cast<std::size_t>(kTabledPositions) * half);
+  w.rotary_sin.resize(w.rotary_cos.size());
+  for (int t = 0; t < kTabledPositions; ++t) {
+    sinusoidal_position(t, s.embedding_dim, &w.sinusoids[static_cast<std::size_t>(t) * d]);
+    rotary_angles(t, s.head_dim(), &w.rotary_cos[static_cast<std::size_t>(t) * half],
+                  &w.rotary_sin[static_cast<std::size_t>(t) * half]);
+  }
+  return w;
+}
+
+// ---- Forward pass over rows -----------------------------------------------------------------
+
+// Keys and values are cached as IEEE binary16: the attention over the cache is memory-bound (the
+// cache of a 2048-byte chunk is 4 MB in float32 for the 200K model, 16 MB for 3.2M), and halves
+// halve its traffic. Rounded here, in one place, so every kernel path reads the same halves;
+// clamped to the largest half so that no key or value becomes infinite.
+std::uint16_t to_half(float x) {
+  constexpr float kHalfMax = 65504.0f;
+  x = x < -kHalfMax ? -kHalfMax : x;
+  x = x > kHalfMax ? kHalfMax : x;
+  return float_to_half_bits(x);
+}
+
+// One sequence's keys and values: per layer (d, capacity), each channel contiguous in time.
+struct KvCache {
+  int capacity = 0;
+  int length = 0;                                        // positions written
+  std::vector<std::vector<std::uint16_t>> keys, values;  // binary16 bits
+
+  void reserve(const TransformerShape& s, int wanted) {
+    if (wanted <= capacity) return;
+    const std::size_t d = s.embedding_dim;
+    std::vector<std::vector<std::uint16_t>> new_keys, new_values;
+    for (int layer = 0; layer < s.layers; ++layer) {
+      std::vector<std::uint16_t> k(d * wanted), v(d * wanted);
+      for (std::size_t c = 0; c < d && length > 0; ++c) {
+        std::copy_n(&keys[layer][c * capacity], length, &k[c * wanted]);
+        std::copy_n(&values[layer][c * capacity], length, &v[c * wanted]);
+      }
+      new_keys.push_back(std::move(k));
+      new_values.push_back(std::move(v));
+    }
+    keys = std::move(new_keys);
+    values = std::move(new_values);
+    capacity = wanted;
+  }
+};
+
+// One position of one sequence: its input token goes in at `position` of `cache` (which must
+// hold position + 1 entries) and attends over the cache's positions 0..position.
+struct Row {
+  KvCache* cache;
+  int position;
+  int token;
+};
+
+// Rows of one sequence that attend together: their scores (up to 8 x 2048 floats) stay in L2.
+constexpr int kAttentionRows = 8;
+
+// The forward pass and its scratch buffers (grown, never shrunk, so steps do not allocate).
+class Forward {
+ public:
+  Forward(const Weights& weights, const step_kernels::Kernels& kernels)
+      : w_(weights), s_(weights.shape), k_(kernels) {}
+
+  // Runs `rows` through the model, writing each row's keys and values into its cache; when
+  // `probabilities` is not null, row r's next-symbol distribution goes to
+  // probabilities[r * vocab ...]. Rows of one cache must be consecutive positions in order.
+  void run(std::span<const Row> rows, float* probabilities) {
+    const int count = static_cast<int>(rows.size());
+    if (count == 0) return;
+    const int d = s_.embedding_dim, f = s_.ffn_dim();
+    reserve(rows);
+    for (int r = 0; r < count; ++r) embed(rows[r], &x_[r * d], r);
+
+    for (int layer = 0; layer < s_.layers; ++layer) {
+      const LayerWeights& l = w_.layers[layer];
+      k_.matmul(x_.data(), d, count, l.qkv.data(), nullptr, d, 3 * d, qkv_.data(), 3 * d);
+      for (int r = 0; r < count; ++r) store_key_value(layer, rows[r], &qkv_[r * 3 * d], r);
+      // Head by head, so a block's rows reuse the head's keys and values while they are in L2;
+      // rows of one sequence (the blocked encoder's) attend together, a few at a time.
+      for (int h = 0; h < s_.heads; ++h) {
+        for (int r = 0; r < count;) {
+          int end = r + 1;
+          while (end < count && end - r < kAttentionRows && rows[end].cache == rows[r].cache) ++end;
+          attend(layer, h, rows.subspan(r, end - r), r);
+          r = end;
+        }
+      }
+      k_.matmul(mixed_.data(), d, count, l.output.data(), nullptr, d, d, projected_.data(), d);
+      for (int r = 0; r < count; ++r) {
+        add_and_normalise(&x_[r * d], &projected_[r * d], l.attention_norm_scale.data(),
+                          l.attention_norm_bias.data());
+      }
+      k_.matmul(x_.data(), d, count, l.hidden.data(), l.hidden_bias.data(), d, f, hidden_.data(),
+                f);
+      k_.gelu(hidden_.data(), count * f);
+      k_.matmul(hidden_.data(), f, count, l.ffn_output.data(), l.ffn_output_bias.data(), f, d,
+                projected_.data(), d);
+      for (int r = 0; r < count; ++r) {
+        add_and_normalise(&x_[r * d], &projected_[r * d], l.ffn_norm_scale.data(),
+                          l.ffn_norm_bias.data());
+      }
+    }
+    if (probabilities == nullptr) return;
+    const int vocab = s_.vocab_size;
+    k_.matmul(x_.data(), d, count, w_.logits.data(), w_.logits_bias.data(), d, vocab, probabilities,
+              vocab);
+    for (int r = 0; r < count; ++r) {
+      float* row = &probabilities[static_cast<std::size_t>(r) * vocab];
+      softmax(row, vocab, k_.max_of(row, vocab));
+    }
+  }
+
+ private:
+  void reserve(std::span<const Row> rows) {
+    const std::size_t count = rows.size(), d = s_.embedding_dim;
+    int longest = 0;
+    for (const Row& row : rows) longest = std::max(longest, row.position + 1);
+    if (x_.size() < count * d) {
+      x_.resize(count * d);
+      qkv_.resize(count * 3 * d);
+      mixed_.resize(count * d);
+      projected_.resize(count * d);
+      hidden_.resize(count * s_.ffn_dim());
+      const std::size_t half = s_.head_dim() / 2;
+      rotary_cos_.resize(count * half);
+      rotary_sin_.resize(count * half);
+    }
+    const std::size_t scores = static_cast<std::size_t>(kAttentionRows) * longest;
+    if (scores_.size() < scores) scores_.resize(scores);
+  }
+
+  // x = embedding(token) sqrt(d) (+ the sinusoidal encoding); loads the row's rotary angles.
+  void embed(const Row& row, float* x, int r) {
+    const int d = s_.embedding_dim, half = s_.head_dim() / 2;
+    const float embedding_scale = std::sqrt(static_cast<float>(d));
+    const float* embedding = &w_.embedding[static_cast<std::size_t>(row.token) * d];
+    for (int i = 0; i < d; ++i) x[i] = embedding[i] * embedding_scale;
+    float* cosines = &rotary_cos_[static_cast<std::size_t>(r) * half];
+    float* sines = &rotary_sin_[static_cast<std::size_t>(r) * half];
+    const bool rotary = s_.positional == PositionalEncoding::Rotary;
+    if (row.position < kTabledPositions) {
+      const std::size_t t = row.position;
+      if (!rotary) {
+        for (int i = 0; i < d; ++i) x[i] += w_.sinusoids[t * d + i];
+      }
+      std::copy_n(&w_.rotary_cos[t * half], half, cosines);
+      std::copy_n(&w_.rotary_sin[t * half], half, sines);
+      return;
+    }
+    if (!rotary) {
+      float encoding[4096];
+      sinusoidal_position(row.position, d, encoding);
+      for (int i = 0; i < d; ++i) x[i] += encoding[i];
+    }
+    rotary_angles(row.position, s_.head_dim(), cosines, sines);
+  }
+
+  void rotate(float* head, int r) const {
+    const int half = s_.head_dim() / 2;
+    const float* cosines = &rotary_cos_[static_cast<std::size_t>(r) * half];
+    const float* sines = &rotary_sin_[static_cast<std::size_t>(r) * half];
+    for (int i = 0; i < half; ++i) {
+      const float a = head[i], b = head[i + half];
+      head[i] = a * cosines[i] - b * sines[i];
+      head[i + half] = b * cosines[i] + a * sines[i];
+    }
+  }
+
+  // Rotates the row's query and key (rotary models) and caches its key and value.
+  void store_key_value(int layer, const Row& row, float* qkv, int r) {
+    const int d = s_.embedding_dim, head_dim = s_.head_dim();
+    if (s_.positional == PositionalEncoding::Rotary) {
+      for (int h = 0; h < s_.heads; ++h) {
+        rotate(&qkv[h * head_dim], r);
+        rotate(&qkv[d + h * head_dim], r);
+      }
+    }
+    KvCache& cache = *row.cache;
+    const std::size_t capacity = cache.capacity;
+    for (int c = 0; c < d; ++c) {
+      cache.keys[layer][c * capacity + row.position] = to_half(qkv[d + c]);
+      cache.values[layer][c * capacity + row.position] = to_half(qkv[2 * d + c]);
+    }
+  }
+
+  // One head of `group` (rows first.. of this pass, all of one cache) over each row's positions
+  // 0..position; writes the head's slice of the rows' mixed_.
+  void attend(int layer, int head, std::span<const Row> group, int first) {
+    const int d = s_.embedding_dim, head_dim = s_.head_dim(),
+              count = static_cast<int>(group.size());
+    const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
+    const KvCache& cache = *group[0].cache;
+    const std::size_t capacity = cache.capacity;
+    const std::size_t offset = static_cast<std::size_t>(head) * head_dim * capacity;
+    int n[kAttentionRows];
+    for (int i = 0; i < count; ++i) n[i] = group[i].position + 1;
+    const std::size_t stride = *std::max_element(n, n + count);
+    float* scores = scores_.data();
+    float largest[kAttentionRows];
+    k_.attention_scores_rows(&qkv_[static_cast<std::size_t>(first) * 3 * d + head * head_dim],
+                             3 * d, count, &cache.keys[layer][offset], capacity, head_dim, n, scale,
+                             scores, stride, largest);
+    for (int i = 0; i < count; ++i) softmax(scores + i * stride, n[i], largest[i]);
+    k_.dots_rows(scores, stride, count, &cache.values[layer][offset], capacity, head_dim, n,
+                 &mixed_[static_cast<std::size_t>(first) * d + head * head_dim], d);
+  }
+
+  // a = softmax(a), `largest` its largest element: two passes over a (exponentials and their
+  // sum, then the scaling), the maximum having come with the scores.
+  void softmax(float* a, int n, float largest) const {
+    k_.scale(a, n, 1.0f / k_.exp_sum(a, n, largest));
+  }
+
+  // x = LayerNorm(x + residual).
+  void add_and_normalise(float* x, const float* residual, const float* scale, const float* bias) {
+    const int d = s_.embedding_dim;
+    for (int i = 0; i < d; ++i) x[i] += residual[i];
+    const float mean = k_.sum(x, d) / static_cast<float>(d);
+    float squares[4096];
+    for (int i = 0; i < d; ++i) squares[i] = (x[i] - mean) * (x[i] - mean);
+    const float variance = k_.sum(squares, d) / static_cast<float>(d);
+    const float inverse_std = 1.0f / std::sqrt(variance + kLayerNormEpsilon);
+    for (int i = 0; i < d; ++i) x[i] = (x[i] - mean) * inverse_std * scale[i] + bias[i];
+  }
+
+  const Weights& w_;
+  const TransformerShape& s_;
+  const step_kernels::Kernels& k_;
+  std::vector<float> x_, qkv_, mixed_, projected_, hidden_, scores_, rotary_cos_, rotary_sin_;
+};
+
+// ---- Sessions -------------------------------------------------------------------------------
+
+// The first cache capacity of a session; it doubles when full.
+constexpr int kFirstCapacity = 256;
+
+class TransformerSession final : public PredictorSession {
+ public:
+  TransformerSession(const Weights& weights, const step_kernels::Kernels& kernels)
+      : s_(weights.shape), forward_(weights, kernels), probabilities_(s_.vocab_size) {
+    cache_.reserve(s_, kFirstCapacity);
+  }
+
+  void next_probabilities(std::span<float> probs) override {
+    if (probs.size() != probabilities_.size()) {
+      throw std::invalid_argument("next_probabilities: expected a span of 256 floats");
+    }
+    if (!pending_done_) {
+      step(/*with_probabilities=*/true);
+      pending_done_ = true;
+      have_probabilities_ = true;
+    } else if (!have_probabilities_) {
+      throw std::logic_error("next_probabilities: state advanced without probabilities");
+    }
+    std::copy(probabilities_.begin(), probabilities_.end(), probs.begin());
+  }
+
+  void append(int symbol) override {
+    if (symbol < 0 || symbol >= s_.vocab_size) {
+      throw std::out_of_range("append: symbol " + std::to_string(symbol) +
+                              " outside the vocabulary");
+    }
+    // The model's input at the next position is this symbol; the input at the current position
+    // still has to enter the KV cache if nobody asked for its prediction.
+    if (!pending_done_) step(/*with_probabilities=*/false);
+    pending_token_ = symbol;
+    pending_done_ = false;
+    have_probabilities_ = false;
+  }
+
+ private:
+  void step(bool with_probabilities) {
+    if (cache_.length == cache_.capacity) cache_.reserve(s_, 2 * cache_.capacity);
+    const Row row{&cache_, cache_.length, pending_token_};
+    forward_.run({&row, 1}, with_probabilities ? probabilities_.data() : nullptr);
+    ++cache_.length;
+  }
+
+  const TransformerShape& s_;
+  Forward forward_;
+  KvCache cache_;
+  int pending_token_ = 0;  // the next input: a 0 token first, then the appended symbols
+  bool pending_done_ = false;
+  bool have_probabilities_ = false;
+  std::vector<float> probabilities_;
+};
+
+// Sequences decoded side by side: each next_probabilities call is one forward pass whose rows
+// are one position of each sequence asked for.
+class TransformerLockstep final : public LockstepSessions {
+ public:
+  TransformerLockstep(const Weights& weights, const step_kernels::Kernels& kernels, int count)
+      : s_(weights.shape), forward_(weights, kernels), sequences_(count) {
+    for (auto& sequence : sequences_) sequence.cache.reserve(s_, kFirstCapacity);
+  }
+
+  int count() const override { return static_cast<int>(sequences_.size()); }
+
+  void next_probabilities(std::span<const int> which, std::span<float> out) override {
+    if (out.size() != which.size() * static_cast<std::size_t>(s_.vocab_size)) {
+      throw std::invalid_argument("next_probabilities: expected 256 floats per sequence");
+    }
+    rows_.clear();
+    for (int k : which) {
+      Sequence& sequence = sequences_.at(k);
+      if (sequence.done) throw std::logic_error("next_probabilities: sequence not appended to");
+      KvCache& cache = sequence.cache;
+      if (cache.length == cache.capacity) cache.reserve(s_, 2 * cache.capacity);
+      rows_.push_back({&cache, cache.length, sequence.pending_token});
+    }
+    forward_.run(rows_, out.data());
+    for (int k : which) {
+      ++sequences_[k].cache.length;
+      sequences_[k].done = true;
+    }
+  }
+
+  void append(int k, int symbol) override {
+    if (symbol < 0 || symbol >= s_.vocab_size) {
+      throw std::out_of_range("append: symbol " + std::to_string(symbol) +
+                              " outside the vocabulary");
+    }
+    Sequence& sequence = sequences_.at(k);
+    if (!sequence.done) throw std::logic_error("append: lockstep sequences are asked first");
+    sequence.pending_token = symbol;
+    sequence.done = false;
+  }
+
+ private:
+  struct Sequence {
+    KvCache cache;
+    int pending_token = 0;
+    bool done = false;  // the pending token is in the cache
+  };
+
+  const TransformerShape& s_;
+  Forward forward_;
+  std::vector<Sequence> sequences_;
+  std::vector<Row> rows_;
+};
+
+// Chunks per lockstep decoder (docs/LM_SPEED.md): sharing the pass over the weights pays while the
+// chunks' KV caches stay in L3, so about 8 MB of caches at 2048 positions: measured, 4 chunks for
+// 200K, 2 for 800K, and 1 for 3.2M (whose weights, packed in panels, stream well enough that a
+// second 8 MB cache costs more than it saves).
+int preferred_lockstep_width(const TransformerShape& s) {
+  constexpr double kCacheBudget = 8 << 20;
+  const double cache_bytes = 2.0 * s.layers * s.embedding_dim * 2048 * sizeof(std::uint16_t);
+  return std::clamp(static_cast<int>(kCacheBudget / cache_bytes), 1, 8);
+}
+
+// Positions per forward pass of the blocked encoder: enough rows to reuse each weight and each
+// head's cache many times, few enough that a block's activations stay in L1/L2.
+constexpr int kEncoderBlock = 64;
+
+class TransformerPredictor final : public Predictor, public BatchPredictor {
+ public:
+  TransformerPredictor(const std::filesystem::path& path, const Checkpoint& checkpoint,
+                       step_kernels::KernelPath kernels)
+      : path_(path),
+        weights_(load_weights(checkpoint, path)),
+        kernels_(step_kernels::kernels(kernels)),
+        hash_(fnv1a64_file_hash(path)),
+        training_(training_summary(checkpoint.header)) {}
+
+  int vocab_size() const override { return weights_.shape.vocab_size; }
+  std::uint64_t parameter_count() const override { return weights_.shape.parameter_count(); }
+  std::unique_ptr<PredictorSession> new_session() const override {
+    return std::make_unique<TransformerSession>(weights_, kernels_);
+  }
+  std::unique_ptr<LockstepSessions> new_lockstep(int count) const override {
+    return std::make_unique<TransformerLockstep>(weights_, kernels_, count);
+  }
+
+  int lockstep_width() const override { return preferred_lockstep_width(weights_.shape); }
+
+  void sequence_probabilities(ByteView symbols, std::span<float> out) const override {
+    const int n = static_cast<int>(symbols.size()), vocab = vocab_size();
+    if (out.size() != symbols.size() * static_cast<std::size_t>(vocab)) {
+      throw std::invalid_argument("sequence_probabilities: expected 256 floats per symbol");
+    }
+    for (auto symbol : symbols) {
+      if (symbol >= vocab) throw std::out_of_range("sequence_probabilities: symbol too large");
+    }
+    KvCache cache;
+    cache.reserve(weights_.shape, std::max(n, 1));
+    Forward forward(weights_, kernels_);
+    std::vector<Row> rows;
+    for (int first = 0; first < n; first += kEncoderBlock) {
+      const int count = std::min(kEncoderBlock, n - first);
+      rows.clear();
+      // The input at position t is the previous symbol (a 0 token at t = 0).
+      for (int t = first; t < first + count; ++t)
+        rows.push_back({&cache, t, t ? symbols[t - 1] : 0});
+      forward.run(rows, &out[static_cast<std::size_t>(first) * vocab]);
+      cache.length = first + count;
+    }
+  }
+
+  nlohmann::json describe() const override {
+    nlohmann::json d = {{"model", "byte_transformer"},
+                        {"architecture", weights_.shape.to_json()},
+                        {"parameters", parameter_count()},
+                        {"checkpoint", path_.string()},
+                        {"checkpoint_fnv1a64", hash_},
+                        {"inference",
+                         "hand-written forward pass with KV cache: blocked encoder, lockstep "
+                         "decoder, fixed-order float32 reductions, single-threaded"},
+                        {"kernels", kernels_.name}};
+    if (!training_.is_null()) d["training"] = training_;
+    return d;
+  }
+
+ private:
+  // How far the weights were trained, when the checkpoint says so.
+  static nlohmann::json training_summary(const nlohmann::json& header) {
+    if (!header.contains("training")) return nullptr;
+    nlohmann::json summary;
+    for (const char* key : {"step", "tokens_seen", "heldout_bits_per_byte"}) {
+      if (header["training"].contains(key)) summary[key] = header["training"][key];
+    }
+    return summary;
+  }
+
+  std::filesystem::path path_;
+  Weights weights_;
+  const step_kernels::Kernels& kernels_;
+  std::string hash_;
+  nlohmann::json training_;
+};
+
+}  // namespace
+
+std::unique_ptr<Predictor> load_transformer_predictor(const std::filesystem::path& checkpoint,
+                                                      step_kernels::KernelPath kernels) {
+  return std::make_unique<TransformerPredictor>(checkpoint, read_checkpoint(checkpoint), kernels);
+}
+
+std::unique_ptr<Predictor> load_transformer_predictor(const std::filesystem::path& checkpoint) {
+  return load_transformer_predictor(checkpoint, step_kernels::default_kernel_path());
+}
+
+}  // namespace lmc
