@@ -72,8 +72,7 @@ TRAINING_LOG_SUFFIX = ".train.csv"
 # the weights of the stage before it, X-stageK.lmct with its log X-stageK.train.csv beside it, and
 # so on down to X-stage1.
 STAGE_SUFFIX = "-stage"
-STAGE1_SUFFIX = STAGE_SUFFIX + "1"
-# How far past its last point the extrapolation of a staged model's held-out curve is drawn, at most.
+# How far past its last point the extrapolation of a staged model's held-out curve is drawn.
 EXTRAPOLATION_SPAN = 4.0
 
 # Above this adjusted rate (%) a linear axis squeezes every classical bar into the bottom tenth.
@@ -329,13 +328,12 @@ def read_training_log(path) -> dict:
 
 def _tokens_per_step(path, by_step):
     """The one tokens-per-step ratio of a log's tokens column (the trainer keeps it constant over
-    a run, curriculum or not); ResultsError when rows disagree or a value is not a number."""
+    a run, curriculum or not); ResultsError when rows disagree. A cell that is not a number (the
+    half-written last line of a live log) is skipped, like the other columns' cells."""
     ratios = set()
     for step, record in by_step.items():
         tokens = _number(record.get("tokens"))
-        if tokens is None:
-            raise ResultsError(f"{path}: step {step}: tokens {record.get('tokens')!r} is not a number")
-        if step > 0:
+        if tokens is not None and step > 0:
             ratios.add(tokens / step)
     if len(ratios) > 1:
         raise ResultsError(f"{path}: the tokens column is not steps times one batch size "
@@ -371,11 +369,6 @@ def stage_log_path(path, stage):
     if not path.name.endswith(TRAINING_LOG_SUFFIX):
         return None
     return path.with_name(f"{_log_name(path)}{STAGE_SUFFIX}{stage}{TRAINING_LOG_SUFFIX}")
-
-
-def stage1_log_path(path):
-    """stage_log_path(path, 1)."""
-    return stage_log_path(path, 1)
 
 
 def earlier_stage_log_paths(path, exists) -> list:
@@ -492,7 +485,10 @@ def x_to_reach(fit, target):
     a, b = fit
     if b >= 0:
         return None
-    return math.exp((target - a) / b)
+    try:
+        return math.exp((target - a) / b)
+    except OverflowError:  # a fit that falls, but too slowly to get there in floats
+        return math.inf
 
 
 def _number(text):
@@ -793,11 +789,12 @@ def training_curves_figure(logs):
     its stages end at (stage_end_points), drawn on to where it would reach the best final held-out
     value of the other models (at most EXTRAPOLATION_SPAN times its last x). None when there is
     nothing to draw."""
-    logs = [log for log in logs if log["train"] or log["heldout"]]
-    in_token_units = bool(logs) and all(log.get("tokens_per_step") for log in logs)
-    if in_token_units:
-        logs = [in_tokens(log) for log in logs]
-    logs = combine_training_stages(logs)
+    drawn = [log for log in logs if log["train"] or log["heldout"]]
+    in_token_units = bool(drawn) and all(log.get("tokens_per_step") for log in drawn)
+    if in_token_units:  # an empty log (a stage just begun) has no ratio and nothing to scale
+        logs = [in_tokens(log) if log.get("tokens_per_step") else log for log in logs]
+    # Empty logs still link their neighbours' stages; they are dropped after joining.
+    logs = [log for log in combine_training_stages(logs) if log["train"] or log["heldout"]]
     if not logs:
         return None
     scale = 1e-6 if in_token_units else 1.0  # tokens in millions
@@ -868,7 +865,7 @@ def _draw_extrapolation(ax, log, finals, color, scale):
             color=color, linewidth=1.2)
     if reach is not None and last_x < reach <= end * 1.0001:
         unit = "M tokens" if scale != 1 else " steps"
-        ax.annotate(f"{target:.2f} at {reach * scale:.0f}{unit}", (reach * scale, target),
+        ax.annotate(f"{target:.2f} at {reach * scale:.3g}{unit}", (reach * scale, target),
                     textcoords="offset points", xytext=(0, 5), ha="right", va="bottom",
                     color=color, fontsize=6.5)
 

@@ -12,8 +12,8 @@
 #include <stdexcept>
 
 #include "common/error.h"
-#include "models/transformer/checkpoint.h"
 #include "models/kernels/pretrained_kernels.h"
+#include "models/transformer/checkpoint.h"
 
 #ifndef LMC_GGML_BACKEND_DIR
 #define LMC_GGML_BACKEND_DIR ""

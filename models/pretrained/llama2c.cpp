@@ -4,8 +4,8 @@
 #include <cmath>
 #include <stdexcept>
 
-#include "models/pretrained/model_file.h"
 #include "models/kernels/pretrained_kernels.h"
+#include "models/pretrained/model_file.h"
 
 namespace lmc {
 

@@ -4,12 +4,12 @@
 #include <fstream>
 
 #include "common/error.h"
-#include "models/pretrained/llama2c.h"
-#include "models/tokenizers/llama2c_tokenizer.h"
 #include "models/kernels/pretrained_kernels.h"
+#include "models/pretrained/llama2c.h"
 #include "models/pretrained/rwkv.h"
-#include "models/tokenizers/sentencepiece_tokenizer.h"
 #include "models/pretrained/torchscript_predictor.h"
+#include "models/tokenizers/llama2c_tokenizer.h"
+#include "models/tokenizers/sentencepiece_tokenizer.h"
 #ifdef LMC_WITH_LLAMA_CPP
 #include "models/pretrained/gguf_model.h"
 #endif

@@ -40,9 +40,9 @@ struct PretrainedOptions {
 // "llama2c": a llama2.c checkpoint plus its tokenizer.bin (required); "rwkv": an rwkv.cpp file
 // with the byte tokenizer (`tokenizer` must be empty); "torchscript": a traced module plus its
 // SentencePiece .model, and `context` is required; "gguf": a GGUF file with its own vocabulary
-// through llama.cpp (`tokenizer` must be empty; models/pretrained/gguf_model.h), in builds with llama.cpp.
-// `context` > 0 limits the window (at most the model's own limit); 0 keeps the model's own.
-// InputError naming the file or the format otherwise.
+// through llama.cpp (`tokenizer` must be empty; models/pretrained/gguf_model.h), in builds with
+// llama.cpp. `context` > 0 limits the window (at most the model's own limit); 0 keeps the model's
+// own. InputError naming the file or the format otherwise.
 PretrainedModel load_pretrained_model(std::string_view format,
                                       const std::filesystem::path& checkpoint,
                                       const std::filesystem::path& tokenizer, int context = 0,

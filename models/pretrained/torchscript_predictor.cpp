@@ -157,9 +157,9 @@ std::vector<float> TorchScriptPredictor::logits_after(std::span<const int> token
   } catch (const std::exception& e) {
     // Typically a window longer than the model's positions. The interpreter's message is a
     // TorchScript traceback whose last line says what failed: keep that, with file and length.
-    throw InputError(path_.string() + ": forward() failed on " + std::to_string(tokens.size()) +
-                     " tokens (is \"context\" larger than the model's positions?): " +
-                     last_line(e.what()));
+    throw InputError(
+        path_.string() + ": forward() failed on " + std::to_string(tokens.size()) +
+        " tokens (is \"context\" larger than the model's positions?): " + last_line(e.what()));
   }
   const float* values = logits.data_ptr<float>();
   return std::vector<float>(values, values + vocab_size_);

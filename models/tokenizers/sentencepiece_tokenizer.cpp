@@ -8,8 +8,8 @@
 #include <system_error>
 
 #include "common/error.h"
-#include "models/transformer/checkpoint.h"
 #include "models/tokenizers/sentencepiece_shim.h"
+#include "models/transformer/checkpoint.h"
 
 namespace lmc {
 

@@ -24,9 +24,9 @@
 
 #include "common/error.h"
 #include "models/batch_predictor.h"
-#include "models/transformer/checkpoint.h"
 #include "models/kernels/half.h"
 #include "models/kernels/step_kernels.h"
+#include "models/transformer/checkpoint.h"
 #include "models/transformer/transformer_shape.h"
 
 namespace lmc {

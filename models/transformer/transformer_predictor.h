@@ -9,14 +9,14 @@
 #include <filesystem>
 #include <memory>
 
-#include "models/predictor.h"
 #include "models/kernels/step_kernels.h"
+#include "models/predictor.h"
 
 namespace lmc {
 
-// Loads a checkpoint written by run_training (format in models/transformer/checkpoint.h). Sessions return
-// softmax probabilities over the 256 byte values. describe() gives the architecture, parameter
-// count, checkpoint path, the FNV-1a 64 hash of the checkpoint file and the kernel path.
+// Loads a checkpoint written by run_training (format in models/transformer/checkpoint.h). Sessions
+// return softmax probabilities over the 256 byte values. describe() gives the architecture,
+// parameter count, checkpoint path, the FNV-1a 64 hash of the checkpoint file and the kernel path.
 // The predictor also implements BatchPredictor (models/batch_predictor.h).
 // Throws InputError naming the file when it is missing, not a checkpoint, or truncated.
 std::unique_ptr<Predictor> load_transformer_predictor(const std::filesystem::path& checkpoint);

@@ -21,15 +21,8 @@
 #include "common/bytes.h"
 #include "common/error.h"
 #include "common/options.h"
+#include "compressors/classical_kinds.h"
 #include "compressors/compressor.h"
-
-namespace lmc {
-CompressorKind gzip_kind();
-CompressorKind lzma2_kind();
-CompressorKind zstd_kind();
-CompressorKind brotli_kind();
-CompressorKind bzip2_kind();
-}  // namespace lmc
 
 namespace lmc::test {
 

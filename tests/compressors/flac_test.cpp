@@ -10,12 +10,8 @@
 #include <thread>
 
 #include "common/error.h"
+#include "compressors/classical_kinds.h"
 #include "media_test_data.h"
-
-namespace lmc {
-CompressorKind flac_kind();
-CompressorKind flac_paper_kind();
-}  // namespace lmc
 
 namespace lmc {
 namespace {

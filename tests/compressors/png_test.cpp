@@ -10,11 +10,8 @@
 #include <thread>
 
 #include "common/error.h"
+#include "compressors/classical_kinds.h"
 #include "media_test_data.h"
-
-namespace lmc {
-CompressorKind png_kind();
-}
 
 namespace lmc {
 namespace {

@@ -1,5 +1,5 @@
-// The .lmct checkpoint reader (models/transformer/checkpoint.h) on arbitrary bytes, and the architecture in
-// its header.
+// The .lmct checkpoint reader (models/transformer/checkpoint.h) on arbitrary bytes, and the
+// architecture in its header.
 #include <sstream>
 #include <string>
 

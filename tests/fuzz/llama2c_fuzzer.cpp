@@ -1,5 +1,5 @@
-// The llama2.c checkpoint reader (models/pretrained/llama2c.h) on arbitrary bytes, then a few steps of the
-// model it loaded.
+// The llama2.c checkpoint reader (models/pretrained/llama2c.h) on arbitrary bytes, then a few steps
+// of the model it loaded.
 #include "fuzz_support.h"
 #include "model_fuzz_support.h"
 #include "models/pretrained/llama2c.h"

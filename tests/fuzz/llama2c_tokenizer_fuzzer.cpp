@@ -1,5 +1,5 @@
-// The llama2.c tokenizer reader (models/tokenizers/llama2c_tokenizer.h) on arbitrary bytes, then a round
-// trip of a short text, which lossless coding relies on.
+// The llama2.c tokenizer reader (models/tokenizers/llama2c_tokenizer.h) on arbitrary bytes, then a
+// round trip of a short text, which lossless coding relies on.
 //
 // Input: [vocabulary size - 259, u16 little-endian][tokenizer.bin bytes].
 #include <cstdlib>

@@ -1,5 +1,5 @@
-// The rwkv.cpp model reader (models/pretrained/rwkv.h) on arbitrary bytes, then a few steps of the model it
-// loaded.
+// The rwkv.cpp model reader (models/pretrained/rwkv.h) on arbitrary bytes, then a few steps of the
+// model it loaded.
 #include "fuzz_support.h"
 #include "model_fuzz_support.h"
 #include "models/pretrained/rwkv.h"

@@ -9,9 +9,9 @@
 #include <vector>
 
 #include "common/error.h"
-#include "models/tokenizers/llama2c_tokenizer.h"
 #include "models/pretrained/pretrained_model.h"
 #include "models/sampling.h"
+#include "models/tokenizers/llama2c_tokenizer.h"
 #include "test_support.h"
 
 namespace lmc {

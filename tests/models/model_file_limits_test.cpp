@@ -10,9 +10,9 @@
 #include <vector>
 
 #include "common/error.h"
-#include "models/transformer/checkpoint.h"
 #include "models/pretrained/llama2c.h"
 #include "models/pretrained/rwkv.h"
+#include "models/transformer/checkpoint.h"
 #include "test_support.h"
 
 namespace lmc {

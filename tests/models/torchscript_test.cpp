@@ -13,9 +13,9 @@
 #include "common/error.h"
 #include "compressors/pretrained_compressor.h"
 #include "models/pretrained/pretrained_model.h"
+#include "models/pretrained/torchscript_predictor.h"
 #include "models/sampling.h"
 #include "models/tokenizers/sentencepiece_tokenizer.h"
-#include "models/pretrained/torchscript_predictor.h"
 #include "test_support.h"
 
 namespace lmc {

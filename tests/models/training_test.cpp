@@ -167,7 +167,8 @@ TEST(Training, ResumingALogWithoutTokensAddsTheColumn) {
   std::vector<std::string> lines;
   {
     std::ifstream in(log);
-    for (std::string line; std::getline(in, line);) lines.push_back(line.substr(0, line.rfind(',')));
+    for (std::string line; std::getline(in, line);)
+      lines.push_back(line.substr(0, line.rfind(',')));
   }
   ASSERT_EQ(lines.size(), 2u);
   ASSERT_EQ(lines[0], "step,train_bpb,heldout_bpb,tokens_per_s,elapsed_s");

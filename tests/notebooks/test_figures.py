@@ -433,7 +433,6 @@ class TrainingStagesTest(FiguresModuleTestBase):
         self.assert_figure_files(self.root / "out-glob", ("training_curves",))
 
 
-
 def with_tokens(log_text, tokens_per_step):
     """A training log with the trainer's tokens column (step x tokens_per_step) appended."""
     lines = log_text.splitlines()
@@ -487,6 +486,22 @@ class TrainingTokensTest(FiguresModuleTestBase):
                                              (100, 4.1)])
         self.assertEqual(self.figures.stage_end_points(joined), [(40, 4.8), (70, 4.1), (100, 4.1)])
 
+    def test_a_half_written_tokens_cell_is_skipped(self):
+        self.small.write_text(with_tokens(TRAINING_LOG, 100) + "60,4.9,5.6,2000,60,\n")
+        [log] = self.read(self.small)
+        self.assertEqual(log["tokens_per_step"], 100)
+
+    def test_an_empty_last_stage_still_joins_the_earlier_ones(self):
+        self.stages[2].write_text("step,train_bpb,heldout_bpb,tokens_per_s,elapsed_s,tokens\n")
+        fig = self.figures.training_curves_figure(self.read(*self.stages, self.small))
+        ax = fig.axes[0]
+        self.assertEqual(ax.get_xlabel(), "training tokens (millions)")
+        legend = [text.get_text() for text in ax.get_legend().get_texts()]
+        self.assertEqual(legend[:2], ["tiny", "small"])
+
+    def test_a_fit_too_flat_to_reach_the_target_is_infinite(self):
+        self.assertEqual(self.figures.x_to_reach((4.0, -1e-4), 3.0), math.inf)
+
     def test_log_linear_fit_and_where_it_reaches_a_target(self):
         a, b = self.figures.log_linear_fit([(1e6, 3.0), (1e7, 2.5)])
         self.assertAlmostEqual(b, -0.5 / math.log(10))
@@ -503,14 +518,15 @@ class TrainingTokensTest(FiguresModuleTestBase):
         fig = self.figures.training_curves_figure(logs)
         ax = fig.axes[0]
         self.assertEqual(ax.get_xlabel(), "training tokens (millions)")
-        joined = self.figures.combine_training_stages([self.figures.in_tokens(l) for l in logs])[0]
+        joined = self.figures.combine_training_stages(
+            [self.figures.in_tokens(log) for log in logs])[0]
         fit, target, reach = self.figures.extrapolation(joined, {"tiny": 4.0, "small": 3.5})
         self.assertEqual(target, 3.5)
         self.assertAlmostEqual(fit[0] + fit[1] * math.log(reach), 3.5)
         self.assertGreater(reach, 10000)
         texts = [text.get_text() for text in ax.texts]
         self.assertEqual(texts[:2], ["stage 2", "stage 3"])
-        self.assertEqual(texts[2], f"3.50 at {reach * 1e-6:.0f}M tokens")
+        self.assertEqual(texts[2], f"3.50 at {reach * 1e-6:.3g}M tokens")
         legend = [text.get_text() for text in ax.get_legend().get_texts()]
         self.assertIn("log-linear fit of stage ends", legend)
 
