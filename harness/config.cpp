@@ -114,6 +114,14 @@ std::int64_t positive_integer(const nlohmann::json& value, const std::string& pa
   return value.get<std::int64_t>();
 }
 
+std::string kind_names(const auto& kinds) {
+  std::string names;
+  for (const auto& k : kinds) names += (names.empty() ? "" : ", ") + k.name;
+  return names;
+}
+
+}  // namespace
+
 void check_known_keys(const nlohmann::json& object, const std::vector<std::string>& known,
                       const std::string& where) {
   for (const auto& [key, value] : object.items()) {
@@ -125,12 +133,6 @@ void check_known_keys(const nlohmann::json& object, const std::vector<std::strin
   }
 }
 
-std::string kind_names(const auto& kinds) {
-  std::string names;
-  for (const auto& k : kinds) names += (names.empty() ? "" : ", ") + k.name;
-  return names;
-}
-
 const nlohmann::json& require_array(const nlohmann::json& config, const std::string& key) {
   const auto& array = require(config, key, "");
   if (!array.is_array() || array.empty()) {
@@ -138,8 +140,6 @@ const nlohmann::json& require_array(const nlohmann::json& config, const std::str
   }
   return array;
 }
-
-}  // namespace
 
 DatasetEntry parse_dataset(const nlohmann::json& object, const std::string& key_path) {
   const std::string where = key_path + ".";

@@ -58,6 +58,13 @@ void apply_override(nlohmann::json& config, const std::string& assignment);
 // Validates every key (types, ranges, unknown keys, registry kinds and their options).
 RunConfig parse_run_config(const nlohmann::json& config);
 
+// The checks every config reader shares. `where` ("datasets[1].") prefixes the key in messages;
+// an unknown key's message lists `known` in the order given.
+void check_known_keys(const nlohmann::json& object, const std::vector<std::string>& known,
+                      const std::string& where);
+// config[key], which must be a non-empty array (errors name the key).
+const nlohmann::json& require_array(const nlohmann::json& config, const std::string& key);
+
 // One entry of "datasets" or "compressors", validated the same way; `key_path` ("datasets[1]")
 // starts every error message. `bench samples` reads its inputs and samplers with them too.
 DatasetEntry parse_dataset(const nlohmann::json& object, const std::string& key_path);

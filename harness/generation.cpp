@@ -44,25 +44,6 @@ std::string_view extension(Modality modality) {
   return "txt";
 }
 
-void check_known_keys(const nlohmann::json& object, const std::set<std::string>& known,
-                      const std::string& where) {
-  for (const auto& [key, value] : object.items()) {
-    if (known.contains(key)) continue;
-    std::string list;
-    for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
-    throw InputError(where + key + ": unknown key (known keys: " + list + ")");
-  }
-}
-
-const nlohmann::json& non_empty_array(const nlohmann::json& source, const std::string& key) {
-  if (!source.contains(key)) throw InputError(key + ": required key is missing");
-  const auto& array = source.at(key);
-  if (!array.is_array() || array.empty()) {
-    throw InputError(key + ": expected a non-empty array, got " + array.dump());
-  }
-  return array;
-}
-
 // JSON from a file holds 7 as unsigned, JSON built in code as signed: both are fine.
 bool is_non_negative_integer(const nlohmann::json& value) {
   return value.is_number_unsigned() ||
@@ -285,7 +266,7 @@ std::vector<bool> sampled_positions(Modality modality) {
 
 SamplesConfig parse_samples_config(const nlohmann::json& source) {
   if (!source.is_object()) throw InputError("config: expected a JSON object");
-  check_known_keys(source, {"name", "description", "seed", "temperature", "inputs", "samplers"},
+  check_known_keys(source, {"description", "inputs", "name", "samplers", "seed", "temperature"},
                    "");
   SamplesConfig config;
   config.source = source;
@@ -316,11 +297,11 @@ SamplesConfig parse_samples_config(const nlohmann::json& source) {
     }
     config.temperature = t.get<double>();
   }
-  const auto& inputs = non_empty_array(source, "inputs");
+  const auto& inputs = require_array(source, "inputs");
   for (std::size_t i = 0; i < inputs.size(); ++i) {
     config.inputs.push_back(parse_input(inputs[i], "inputs[" + std::to_string(i) + "]"));
   }
-  const auto& samplers = non_empty_array(source, "samplers");
+  const auto& samplers = require_array(source, "samplers");
   for (std::size_t i = 0; i < samplers.size(); ++i) {
     config.samplers.push_back(parse_compressor(samplers[i], "samplers[" + std::to_string(i) + "]"));
   }

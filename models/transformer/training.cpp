@@ -54,6 +54,9 @@ struct TrainingConfig {
   std::filesystem::path checkpoint_path, log_path;
   std::filesystem::path init_checkpoint;  // start from these weights (fresh Adam), if set
   nlohmann::json source;  // the config as validated, for the checkpoint's provenance
+
+  // The same at every step: a curriculum phase trains more, shorter windows.
+  std::int64_t tokens_per_step() const { return batch_size * sequence_length; }
 };
 
 const std::vector<OptionSpec>& training_specs() {
@@ -396,7 +399,7 @@ std::filesystem::path state_path(const TrainingConfig& c) {
 nlohmann::json provenance(const TrainingConfig& c, std::int64_t step, double heldout_bpb) {
   return {{"config", c.source},
           {"step", step},
-          {"tokens_seen", step * c.batch_size * c.sequence_length},
+          {"tokens_seen", step * c.tokens_per_step()},
           {"heldout_bits_per_byte", heldout_bpb},
           {"heldout_sample", {{"sequences", c.eval_sequences}, {"length", c.eval_sequence_length}}},
           {"torch_threads", c.threads},
@@ -498,7 +501,7 @@ void run_training(const std::filesystem::path& config_path, bool resume, std::os
     elapsed_before = state.header.at("resume").at("elapsed_s").get<double>();
     const auto& saved_heldout = state.header.at("training").at("heldout_bits_per_byte");
     if (saved_heldout.is_number()) heldout_before = saved_heldout.get<double>();
-    truncate_log(c.log_path, step, c.batch_size * c.sequence_length);
+    truncate_log(c.log_path, step, c.tokens_per_step());
     progress << "resuming " << c.checkpoint_path.string() << " at step " << step << '\n';
   } else {
     if (!c.init_checkpoint.empty()) {
@@ -576,11 +579,11 @@ void run_training(const std::filesystem::path& config_path, bool resume, std::os
       heldout_bpb = bits_per_byte(model, heldout);
     if (step % c.log_every == 0 || last || stopping_early) {
       const double window_s = seconds_since(window_start);
-      const double tokens_per_s = window_steps * c.batch_size * c.sequence_length / window_s;
+      const double tokens_per_s = window_steps * c.tokens_per_step() / window_s;
       const double train_bpb = window_nats / window_steps / std::log(2.0);
       const double eta = (c.steps - step) * seconds_since(started) / (step - first_step);
       log << step << ',' << train_bpb << ',' << heldout_bpb << ',' << tokens_per_s << ',' << elapsed
-          << ',' << step * c.batch_size * c.sequence_length << '\n'
+          << ',' << step * c.tokens_per_step() << '\n'
           << std::flush;
       progress << "step " << step << '/' << c.steps << "  loss " << std::fixed
                << std::setprecision(4) << window_nats / window_steps << "  train "
