@@ -3,12 +3,15 @@
 #include "models/tokenizers/sentencepiece_shim.h"
 
 #include <sentencepiece_processor.h>
+#include <sentencepiece_trainer.h>
 
 #include <algorithm>
 #include <cstring>
 #include <exception>
+#include <fstream>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 struct lmc_spm {
@@ -23,6 +26,33 @@ void set_error(char* error, size_t error_size, const std::string& message) {
   std::memcpy(error, message.data(), length);
   error[length] = '\0';
 }
+
+// The caller's sentences as SentencePiece's trainer reads them: through an iterator, not a
+// file, so that a sentence may hold newlines (a text file would be split at them).
+class SentenceList : public sentencepiece::SentenceIterator {
+ public:
+  SentenceList(const char* const* sentences, const size_t* sizes, size_t count)
+      : sentences_(sentences), sizes_(sizes), count_(count) {
+    load();
+  }
+  bool done() const override { return index_ >= count_; }
+  void Next() override {
+    ++index_;
+    load();
+  }
+  const std::string& value() const override { return value_; }
+  sentencepiece::util::Status status() const override { return {}; }
+
+ private:
+  void load() {
+    if (!done()) value_.assign(sentences_[index_], sizes_[index_]);
+  }
+  const char* const* sentences_;
+  const size_t* sizes_;
+  size_t count_;
+  size_t index_ = 0;
+  std::string value_;
+};
 
 }  // namespace
 
@@ -100,6 +130,32 @@ long lmc_spm_encode(const lmc_spm* model, const char* text, size_t size, int* id
     }
     std::memcpy(ids, encoded.data(), std::min(capacity, encoded.size()) * sizeof(int));
     return static_cast<long>(encoded.size());
+  } catch (const std::exception& e) {
+    set_error(error, error_size, e.what());
+    return -1;
+  }
+}
+
+int lmc_spm_train(const char* const* sentences, const size_t* sentence_sizes,
+                  size_t sentence_count, const char* const* keys, const char* const* values,
+                  size_t flag_count, const char* model_path, char* error, size_t error_size) {
+  try {
+    std::unordered_map<std::string, std::string> flags;
+    for (size_t i = 0; i < flag_count; ++i) flags[keys[i]] = values[i];
+    SentenceList list(sentences, sentence_sizes, sentence_count);
+    std::string model;
+    const auto status = sentencepiece::SentencePieceTrainer::Train(flags, &list, &model);
+    if (!status.ok()) {
+      set_error(error, error_size, status.ToString());
+      return -1;
+    }
+    std::ofstream out(model_path, std::ios::binary | std::ios::trunc);
+    out.write(model.data(), static_cast<std::streamsize>(model.size()));
+    if (!out.flush()) {
+      set_error(error, error_size, std::string("cannot write ") + model_path);
+      return -1;
+    }
+    return 0;
   } catch (const std::exception& e) {
     set_error(error, error_size, e.what());
     return -1;

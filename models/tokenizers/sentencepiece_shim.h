@@ -14,7 +14,7 @@ extern "C" {
 #endif
 
 // Bumped whenever a signature below changes; the loader refuses a shim of another version.
-#define LMC_SPM_ABI_VERSION 1
+#define LMC_SPM_ABI_VERSION 2
 
 typedef struct lmc_spm lmc_spm;
 
@@ -42,6 +42,14 @@ int lmc_spm_bos_id(const lmc_spm* model);  // -1 when the model has none
 // with more room if that is larger), or -1 with a message in `error`.
 long lmc_spm_encode(const lmc_spm* model, const char* text, size_t size, int* ids, size_t capacity,
                     char* error, size_t error_size);
+
+// Trains a model on `sentence_count` sentences (sentences[i], sentence_sizes[i] bytes: any bytes,
+// newlines included) with the trainer flags keys[i] = values[i] (SentencePiece's names:
+// "model_type", "vocab_size", ...) and writes its .model to `model_path`. 0 on success, -1 with
+// a message in `error`.
+int lmc_spm_train(const char* const* sentences, const size_t* sentence_sizes,
+                  size_t sentence_count, const char* const* keys, const char* const* values,
+                  size_t flag_count, const char* model_path, char* error, size_t error_size);
 
 #ifdef __cplusplus
 }

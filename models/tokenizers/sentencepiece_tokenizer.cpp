@@ -2,10 +2,12 @@
 
 #include <dlfcn.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <mutex>
 #include <stdexcept>
 #include <system_error>
+#include <utility>
 
 #include "common/error.h"
 #include "models/tokenizers/sentencepiece_shim.h"
@@ -83,6 +85,7 @@ class SentencePieceLibrary {
   decltype(&lmc_spm_piece_kind) piece_kind = nullptr;
   decltype(&lmc_spm_bos_id) bos_id = nullptr;
   decltype(&lmc_spm_encode) encode = nullptr;
+  decltype(&lmc_spm_train) train = nullptr;
   std::filesystem::path path;
 
   static std::shared_ptr<const SentencePieceLibrary> instance() {
@@ -137,6 +140,9 @@ class SentencePieceLibrary {
     library->encode =
         resolve<long(const lmc_spm*, const char*, size_t, int*, size_t, char*, size_t)>(
             h, "lmc_spm_encode", path);
+    library->train = resolve<int(const char* const*, const size_t*, size_t, const char* const*,
+                                 const char* const*, size_t, const char*, char*, size_t)>(
+        h, "lmc_spm_train", path);
     handle.release();  // kept open for the process's life (see above)
     return library;
   }
@@ -247,6 +253,52 @@ nlohmann::json SentencePieceTokenizer::describe() const {
           {"bos", bos_ ? nlohmann::json(*bos_) : nlohmann::json()},
           {"byte_fallback_pieces", byte_pieces_},
           {"library", library_->path.string()}};
+}
+
+void train_sentencepiece(std::string_view text, const SentencePieceTraining& training,
+                         const std::filesystem::path& model_path) {
+  constexpr std::size_t kMaxSentence = 8192;
+  std::vector<const char*> sentences;
+  std::vector<size_t> sizes;
+  for (std::size_t start = 0; start < text.size();) {
+    const std::size_t newline = text.find('\n', start);
+    const std::size_t end = std::min({newline == std::string_view::npos ? text.size() : newline + 1,
+                                      start + kMaxSentence, text.size()});
+    sentences.push_back(text.data() + start);
+    sizes.push_back(end - start);
+    start = end;
+  }
+  const std::vector<std::pair<std::string, std::string>> flags = {
+      {"model_type", training.model_type},
+      {"vocab_size", std::to_string(training.vocab_size)},
+      {"byte_fallback", "true"},
+      {"normalization_rule_name", "identity"},
+      {"add_dummy_prefix", "false"},
+      {"remove_extra_whitespaces", "false"},
+      {"split_digits", "false"},
+      {"character_coverage", "1.0"},
+      {"max_sentence_length", std::to_string(kMaxSentence)},
+      {"input_sentence_size", "0"},  // every sentence, in order: no sampling
+      {"shuffle_input_sentence", "false"},
+      {"bos_id", "-1"},
+      {"eos_id", "-1"},
+      {"unk_id", "0"},
+      {"num_threads", std::to_string(training.threads)},
+      // Its log goes to std::cerr, which a library opened with RTLD_DEEPBIND cannot write to
+      // (it binds an uninitialised copy of the stream): errors come back as the status instead.
+      {"minloglevel", "3"},
+  };
+  std::vector<const char*> keys, values;
+  for (const auto& [key, value] : flags) {
+    keys.push_back(key.c_str());
+    values.push_back(value.c_str());
+  }
+  const auto library = SentencePieceLibrary::instance();
+  char error[1024] = {};
+  if (library->train(sentences.data(), sizes.data(), sentences.size(), keys.data(), values.data(),
+                     keys.size(), model_path.c_str(), error, sizeof(error)) != 0) {
+    throw InputError(model_path.string() + ": SentencePiece training failed: " + error);
+  }
 }
 
 }  // namespace lmc

@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "models/tokenizers/tokenizer.h"
@@ -51,5 +52,22 @@ class SentencePieceTokenizer final : public Tokenizer {
   std::optional<int> bos_;
   int byte_pieces_ = 0;
 };
+
+// A tokenizer the LM coders can use exactly (the paper's Table 2): SentencePiece with byte
+// fallback, the identity normaliser, no dummy prefix, whitespace as it is, and no BOS or EOS
+// (the Transformer's own start symbol begins every window). Any 7-bit text then tokenises into
+// pieces whose bytes spell it.
+struct SentencePieceTraining {
+  std::string model_type = "bpe";  // or "unigram"
+  int vocab_size = 1000;           // pieces, the 256 byte pieces and <unk> included
+  int threads = 1;
+};
+
+// Trains on `text`, cut into sentences after each newline (a sentence keeps its '\n', so pieces
+// can hold line ends; lines over 8 KiB are cut), and writes the .model to `model_path`.
+// InputError naming the file when SentencePiece refuses (e.g. a vocabulary larger than the text
+// allows).
+void train_sentencepiece(std::string_view text, const SentencePieceTraining& training,
+                         const std::filesystem::path& model_path);
 
 }  // namespace lmc

@@ -16,6 +16,7 @@
 #include "common/json.h"
 #include "common/options.h"
 #include "models/kernels/blas_kernels.h"
+#include "models/training_text.h"
 #include "models/transformer/checkpoint.h"
 #include "models/transformer/torch_transformer.h"
 
@@ -29,9 +30,7 @@ struct CurriculumPhase {
 
 struct TrainingConfig {
   TransformerShape shape;
-  std::filesystem::path data_path;
-  double train_fraction = 0.9;
-  bool clear_top_bit = true;
+  TrainingTextSource text;
   std::uint64_t seed = 0;
   std::int64_t batch_size = 32;
   std::int64_t sequence_length = 2048;
@@ -59,20 +58,21 @@ struct TrainingConfig {
   std::int64_t tokens_per_step() const { return batch_size * sequence_length; }
 };
 
+// The keys after those of the training text (models/training_text.h).
+std::vector<OptionSpec> after_training_text(const std::vector<OptionSpec>& rest) {
+  std::vector<OptionSpec> specs = training_text_specs();
+  specs.insert(specs.end(), rest.begin(), rest.end());
+  return specs;
+}
+
 const std::vector<OptionSpec>& training_specs() {
-  static const std::vector<OptionSpec> specs = {
-      {"data", OptionType::Path, "../shared/data/text/enwiki-2016-sample.xml",
-       "raw training file (plain bytes, enwik kind)"},
-      {"train_fraction", OptionType::Number, 0.9,
-       "leading fraction of the file used for training; the rest is held out"},
-      {"mapping", OptionType::String, "clear_top_bit",
-       "clear_top_bit (bytes >= 128 lose bit 7, as the LM compressor maps enwik) or none"},
+  static const std::vector<OptionSpec> specs = after_training_text({
       {"seed", OptionType::Integer, 0, "initialisation and chunk sampling seed"},
       {"batch_size", OptionType::Integer, 32, "sequences per step"},
       {"sequence_length", OptionType::Integer, 2048, "bytes per training sequence"},
       {"short_sequence_length", OptionType::Integer, 0,
-       "first phase: windows of this many bytes, placed at random positions of a sequence_length "
-       "sequence, batch scaled to keep tokens per step; 0 = off (paper)"},
+       "first phase: windows of this many bytes, placed at random positions of a "
+       "sequence_length sequence, batch scaled to keep tokens per step; 0 = off (paper)"},
       {"short_sequence_steps", OptionType::Integer, 0, "steps of the short-window phase"},
       {"device", OptionType::String, "cpu",
        "cpu, cuda or cuda:N (needs a CUDA-enabled libtorch at build time)"},
@@ -98,14 +98,14 @@ const std::vector<OptionSpec>& training_specs() {
       {"max_time_s", OptionType::Number, 0.0,
        "stop (with a checkpoint) after this many seconds of training; 0 = no limit"},
       {"stop_at_step", OptionType::Integer, 0,
-       "stop (with a checkpoint and resume state) after this step, as if interrupted there; 0 = "
-       "run to steps. The first part of a run whose config changes at a known step"},
+       "stop (with a checkpoint and resume state) after this step, as if interrupted there; "
+       "0 = run to steps. The first part of a run whose config changes at a known step"},
       {"init_checkpoint", OptionType::Path, "",
        "start from this checkpoint's weights (a second training stage); Adam starts fresh"},
       {"checkpoint", OptionType::Path, nullptr, "output checkpoint path (.lmct)"},
       {"log", OptionType::Path, "",
        "training log CSV; default: the checkpoint path with .train.csv"},
-  };
+  });
   return specs;
 }
 
@@ -189,16 +189,7 @@ TrainingConfig parse_config_json(const nlohmann::json& json) {
     if (value <= 0) throw InputError(options.key_path(key) + ": must be positive");
     return value;
   };
-  c.data_path = options.string("data");
-  c.train_fraction = options.number("train_fraction");
-  if (!(c.train_fraction > 0 && c.train_fraction < 1)) {
-    throw InputError(options.key_path("train_fraction") + ": must be in (0, 1)");
-  }
-  const auto mapping = options.string("mapping");
-  if (mapping != "clear_top_bit" && mapping != "none") {
-    throw InputError(options.key_path("mapping") + ": expected clear_top_bit or none");
-  }
-  c.clear_top_bit = mapping == "clear_top_bit";
+  c.text = TrainingTextSource::from_options(options);
   c.seed = static_cast<std::uint64_t>(options.integer("seed"));
   c.batch_size = positive("batch_size");
   c.sequence_length = positive("sequence_length");
@@ -268,20 +259,19 @@ struct Corpus {
 };
 
 Corpus load_corpus(const TrainingConfig& c) {
-  std::ifstream in(c.data_path, std::ios::binary);
-  if (!in) throw InputError(c.data_path.string() + ": cannot open training data (key \"data\")");
-  std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  const auto split = static_cast<std::size_t>(static_cast<double>(bytes.size()) * c.train_fraction);
+  const TrainingText text = load_training_text(c.text);
   Corpus corpus;
-  for (std::size_t i = 0; i < bytes.size(); ++i) {
-    auto byte = static_cast<std::uint8_t>(bytes[i]);
-    if (c.clear_top_bit) byte &= 0x7f;
-    (i < split ? corpus.train : corpus.heldout).push_back(byte);
-  }
+  auto symbols = [](const std::string& bytes) {
+    return std::vector<std::int64_t>(
+        reinterpret_cast<const std::uint8_t*>(bytes.data()),
+        reinterpret_cast<const std::uint8_t*>(bytes.data()) + bytes.size());
+  };
+  corpus.train = symbols(text.train);
+  corpus.heldout = symbols(text.heldout);
   const auto need = static_cast<std::size_t>(std::max(c.sequence_length, c.eval_sequence_length));
   if (corpus.train.size() < need ||
       corpus.heldout.size() < static_cast<std::size_t>(c.eval_sequence_length)) {
-    throw InputError(c.data_path.string() +
+    throw InputError(c.text.path.string() +
                      ": too small for sequence_length / eval_sequence_length and train_fraction");
   }
   return corpus;

@@ -1,7 +1,12 @@
 // Writes the seed corpora of the fuzz targets into a folder (tests/fuzz/corpus by default): valid
 // inputs of each format, made from a few hundred bytes, so the fuzzers start deep inside the
 // decoders instead of at their magic numbers. Deterministic: rerunning it rewrites the same files.
+#include <sndfile.h>
+#include <stb_image_write.h>
+#include <zlib.h>
+
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <filesystem>
@@ -9,6 +14,7 @@
 #include <iostream>
 #include <random>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -242,6 +248,124 @@ void json_seeds(const fs::path& root) {
   }
 }
 
+// The corpus readers' seeds: whole files, a few tiles, chunks or pages each (dataset_fuzzer.cpp).
+void append_to_bytes(void* context, void* data, int size) {
+  auto* out = static_cast<Bytes*>(context);
+  const auto* b = static_cast<const std::uint8_t*>(data);
+  out->insert(out->end(), b, b + size);
+}
+
+void image_seeds(const fs::path& root) {
+  // 128 x 24 pixels: six 8 x 64 tiles. A smooth gradient with a bright stripe, as photos are.
+  const int width = 128, height = 24;
+  for (const int channels : {1, 3, 4}) {
+    Bytes pixels(static_cast<std::size_t>(width) * height * channels);
+    for (int y = 0; y < height; ++y) {
+      for (int x = 0; x < width; ++x) {
+        for (int c = 0; c < channels; ++c) {
+          pixels[(static_cast<std::size_t>(y) * width + x) * channels + c] =
+              static_cast<std::uint8_t>((x * 2 + y * 3 + c * 40 + (y % 8 == 3 ? 120 : 0)) & 0xff);
+        }
+      }
+    }
+    Bytes png, jpeg;
+    stbi_write_png_to_func(append_to_bytes, &png, width, height, channels, pixels.data(),
+                           width * channels);
+    write_seed(root / "image", "seed-png-" + std::to_string(channels), png);
+    if (channels != 4) {  // JPEG has no alpha
+      stbi_write_jpg_to_func(append_to_bytes, &jpeg, width, height, channels, pixels.data(), 75);
+      write_seed(root / "image", "seed-jpeg-" + std::to_string(channels), jpeg);
+    }
+  }
+}
+
+// libsndfile's virtual I/O into a byte vector: the audio seeds without temporary files.
+struct MemoryFile {
+  Bytes bytes;
+  sf_count_t position = 0;
+};
+
+SF_VIRTUAL_IO memory_io() {
+  SF_VIRTUAL_IO io{};
+  io.get_filelen = [](void* f) {
+    return static_cast<sf_count_t>(static_cast<MemoryFile*>(f)->bytes.size());
+  };
+  io.seek = [](sf_count_t offset, int whence, void* f) {
+    auto* file = static_cast<MemoryFile*>(f);
+    const sf_count_t base = whence == SEEK_SET   ? 0
+                            : whence == SEEK_CUR ? file->position
+                                                 : static_cast<sf_count_t>(file->bytes.size());
+    return file->position = base + offset;
+  };
+  io.read = [](void* out, sf_count_t count, void* f) {
+    auto* file = static_cast<MemoryFile*>(f);
+    const auto available = static_cast<sf_count_t>(file->bytes.size()) - file->position;
+    const sf_count_t n = std::max<sf_count_t>(0, std::min(count, available));
+    std::memcpy(out, file->bytes.data() + file->position, static_cast<std::size_t>(n));
+    file->position += n;
+    return n;
+  };
+  io.write = [](const void* in, sf_count_t count, void* f) {
+    auto* file = static_cast<MemoryFile*>(f);
+    const auto end = static_cast<std::size_t>(file->position + count);
+    if (file->bytes.size() < end) file->bytes.resize(end);
+    std::memcpy(file->bytes.data() + file->position, in, static_cast<std::size_t>(count));
+    file->position += count;
+    return count;
+  };
+  io.tell = [](void* f) { return static_cast<MemoryFile*>(f)->position; };
+  return io;
+}
+
+void audio_seeds(const fs::path& root) {
+  struct Format {
+    const char* name;
+    int format;
+    int channels;
+  };
+  // 1,300 frames: two 512-sample chunks and a partial one.
+  const int frames = 1300;
+  for (const Format& format : {Format{"wav-mono", SF_FORMAT_WAV | SF_FORMAT_PCM_16, 1},
+                               Format{"wav-stereo", SF_FORMAT_WAV | SF_FORMAT_PCM_16, 2},
+                               Format{"flac-mono", SF_FORMAT_FLAC | SF_FORMAT_PCM_16, 1}}) {
+    std::vector<short> samples(static_cast<std::size_t>(frames) * format.channels);
+    for (std::size_t i = 0; i < samples.size(); ++i) {
+      samples[i] = static_cast<short>(8000.0 * std::sin(0.05 * static_cast<double>(i)) +
+                                      300.0 * std::sin(1.3 * static_cast<double>(i)));
+    }
+    SF_INFO info{};
+    info.samplerate = 16000;
+    info.channels = format.channels;
+    info.format = format.format;
+    MemoryFile file;
+    SF_VIRTUAL_IO io = memory_io();
+    SNDFILE* sound = sf_open_virtual(&io, SFM_WRITE, &info, &file);
+    if (sound == nullptr) throw std::runtime_error(std::string("sndfile: ") + sf_strerror(nullptr));
+    sf_writef_short(sound, samples.data(), frames);
+    sf_close(sound);
+    write_seed(root / "audio", std::string("seed-") + format.name, file.bytes);
+  }
+}
+
+void text_seeds(const fs::path& root) {
+  const Bytes prose = sample_chunks()[0];
+  Bytes plain;
+  while (plain.size() < 1500) plain.insert(plain.end(), prose.begin(), prose.end());
+  write_seed(root / "text", "seed-plain", plain);
+  // gzip (windowBits 16 + 15), as the reader accepts it.
+  z_stream stream{};
+  deflateInit2(&stream, 9, Z_DEFLATED, 16 + 15, 8, Z_DEFAULT_STRATEGY);
+  Bytes gzip(deflateBound(&stream, plain.size()));
+  stream.next_in = const_cast<std::uint8_t*>(plain.data());
+  stream.avail_in = static_cast<uInt>(plain.size());
+  stream.next_out = gzip.data();
+  stream.avail_out = static_cast<uInt>(gzip.size());
+  deflate(&stream, Z_FINISH);
+  gzip.resize(stream.total_out);
+  deflateEnd(&stream);
+  write_seed(root / "text", "seed-gzip", gzip);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -253,5 +377,8 @@ int main(int argc, char** argv) {
   transformer_seeds(root);
   json_seeds(root);
   result_file_seeds(root);
+  image_seeds(root);
+  audio_seeds(root);
+  text_seeds(root);
   std::cout << "seeds written to " << root << "\n";
 }
