@@ -257,15 +257,13 @@ std::unique_ptr<Compressor> make_lm(const Options& options, const CodecContext& 
   const std::string mode = options.string("mode");
   const std::filesystem::path checkpoint = options.string("checkpoint");
   if (mode == "decode") {
-    std::shared_ptr<const Predictor> predictor =
-        load_checkpoint(options, [](const auto& path) { return load_transformer_predictor(path); });
+    std::shared_ptr<const Predictor> predictor = load_checkpoint(options, load_byte_transformer);
     return std::make_unique<LmCompressor>(std::move(predictor), context.mapping);
   }
   if (mode == "estimate") {
     // The decode mode's encoder without verification: its sizes are the decoded ones. (The
     // libtorch teacher-forced forward pass stays a cross-check of the model in the tests.)
-    std::shared_ptr<const Predictor> predictor =
-        load_checkpoint(options, [](const auto& path) { return load_transformer_predictor(path); });
+    std::shared_ptr<const Predictor> predictor = load_checkpoint(options, load_byte_transformer);
     return std::make_unique<LmCompressor>(std::move(predictor), context.mapping,
                                           /*verify=*/false);
   }
@@ -274,6 +272,16 @@ std::unique_ptr<Compressor> make_lm(const Options& options, const CodecContext& 
 }
 
 }  // namespace
+
+std::unique_ptr<const Predictor> load_byte_transformer(const std::filesystem::path& checkpoint) {
+  auto predictor = load_transformer_predictor(checkpoint);
+  if (predictor->vocab_size() != 256) {
+    throw InputError(checkpoint.string() + ": a tokenized Transformer (" +
+                     std::to_string(predictor->vocab_size()) +
+                     " tokens); code it with the \"pretrained\" compressor, \"format\": \"lmct\"");
+  }
+  return predictor;
+}
 
 CompressorKind lm_kind() {
   return {

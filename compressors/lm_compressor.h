@@ -13,6 +13,7 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -98,5 +99,9 @@ class LmCompressor final : public Compressor {
 // Registry entry: {"kind": "lm", "checkpoint": PATH, "mode": "decode" | "estimate"}. Both modes
 // code with the byte Transformer's hand-written forward pass; estimate skips verification.
 CompressorKind lm_kind();
+
+// A byte Transformer checkpoint as a predictor. InputError naming the file for a tokenized one
+// (vocabulary other than the 256 bytes): the "pretrained" compressor codes those ("lmct").
+std::unique_ptr<const Predictor> load_byte_transformer(const std::filesystem::path& checkpoint);
 
 }  // namespace lmc

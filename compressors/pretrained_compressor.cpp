@@ -276,9 +276,11 @@ namespace {
 
 std::unique_ptr<Compressor> make_pretrained(const Options& options, const CodecContext& context) {
   const std::string format = options.string("format");
-  if (format != "llama2c" && format != "rwkv" && format != "torchscript" && format != "gguf") {
+  if (format != "llama2c" && format != "rwkv" && format != "torchscript" && format != "gguf" &&
+      format != "lmct") {
     throw InputError(options.key_path("format") +
-                     ": expected \"llama2c\", \"rwkv\", \"torchscript\" or \"gguf\", got \"" +
+                     ": expected \"llama2c\", \"rwkv\", \"torchscript\", \"gguf\" or \"lmct\", "
+                     "got \"" +
                      format + "\"");
   }
   const std::int64_t threads = options.integer("threads");
@@ -331,24 +333,26 @@ std::unique_ptr<Compressor> make_pretrained(const Options& options, const CodecC
 CompressorKind pretrained_kind() {
   return {
       "pretrained",
-      "Pretrained LM (llama2.c, rwkv.cpp, TorchScript or GGUF through llama.cpp) as a "
+      "Pretrained LM (llama2.c, rwkv.cpp, TorchScript, GGUF through llama.cpp, or a tokenized "
+      "Transformer of lmc_train) as a "
       "compressor: the 7-bit chunk is tokenised and coded over the top-k next tokens plus an "
       "escape (docs/PROTOCOL.md sections 4-5)",
       {
           {"format", OptionType::String, nullptr,
-           std::string("\"llama2c\", \"rwkv\", \"torchscript\" or \"gguf\" (") +
+           std::string("\"llama2c\", \"rwkv\", \"torchscript\", \"lmct\" or \"gguf\" (") +
                (gguf_format_available() ? "this build has llama.cpp"
                                         : "not in this build: run scripts/fetch-llama-cpp.sh "
                                           "and configure again") +
                ")"},
           {"checkpoint", OptionType::Path, nullptr,
-           "llama2.c .bin, rwkv.cpp .bin, TorchScript .pt or GGUF .gguf model file"},
+           "llama2.c .bin, rwkv.cpp .bin, TorchScript .pt, GGUF .gguf or tokenized .lmct model "
+           "file"},
           {"tokenizer", OptionType::Path, "",
-           "llama2.c tokenizer.bin (llama2c) or SentencePiece .model (torchscript); none for "
-           "rwkv and gguf"},
+           "llama2.c tokenizer.bin (llama2c) or SentencePiece .model (torchscript; lmct: default "
+           "the one its header names); none for rwkv and gguf"},
           {"context", OptionType::Integer, 0,
            "positions per window; 0 = the model's own (llama2c: seq_len; gguf: its training "
-           "context; rwkv: unbounded); required for torchscript"},
+           "context; lmct: its training window; rwkv: unbounded); required for torchscript"},
           {"threads", OptionType::Integer, 1,
            "gguf: llama.cpp threads per session (recorded; encoder and decoder use the same)"},
           {"cpu_variant", OptionType::String, "",

@@ -11,11 +11,11 @@
 #include "common/hash.h"
 #include "compressors/compressor.h"
 #include "compressors/compressor_predictor.h"
+#include "compressors/lm_compressor.h"
 #include "datasets/dataset.h"
 #include "harness/atomic_file.h"
 #include "harness/media_files.h"
 #include "models/sampling.h"
-#include "models/transformer/transformer_predictor.h"
 
 namespace lmc {
 
@@ -140,7 +140,7 @@ PreparedSampler load_sampler(const CompressorEntry& entry) {
   if (entry.kind == "lm") {
     // The Transformer's own distribution: one forward step per byte, where the lm compressor
     // as a compressor would cost 256 LM passes per byte.
-    sampler.predictor = load_transformer_predictor(entry.options.string("checkpoint"));
+    sampler.predictor = load_byte_transformer(entry.options.string("checkpoint"));
     sampler.language_model = true;
     sampler.settings = sampler.predictor->describe();
     return sampler;

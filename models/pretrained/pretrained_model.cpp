@@ -10,6 +10,8 @@
 #include "models/pretrained/torchscript_predictor.h"
 #include "models/tokenizers/llama2c_tokenizer.h"
 #include "models/tokenizers/sentencepiece_tokenizer.h"
+#include "models/transformer/checkpoint.h"
+#include "models/transformer/transformer_predictor.h"
 #ifdef LMC_WITH_LLAMA_CPP
 #include "models/pretrained/gguf_model.h"
 #endif
@@ -50,6 +52,46 @@ bool gguf_format_available() {
 }
 
 namespace {
+
+// A tokenized Transformer trained by lmc_train (the paper's Table 2): the .lmct checkpoint names
+// its SentencePiece tokenizer and hash; `tokenizer` may point elsewhere, to the same file.
+void load_lmct(PretrainedModel& model, const std::filesystem::path& checkpoint,
+               const std::filesystem::path& tokenizer, int context) {
+  const Checkpoint file = read_checkpoint(checkpoint);
+  if (!file.header.contains("tokenizer")) {
+    throw InputError("lmct: " + checkpoint.string() +
+                     " is a byte Transformer (its header names no tokenizer); code it with the "
+                     "\"lm\" compressor");
+  }
+  const nlohmann::json& trained_with = file.header["tokenizer"];
+  std::filesystem::path path = tokenizer;
+  std::string expected_hash;
+  try {
+    if (path.empty()) path = trained_with.at("path").get<std::string>();
+    expected_hash = trained_with.at("fnv1a64").get<std::string>();
+  } catch (const nlohmann::json::exception& e) {
+    throw InputError("lmct: " + checkpoint.string() + ": bad tokenizer header: " + e.what());
+  }
+  const auto sentencepiece = SentencePieceTokenizer::load(path);
+  if (const auto hash = fnv1a64_file_hash(path); hash != expected_hash) {
+    throw InputError("lmct: " + path.string() + " is not the tokenizer " + checkpoint.string() +
+                     " was trained with (FNV-1a 64 " + hash + ", the checkpoint says " +
+                     expected_hash + ")");
+  }
+  model.predictor = make_transformer_predictor(checkpoint, file);
+  if (model.predictor->vocab_size() != sentencepiece->vocab_size()) {
+    throw InputError("lmct: " + checkpoint.string() + " predicts " +
+                     std::to_string(model.predictor->vocab_size()) + " tokens, " + path.string() +
+                     " has " + std::to_string(sentencepiece->vocab_size()));
+  }
+  model.tokenizer = sentencepiece;
+  // The window it was trained on: positions beyond it are extrapolation.
+  const nlohmann::json trained_window = file.header.value("training", nlohmann::json::object())
+                                            .value("config", nlohmann::json::object())
+                                            .value("sequence_length", nlohmann::json());
+  const int model_limit = trained_window.is_number_integer() ? trained_window.get<int>() : 0;
+  model.context_limit = choose_context(checkpoint, model_limit, context);
+}
 
 #ifdef LMC_WITH_LLAMA_CPP
 // Tokens per llama_decode in estimate mode: llama.cpp's default batch.
@@ -128,9 +170,12 @@ PretrainedModel load_pretrained_model(std::string_view format,
     model.context_limit = choose_context(checkpoint, 0, context);
   } else if (format == "gguf") {
     load_gguf(model, checkpoint, tokenizer, context, options);
+  } else if (format == "lmct") {
+    load_lmct(model, checkpoint, tokenizer, context);
   } else {
     throw InputError("unknown model format \"" + std::string(format) +
-                     "\"; expected \"llama2c\", \"rwkv\", \"torchscript\" or \"gguf\"");
+                     "\"; expected \"llama2c\", \"rwkv\", \"torchscript\", \"gguf\" or "
+                     "\"lmct\"");
   }
   return model;
 }
@@ -144,6 +189,7 @@ std::string detect_model_format(const std::filesystem::path& checkpoint) {
   constexpr char kZipMagic[4] = {0x50, 0x4b, 0x03, 0x04};   // TorchScript archives are zip files
   if (in.gcount() != 4) return "llama2c";
   if (std::memcmp(magic, "GGUF", 4) == 0) return "gguf";
+  if (std::memcmp(magic, "LMCT", 4) == 0) return "lmct";  // LMCTRNSF: lmc_train's checkpoints
   if (std::memcmp(magic, kRwkvMagic, 4) == 0) return "rwkv";
   if (std::memcmp(magic, kZipMagic, 4) == 0) return "torchscript";
   return "llama2c";

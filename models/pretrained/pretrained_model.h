@@ -18,7 +18,7 @@
 namespace lmc {
 
 struct PretrainedModel {
-  std::string format;  // "llama2c" | "rwkv" | "torchscript" | "gguf"
+  std::string format;  // "llama2c" | "rwkv" | "torchscript" | "gguf" | "lmct"
   std::shared_ptr<const Predictor> predictor;
   std::shared_ptr<const Tokenizer> tokenizer;
   int context_limit = 0;  // positions a session holds, BOS included; 0 = unbounded (recurrent)
@@ -41,8 +41,10 @@ struct PretrainedOptions {
 // with the byte tokenizer (`tokenizer` must be empty); "torchscript": a traced module plus its
 // SentencePiece .model, and `context` is required; "gguf": a GGUF file with its own vocabulary
 // through llama.cpp (`tokenizer` must be empty; models/pretrained/gguf_model.h), in builds with
-// llama.cpp. `context` > 0 limits the window (at most the model's own limit); 0 keeps the model's
-// own. InputError naming the file or the format otherwise.
+// llama.cpp; "lmct": a tokenized Transformer of lmc_train, whose header names its SentencePiece
+// tokenizer (`tokenizer`, when given, must be that file). `context` > 0 limits the window (at most
+// the model's own limit); 0 keeps the model's own. InputError naming the file or the format
+// otherwise.
 PretrainedModel load_pretrained_model(std::string_view format,
                                       const std::filesystem::path& checkpoint,
                                       const std::filesystem::path& tokenizer, int context = 0,
@@ -51,8 +53,8 @@ PretrainedModel load_pretrained_model(std::string_view format,
 // True when this build links llama.cpp (the "gguf" format).
 bool gguf_format_available();
 
-// "rwkv", "torchscript" (a zip archive) or "gguf" by the file's magic, else "llama2c" (whose
-// header has no magic).
+// "rwkv", "torchscript" (a zip archive), "gguf" or "lmct" by the file's magic, else "llama2c"
+// (whose header has no magic).
 std::string detect_model_format(const std::filesystem::path& checkpoint);
 
 // The sessions SlidingContext goes through for `count` tokens: each starts from BOS (when

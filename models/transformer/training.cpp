@@ -16,6 +16,7 @@
 #include "common/json.h"
 #include "common/options.h"
 #include "models/kernels/blas_kernels.h"
+#include "models/tokenizers/sentencepiece_tokenizer.h"
 #include "models/training_text.h"
 #include "models/transformer/checkpoint.h"
 #include "models/transformer/torch_transformer.h"
@@ -31,6 +32,7 @@ struct CurriculumPhase {
 struct TrainingConfig {
   TransformerShape shape;
   TrainingTextSource text;
+  std::filesystem::path tokenizer;  // empty: a byte model (the paper's Table 1)
   std::uint64_t seed = 0;
   std::int64_t batch_size = 32;
   std::int64_t sequence_length = 2048;
@@ -69,7 +71,11 @@ const std::vector<OptionSpec>& training_specs() {
   static const std::vector<OptionSpec> specs = after_training_text({
       {"seed", OptionType::Integer, 0, "initialisation and chunk sampling seed"},
       {"batch_size", OptionType::Integer, 32, "sequences per step"},
-      {"sequence_length", OptionType::Integer, 2048, "bytes per training sequence"},
+      {"sequence_length", OptionType::Integer, 2048,
+       "symbols per training sequence (bytes; tokens with a tokenizer)"},
+      {"tokenizer", OptionType::Path, "",
+       "SentencePiece .model (lmc_train_tokenizer): the model reads and predicts its tokens, "
+       "and architecture.vocab_size must be its size; empty = bytes (the paper's Table 1)"},
       {"short_sequence_length", OptionType::Integer, 0,
        "first phase: windows of this many bytes, placed at random positions of a "
        "sequence_length sequence, batch scaled to keep tokens per step; 0 = off (paper)"},
@@ -190,6 +196,11 @@ TrainingConfig parse_config_json(const nlohmann::json& json) {
     return value;
   };
   c.text = TrainingTextSource::from_options(options);
+  c.tokenizer = options.string("tokenizer");
+  if (!c.tokenizer.empty() && !std::filesystem::is_regular_file(c.tokenizer)) {
+    throw InputError(options.key_path("tokenizer") + ": " + c.tokenizer.string() +
+                     ": not found (train it with lmc_train_tokenizer)");
+  }
   c.seed = static_cast<std::uint64_t>(options.integer("seed"));
   c.batch_size = positive("batch_size");
   c.sequence_length = positive("sequence_length");
@@ -232,6 +243,7 @@ TrainingConfig parse_config_json(const nlohmann::json& json) {
   if (!c.init_checkpoint.empty()) {
     c.source["init_checkpoint_fnv1a64"] = fnv1a64_file_hash(c.init_checkpoint);
   }
+  if (!c.tokenizer.empty()) c.source["tokenizer_fnv1a64"] = fnv1a64_file_hash(c.tokenizer);
   c.source["architecture"] = c.shape.to_json();
   if (json.contains("curriculum")) c.source["curriculum"] = json["curriculum"];
   return c;
@@ -253,21 +265,67 @@ TrainingConfig parse_config(const std::filesystem::path& path) {
   }
 }
 
-// The training file, 7-bit mapped like the LM compressor's input, split into train / held-out.
+// The training file, 7-bit mapped like the LM compressor's input, split into train / held-out,
+// as symbols: its bytes, or its tokens with a tokenizer. Rates stay bits per byte of text.
 struct Corpus {
   std::vector<std::int64_t> train, heldout;
+  std::vector<double> bytes_of;  // per symbol id: the bytes it spells (1 for a byte model)
+  nlohmann::json tokenizer;      // what the checkpoints record of the tokenizer; null for bytes
+
+  double bytes_in(const torch::Tensor& symbols) const {
+    const auto flat = symbols.to(torch::kCPU).contiguous();
+    const auto* ids = flat.data_ptr<std::int64_t>();
+    double bytes = 0;
+    for (std::int64_t i = 0; i < flat.numel(); ++i) bytes += bytes_of[ids[i]];
+    return bytes;
+  }
 };
+
+std::vector<std::int64_t> symbols_of(const std::string& text, const Tokenizer* tokenizer) {
+  if (tokenizer == nullptr) {
+    const auto* bytes = reinterpret_cast<const std::uint8_t*>(text.data());
+    return {bytes, bytes + text.size()};
+  }
+  const std::vector<int> ids = tokenizer->encode(text);
+  return {ids.begin(), ids.end()};
+}
 
 Corpus load_corpus(const TrainingConfig& c) {
   const TrainingText text = load_training_text(c.text);
   Corpus corpus;
-  auto symbols = [](const std::string& bytes) {
-    return std::vector<std::int64_t>(
-        reinterpret_cast<const std::uint8_t*>(bytes.data()),
-        reinterpret_cast<const std::uint8_t*>(bytes.data()) + bytes.size());
-  };
-  corpus.train = symbols(text.train);
-  corpus.heldout = symbols(text.heldout);
+  std::shared_ptr<const SentencePieceTokenizer> tokenizer;
+  if (!c.tokenizer.empty()) {
+    tokenizer = SentencePieceTokenizer::load(c.tokenizer);
+    if (tokenizer->vocab_size() != c.shape.vocab_size) {
+      throw InputError("architecture.vocab_size: " + std::to_string(c.shape.vocab_size) +
+                       ", but the tokenizer " + c.tokenizer.string() + " has " +
+                       std::to_string(tokenizer->vocab_size()) + " pieces");
+    }
+    if (tokenizer->bos()) {
+      throw InputError("tokenizer: " + c.tokenizer.string() +
+                       " has a BOS piece; the Transformer begins every window with its own "
+                       "start symbol (train it with lmc_train_tokenizer)");
+    }
+    for (int id = 0; id < tokenizer->vocab_size(); ++id) {
+      corpus.bytes_of.push_back(static_cast<double>(tokenizer->token_bytes(id).size()));
+    }
+  } else {
+    if (c.shape.vocab_size != 256) {
+      throw InputError("architecture.vocab_size: " + std::to_string(c.shape.vocab_size) +
+                       " needs a tokenizer (key \"tokenizer\"); a byte model has 256");
+    }
+    corpus.bytes_of.assign(256, 1.0);
+  }
+  corpus.train = symbols_of(text.train, tokenizer.get());
+  corpus.heldout = symbols_of(text.heldout, tokenizer.get());
+  if (tokenizer) {
+    corpus.tokenizer = {
+        {"path", c.tokenizer.string()},
+        {"fnv1a64", fnv1a64_file_hash(c.tokenizer)},
+        {"vocab_size", tokenizer->vocab_size()},
+        {"heldout_bytes_per_token",
+         static_cast<double>(text.heldout.size()) / static_cast<double>(corpus.heldout.size())}};
+  }
   const auto need = static_cast<std::size_t>(std::max(c.sequence_length, c.eval_sequence_length));
   if (corpus.train.size() < need ||
       corpus.heldout.size() < static_cast<std::size_t>(c.eval_sequence_length)) {
@@ -337,7 +395,8 @@ torch::Tensor heldout_sample(const TrainingConfig& c, const Corpus& corpus) {
   return sample;
 }
 
-double bits_per_byte(const TorchTransformer& model, const torch::Tensor& sample) {
+// Bits per byte of text over `sample`, which spells `bytes` bytes.
+double bits_per_byte(const TorchTransformer& model, const torch::Tensor& sample, double bytes) {
   torch::NoGradGuard no_grad;
   double nats = 0;
   for (std::int64_t i = 0; i < sample.size(0); ++i) {
@@ -345,7 +404,7 @@ double bits_per_byte(const TorchTransformer& model, const torch::Tensor& sample)
     auto log_probs = model.forward(shifted_inputs(targets));
     nats -= log_probs.gather(-1, targets.unsqueeze(-1)).sum().item<double>();
   }
-  return nats / (static_cast<double>(sample.numel()) * std::log(2.0));
+  return nats / (bytes * std::log(2.0));
 }
 
 double learning_rate_at(const TrainingConfig& c, std::int64_t step) {
@@ -397,8 +456,8 @@ nlohmann::json provenance(const TrainingConfig& c, std::int64_t step, double hel
           {"openblas_core", openblas_core()}};
 }
 
-void save(const TrainingConfig& c, const TorchTransformer& model, const AdamState& adam,
-          std::int64_t step, double elapsed_s, double heldout_bpb) {
+void save(const TrainingConfig& c, const Corpus& corpus, const TorchTransformer& model,
+          const AdamState& adam, std::int64_t step, double elapsed_s, double heldout_bpb) {
   Checkpoint state;
   state.header = {{"architecture", c.shape.to_json()},
                   {"training", provenance(c, step, heldout_bpb)},
@@ -408,12 +467,17 @@ void save(const TrainingConfig& c, const TorchTransformer& model, const AdamStat
     state.tensors.push_back(from_torch("adam.m." + model.specs()[i].name, adam.first_moment[i]));
     state.tensors.push_back(from_torch("adam.v." + model.specs()[i].name, adam.second_moment[i]));
   }
-  // State first: a kill between the two renames leaves a state at least as new as the weights.
-  write_checkpoint(state_path(c), state);
   Checkpoint weights;
   weights.header = {{"architecture", c.shape.to_json()},
                     {"training", provenance(c, step, heldout_bpb)}};
+  // What the "lmct" pretrained format loads the tokenizer from (and checks it against).
+  if (!corpus.tokenizer.is_null()) {
+    weights.header["tokenizer"] = corpus.tokenizer;
+    state.header["tokenizer"] = corpus.tokenizer;
+  }
   weights.tensors = model.export_tensors();
+  // State first: a kill between the two renames leaves a state at least as new as the weights.
+  write_checkpoint(state_path(c), state);
   write_checkpoint(c.checkpoint_path, weights);
 }
 
@@ -461,6 +525,7 @@ void run_training(const std::filesystem::path& config_path, bool resume, std::os
   const auto corpus = load_corpus(c);
   const torch::Device device(c.device);
   const auto heldout = heldout_sample(c, corpus).to(device);
+  const double heldout_bytes = corpus.bytes_in(heldout);
   if (c.checkpoint_path.has_parent_path())
     std::filesystem::create_directories(c.checkpoint_path.parent_path());
 
@@ -518,8 +583,14 @@ void run_training(const std::filesystem::path& config_path, bool resume, std::os
     progress << "curriculum: " << phase.steps << " steps on windows of " << phase.sequence_length
              << " bytes\n";
   }
+  if (!corpus.tokenizer.is_null()) {
+    progress << "tokenizer " << c.tokenizer.string() << ": " << corpus.train.size()
+             << " training tokens, held-out "
+             << corpus.tokenizer["heldout_bytes_per_token"].get<double>() << " bytes per token\n";
+  }
   progress << "training " << c.shape.to_json().dump() << ", " << c.shape.parameter_count()
-           << " parameters, " << corpus.train.size() << " training bytes, " << c.steps
+           << " parameters, " << corpus.train.size()
+           << (corpus.tokenizer.is_null() ? " training bytes, " : " training tokens, ") << c.steps
            << " steps of " << c.batch_size << " x " << c.sequence_length << ", " << c.threads
            << " threads, device " << c.device << "\n";
   if (const auto core = openblas_core(); !core.empty())
@@ -535,8 +606,9 @@ void run_training(const std::filesystem::path& config_path, bool resume, std::os
   auto seconds_since = [](Clock::time_point t) {
     return std::chrono::duration<double>(Clock::now() - t).count();
   };
-  double heldout_bpb = step == 0 ? bits_per_byte(model, heldout) : heldout_before;
-  double window_nats = 0;
+  double heldout_bpb = step == 0 ? bits_per_byte(model, heldout, heldout_bytes) : heldout_before;
+  double window_nats = 0;           // per symbol
+  double window_nats_per_byte = 0;  // the same per byte of text (equal for a byte model)
   std::int64_t window_steps = 0, first_step = step;
   auto window_start = Clock::now();
 
@@ -558,7 +630,10 @@ void run_training(const std::filesystem::path& config_path, bool resume, std::os
     }
     ++step;
     adam_step(c, model.parameters(), adam, step, learning_rate_at(c, step - 1));
-    window_nats += loss.item<double>();
+    const double step_nats = loss.item<double>();
+    window_nats += step_nats;
+    window_nats_per_byte +=
+        step_nats * (static_cast<double>(targets.numel()) / corpus.bytes_in(batch_targets));
     ++window_steps;
 
     const bool last = step == c.steps;
@@ -566,11 +641,11 @@ void run_training(const std::filesystem::path& config_path, bool resume, std::os
     const bool stopping_early = (c.max_time_s > 0 && elapsed >= c.max_time_s) ||
                                 (c.stop_at_step > 0 && step == c.stop_at_step);
     if (step % c.eval_every == 0 || last || stopping_early)
-      heldout_bpb = bits_per_byte(model, heldout);
+      heldout_bpb = bits_per_byte(model, heldout, heldout_bytes);
     if (step % c.log_every == 0 || last || stopping_early) {
       const double window_s = seconds_since(window_start);
       const double tokens_per_s = window_steps * c.tokens_per_step() / window_s;
-      const double train_bpb = window_nats / window_steps / std::log(2.0);
+      const double train_bpb = window_nats_per_byte / window_steps / std::log(2.0);
       const double eta = (c.steps - step) * seconds_since(started) / (step - first_step);
       log << step << ',' << train_bpb << ',' << heldout_bpb << ',' << tokens_per_s << ',' << elapsed
           << ',' << step * c.tokens_per_step() << '\n'
@@ -582,11 +657,12 @@ void run_training(const std::filesystem::path& config_path, bool resume, std::os
                << std::defaultfloat << std::setprecision(6) << '\n'
                << std::flush;
       window_nats = 0;
+      window_nats_per_byte = 0;
       window_steps = 0;
       window_start = Clock::now();
     }
     if (step % c.checkpoint_every == 0 || last || stopping_early) {
-      save(c, model, adam, step, elapsed, heldout_bpb);
+      save(c, corpus, model, adam, step, elapsed, heldout_bpb);
     }
     if (stopping_early) {
       progress << "stopped at step " << step << ": "
@@ -595,7 +671,7 @@ void run_training(const std::filesystem::path& config_path, bool resume, std::os
     }
   }
   if (c.steps == 0 || first_step == c.steps) {
-    save(c, model, adam, step, elapsed_before, heldout_bpb);
+    save(c, corpus, model, adam, step, elapsed_before, heldout_bpb);
     progress << "wrote " << c.checkpoint_path.string() << " at step " << step << '\n';
   }
 }

@@ -353,7 +353,7 @@ class TransformerSession final : public PredictorSession {
 
   void next_probabilities(std::span<float> probs) override {
     if (probs.size() != probabilities_.size()) {
-      throw std::invalid_argument("next_probabilities: expected a span of 256 floats");
+      throw std::invalid_argument("next_probabilities: expected a span of vocab_size floats");
     }
     if (!pending_done_) {
       step(/*with_probabilities=*/true);
@@ -408,7 +408,7 @@ class TransformerLockstep final : public LockstepSessions {
 
   void next_probabilities(std::span<const int> which, std::span<float> out) override {
     if (out.size() != which.size() * static_cast<std::size_t>(s_.vocab_size)) {
-      throw std::invalid_argument("next_probabilities: expected 256 floats per sequence");
+      throw std::invalid_argument("next_probabilities: expected vocab_size floats per sequence");
     }
     rows_.clear();
     for (int k : which) {
@@ -471,7 +471,8 @@ class TransformerPredictor final : public Predictor, public BatchPredictor {
         weights_(load_weights(checkpoint, path)),
         kernels_(step_kernels::kernels(kernels)),
         hash_(fnv1a64_file_hash(path)),
-        training_(training_summary(checkpoint.header)) {}
+        training_(training_summary(checkpoint.header)),
+        tokenizer_(checkpoint.header.value("tokenizer", nlohmann::json())) {}
 
   int vocab_size() const override { return weights_.shape.vocab_size; }
   std::uint64_t parameter_count() const override { return weights_.shape.parameter_count(); }
@@ -487,7 +488,7 @@ class TransformerPredictor final : public Predictor, public BatchPredictor {
   void sequence_probabilities(ByteView symbols, std::span<float> out) const override {
     const int n = static_cast<int>(symbols.size()), vocab = vocab_size();
     if (out.size() != symbols.size() * static_cast<std::size_t>(vocab)) {
-      throw std::invalid_argument("sequence_probabilities: expected 256 floats per symbol");
+      throw std::invalid_argument("sequence_probabilities: expected vocab_size floats per symbol");
     }
     for (auto symbol : symbols) {
       if (symbol >= vocab) throw std::out_of_range("sequence_probabilities: symbol too large");
@@ -508,7 +509,7 @@ class TransformerPredictor final : public Predictor, public BatchPredictor {
   }
 
   nlohmann::json describe() const override {
-    nlohmann::json d = {{"model", "byte_transformer"},
+    nlohmann::json d = {{"model", tokenizer_.is_null() ? "byte_transformer" : "token_transformer"},
                         {"architecture", weights_.shape.to_json()},
                         {"parameters", parameter_count()},
                         {"checkpoint", path_.string()},
@@ -518,6 +519,7 @@ class TransformerPredictor final : public Predictor, public BatchPredictor {
                          "decoder, fixed-order float32 reductions, single-threaded"},
                         {"kernels", kernels_.name}};
     if (!training_.is_null()) d["training"] = training_;
+    if (!tokenizer_.is_null()) d["tokenizer"] = tokenizer_;
     return d;
   }
 
@@ -537,6 +539,7 @@ class TransformerPredictor final : public Predictor, public BatchPredictor {
   const step_kernels::Kernels& kernels_;
   std::string hash_;
   nlohmann::json training_;
+  nlohmann::json tokenizer_;  // null for a byte model
 };
 
 }  // namespace
@@ -544,6 +547,12 @@ class TransformerPredictor final : public Predictor, public BatchPredictor {
 std::unique_ptr<Predictor> load_transformer_predictor(const std::filesystem::path& checkpoint,
                                                       step_kernels::KernelPath kernels) {
   return std::make_unique<TransformerPredictor>(checkpoint, read_checkpoint(checkpoint), kernels);
+}
+
+std::unique_ptr<Predictor> make_transformer_predictor(const std::filesystem::path& path,
+                                                      const Checkpoint& checkpoint) {
+  return std::make_unique<TransformerPredictor>(path, checkpoint,
+                                                step_kernels::default_kernel_path());
 }
 
 std::unique_ptr<Predictor> load_transformer_predictor(const std::filesystem::path& checkpoint) {

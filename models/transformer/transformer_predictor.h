@@ -11,12 +11,14 @@
 
 #include "models/kernels/step_kernels.h"
 #include "models/predictor.h"
+#include "models/transformer/checkpoint.h"
 
 namespace lmc {
 
 // Loads a checkpoint written by run_training (format in models/transformer/checkpoint.h). Sessions
-// return softmax probabilities over the 256 byte values. describe() gives the architecture,
-// parameter count, checkpoint path, the FNV-1a 64 hash of the checkpoint file and the kernel path.
+// return softmax probabilities over the vocabulary: the 256 byte values, or a tokenized model's
+// tokens. describe() gives the architecture, parameter count, checkpoint path, the FNV-1a 64 hash
+// of the checkpoint file, the kernel path, and a tokenized model's tokenizer (from its header).
 // The predictor also implements BatchPredictor (models/batch_predictor.h).
 // Throws InputError naming the file when it is missing, not a checkpoint, or truncated.
 std::unique_ptr<Predictor> load_transformer_predictor(const std::filesystem::path& checkpoint);
@@ -24,5 +26,8 @@ std::unique_ptr<Predictor> load_transformer_predictor(const std::filesystem::pat
 // benchmarks; the one above takes step_kernels::default_kernel_path().
 std::unique_ptr<Predictor> load_transformer_predictor(const std::filesystem::path& checkpoint,
                                                       step_kernels::KernelPath kernels);
+// The same from a checkpoint already read from `path` (whose header a loader has looked at).
+std::unique_ptr<Predictor> make_transformer_predictor(const std::filesystem::path& path,
+                                                      const Checkpoint& checkpoint);
 
 }  // namespace lmc

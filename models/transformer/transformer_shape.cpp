@@ -65,7 +65,8 @@ TransformerShape TransformerShape::from_json(const nlohmann::json& object,
       {"layers", OptionType::Integer, 4, "number of Transformer blocks"},
       {"heads", OptionType::Integer, 4, "attention heads; must divide embedding_dim"},
       {"positional", OptionType::String, "sinusoidal", "sinusoidal or rotary"},
-      {"vocab_size", OptionType::Integer, 256, "alphabet size (bytes)"},
+      {"vocab_size", OptionType::Integer, 256,
+       "alphabet size: 256 for a byte model; a tokenized model's is its tokenizer's"},
   };
   const auto options =
       Options::validate(object, specs, key_path, {"kind", "norm", "ffn_activation"});
@@ -95,8 +96,10 @@ TransformerShape TransformerShape::from_json(const nlohmann::json& object,
   if (shape.positional == PositionalEncoding::Rotary && shape.head_dim() % 2 != 0) {
     throw InputError(options.key_path("heads") + ": rotary positions need an even head size");
   }
-  if (shape.vocab_size != 256) {
-    throw InputError(options.key_path("vocab_size") + ": only byte models (256) are supported");
+  if (shape.vocab_size < 2 || shape.vocab_size > kMaxVocabSize) {
+    throw InputError(options.key_path("vocab_size") + ": must be in 2.." +
+                     std::to_string(kMaxVocabSize) +
+                     " (256 for a byte model; a tokenized model's is its tokenizer's)");
   }
   return shape;
 }

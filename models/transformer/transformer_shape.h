@@ -1,6 +1,7 @@
-// The paper's byte Transformer architecture (docs/PROTOCOL.md section 5), shared by the libtorch
-// model and the hand-written incremental step: sizes, parameter names and shapes, positional
-// encodings. Nothing here depends on libtorch.
+// The paper's byte Transformer architecture (docs/PROTOCOL.md section 5), and its tokenized
+// variants (vocab_size = a tokenizer's pieces), shared by the libtorch model and the hand-written
+// incremental step: sizes, parameter names and shapes, positional encodings. Nothing here depends
+// on libtorch.
 #pragma once
 
 #include <cstdint>
@@ -44,6 +45,9 @@ struct TransformerShape {
 };
 
 std::string_view to_string(PositionalEncoding positional);
+
+// A vocabulary beyond this would make the output layer alone larger than any model trained here.
+inline constexpr int kMaxVocabSize = 1 << 20;
 
 inline constexpr float kLayerNormEpsilon = 1e-5f;
 inline constexpr double kPositionalTimescale = 1e4;
