@@ -275,7 +275,7 @@ std::unique_ptr<Compressor> make_lm(const Options& options, const CodecContext& 
 
 std::unique_ptr<const Predictor> load_byte_transformer(const std::filesystem::path& checkpoint) {
   auto predictor = load_transformer_predictor(checkpoint);
-  if (predictor->vocab_size() != 256) {
+  if (predictor->vocab_size() != 256 || predictor->describe().contains("tokenizer")) {
     throw InputError(checkpoint.string() + ": a tokenized Transformer (" +
                      std::to_string(predictor->vocab_size()) +
                      " tokens); code it with the \"pretrained\" compressor, \"format\": \"lmct\"");

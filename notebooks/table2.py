@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import figures  # noqa: E402  (load_results, markdown_table, ResultsError)
 
 # Table 2 of the paper: raw rate (%) of Transformers trained on enwik8, evaluated on enwik8
-# (PAPER.md). Columns: 200K (64 x 4), 6.4M (256 x 8), 38M (512 x 12).
+# (docs/PROTOCOL.md section 6.2). Columns: 200K (64 x 4), 6.4M (256 x 8), 38M (512 x 12).
 PAPER_COLUMNS = {(64, 4): "200K", (256, 8): "6.4M", (512, 12): "38M"}
 PAPER_TABLE2 = {
     "ASCII": {(64, 4): 22.9, (256, 8): 13.6, (512, 12): 6.4},

@@ -10,7 +10,9 @@ pieces). Columns: the 200K (64 x 4) and 800K (128 x 4) architectures. Every mode
 trains for the same compute, in FLOPs, as that column's ASCII model:
 
     FLOPs per token = 6 x (non-embedding parameters + d x V)   weights, forward + backward
-                    + 6 x layers x T x d                       causal attention over windows of T
+                    + 6 x layers x T x d                       attention over windows of T tokens
+                                                               (query-key scores and the weighted
+                                                               sum, forward + backward)
 
 (V: vocabulary, d: width; the embedding lookup costs no FLOPs). A larger vocabulary makes each
 token dearer (the output layer), but each token spells more bytes. ASCII windows are 2048 bytes,
@@ -162,7 +164,7 @@ def table2_evaluation_config(names: list) -> dict:
         "name": "table2",
         "description": (
             "The paper's Table 2 (tokenization): byte and BPE-tokenized Transformers of two "
-            "sizes, each column at equal training compute (scripts/table2_configs.py), on the "
+            "sizes, each column at equal training compute (scripts/experiment_configs.py), on the "
             "held-out tail of ../shared/data/text/enwiki-2016-sample.xml (first 32 chunks), "
             "chunked (2048 bytes), every chunk decoded. notebooks/table2.py lays the results out "
             "as the paper does."),

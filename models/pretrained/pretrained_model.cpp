@@ -67,8 +67,23 @@ void load_lmct(PretrainedModel& model, const std::filesystem::path& checkpoint,
   std::filesystem::path path = tokenizer;
   std::string expected_hash;
   try {
-    if (path.empty()) path = trained_with.at("path").get<std::string>();
     expected_hash = trained_with.at("fnv1a64").get<std::string>();
+    if (path.empty()) {
+      // As the training config wrote it: relative to where lmc_train ran (the repository root),
+      // else beside the checkpoint.
+      const std::filesystem::path named = trained_with.at("path").get<std::string>();
+      path = named;
+      if (named.is_relative() && !std::filesystem::exists(named) &&
+          std::filesystem::exists(checkpoint.parent_path() / named.filename())) {
+        path = checkpoint.parent_path() / named.filename();
+      }
+      if (!std::filesystem::exists(path)) {
+        throw InputError("lmct: " + checkpoint.string() + " was trained with the tokenizer " +
+                         named.string() +
+                         " (its header's tokenizer.path), which is neither there nor beside the "
+                         "checkpoint; give it as \"tokenizer\"");
+      }
+    }
   } catch (const nlohmann::json::exception& e) {
     throw InputError("lmct: " + checkpoint.string() + ": bad tokenizer header: " + e.what());
   }
@@ -85,11 +100,21 @@ void load_lmct(PretrainedModel& model, const std::filesystem::path& checkpoint,
                      " has " + std::to_string(sentencepiece->vocab_size()));
   }
   model.tokenizer = sentencepiece;
-  // The window it was trained on: positions beyond it are extrapolation.
-  const nlohmann::json trained_window = file.header.value("training", nlohmann::json::object())
-                                            .value("config", nlohmann::json::object())
-                                            .value("sequence_length", nlohmann::json());
-  const int model_limit = trained_window.is_number_integer() ? trained_window.get<int>() : 0;
+  // The window it was trained on, whose first position holds the start symbol as a BOS would:
+  // sequence_length - 1 tokens, so that no prediction lies beyond a trained position.
+  std::int64_t trained_window = 0;
+  if (const auto training = file.header.find("training");
+      training != file.header.end() && training->is_object()) {
+    const auto config = training->find("config");
+    if (config != training->end() && config->is_object()) {
+      const auto length = config->find("sequence_length");
+      if (length != config->end() && length->is_number_integer()) {
+        trained_window = length->get<std::int64_t>();
+      }
+    }
+  }
+  const int model_limit =
+      trained_window > 4 && trained_window <= (1 << 24) ? static_cast<int>(trained_window) - 1 : 0;
   model.context_limit = choose_context(checkpoint, model_limit, context);
 }
 

@@ -6,6 +6,7 @@
 #include <sentencepiece_trainer.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 #include <exception>
 #include <fstream>
@@ -72,6 +73,9 @@ lmc_spm* lmc_spm_load(const char* path, char* error, size_t error_size) {
   } catch (const std::exception& e) {
     set_error(error, error_size, e.what());
     return nullptr;
+  } catch (...) {
+    set_error(error, error_size, "unknown exception in libsentencepiece");
+    return nullptr;
   }
 }
 
@@ -133,12 +137,15 @@ long lmc_spm_encode(const lmc_spm* model, const char* text, size_t size, int* id
   } catch (const std::exception& e) {
     set_error(error, error_size, e.what());
     return -1;
+  } catch (...) {
+    set_error(error, error_size, "unknown exception in libsentencepiece");
+    return -1;
   }
 }
 
-int lmc_spm_train(const char* const* sentences, const size_t* sentence_sizes,
-                  size_t sentence_count, const char* const* keys, const char* const* values,
-                  size_t flag_count, const char* model_path, char* error, size_t error_size) {
+int lmc_spm_train(const char* const* sentences, const size_t* sentence_sizes, size_t sentence_count,
+                  const char* const* keys, const char* const* values, size_t flag_count,
+                  const char* model_path, char* error, size_t error_size) {
   try {
     std::unordered_map<std::string, std::string> flags;
     for (size_t i = 0; i < flag_count; ++i) flags[keys[i]] = values[i];
@@ -149,15 +156,26 @@ int lmc_spm_train(const char* const* sentences, const size_t* sentence_sizes,
       set_error(error, error_size, status.ToString());
       return -1;
     }
-    std::ofstream out(model_path, std::ios::binary | std::ios::trunc);
-    out.write(model.data(), static_cast<std::streamsize>(model.size()));
-    if (!out.flush()) {
-      set_error(error, error_size, std::string("cannot write ") + model_path);
+    // Through a temporary file, so that a failed write never leaves half a model behind.
+    const std::string temporary = std::string(model_path) + ".tmp";
+    {
+      std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
+      out.write(model.data(), static_cast<std::streamsize>(model.size()));
+      if (!out.flush()) {
+        set_error(error, error_size, "cannot write " + temporary);
+        return -1;
+      }
+    }
+    if (std::rename(temporary.c_str(), model_path) != 0) {
+      set_error(error, error_size, "cannot rename " + temporary + " to " + model_path);
       return -1;
     }
     return 0;
   } catch (const std::exception& e) {
     set_error(error, error_size, e.what());
+    return -1;
+  } catch (...) {
+    set_error(error, error_size, "unknown exception in libsentencepiece");
     return -1;
   }
 }

@@ -106,8 +106,10 @@ void run_tokenizer_training(const std::filesystem::path& config_path, std::ostre
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
 
   const auto tokenizer = SentencePieceTokenizer::load(output);
+  nlohmann::json described = tokenizer->describe();
+  described.erase("library");  // where this machine's shim is: not a property of the tokenizer
   nlohmann::json report = {{"config", options.json()},
-                           {"tokenizer", tokenizer->describe()},
+                           {"tokenizer", described},
                            {"training_bytes", text.train.size()},
                            {"training_seconds", seconds},
                            {"heldout", heldout_statistics(*tokenizer, text.heldout, output)}};

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "common/error.h"
+#include "models/transformer/checkpoint.h"
 #include "models/transformer/teacher_forced.h"
 
 int main(int argc, char** argv) {
@@ -20,6 +21,12 @@ int main(int argc, char** argv) {
     return 2;
   }
   try {
+    if (lmc::checkpoint_architecture(lmc::read_checkpoint(argv[1]), argv[1]).vocab_size != 256) {
+      throw lmc::InputError(std::string(argv[1]) +
+                            ": a tokenized Transformer; lmc_eval scores byte models (code a "
+                            "tokenized one with bench run, compressor \"pretrained\", format "
+                            "\"lmct\")");
+    }
     const auto model = lmc::TeacherForcedModel::load(argv[1]);
     std::ifstream in(argv[2], std::ios::binary);
     if (!in) throw lmc::InputError(std::string(argv[2]) + ": cannot open");

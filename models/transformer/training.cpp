@@ -243,7 +243,12 @@ TrainingConfig parse_config_json(const nlohmann::json& json) {
   if (!c.init_checkpoint.empty()) {
     c.source["init_checkpoint_fnv1a64"] = fnv1a64_file_hash(c.init_checkpoint);
   }
-  if (!c.tokenizer.empty()) c.source["tokenizer_fnv1a64"] = fnv1a64_file_hash(c.tokenizer);
+  // A byte model's provenance stays what it was before the key existed (same checkpoint bytes).
+  if (c.tokenizer.empty()) {
+    c.source.erase("tokenizer");
+  } else {
+    c.source["tokenizer_fnv1a64"] = fnv1a64_file_hash(c.tokenizer);
+  }
   c.source["architecture"] = c.shape.to_json();
   if (json.contains("curriculum")) c.source["curriculum"] = json["curriculum"];
   return c;
@@ -301,10 +306,15 @@ Corpus load_corpus(const TrainingConfig& c) {
                        ", but the tokenizer " + c.tokenizer.string() + " has " +
                        std::to_string(tokenizer->vocab_size()) + " pieces");
     }
-    if (tokenizer->bos()) {
+    if (tokenizer->bos() || !tokenizer->dummy_prefix().empty()) {
       throw InputError("tokenizer: " + c.tokenizer.string() +
-                       " has a BOS piece; the Transformer begins every window with its own "
-                       "start symbol (train it with lmc_train_tokenizer)");
+                       " adds a BOS piece or a dummy-prefix space; the Transformer begins every "
+                       "window with its own start symbol, and the rate counts the text's own "
+                       "bytes (train it with lmc_train_tokenizer)");
+    }
+    if (const std::string problem = tokenizer->seven_bit_text_problem(); !problem.empty()) {
+      throw InputError("tokenizer: " + c.tokenizer.string() +
+                       " cannot spell 7-bit text exactly: " + problem);
     }
     for (int id = 0; id < tokenizer->vocab_size(); ++id) {
       corpus.bytes_of.push_back(static_cast<double>(tokenizer->token_bytes(id).size()));
@@ -333,6 +343,19 @@ Corpus load_corpus(const TrainingConfig& c) {
                      ": too small for sequence_length / eval_sequence_length and train_fraction");
   }
   return corpus;
+}
+
+// The tokenizer a checkpoint header (or Corpus::tokenizer) records, by its hash; "" for bytes.
+std::string tokenizer_hash(const nlohmann::json& header_or_tokenizer) {
+  const nlohmann::json* tokenizer = &header_or_tokenizer;
+  if (header_or_tokenizer.is_object() && header_or_tokenizer.contains("tokenizer")) {
+    tokenizer = &header_or_tokenizer["tokenizer"];
+  }
+  if (!tokenizer->is_object() || !tokenizer->contains("fnv1a64") ||
+      !(*tokenizer)["fnv1a64"].is_string()) {
+    return "";
+  }
+  return (*tokenizer)["fnv1a64"].get<std::string>();
 }
 
 std::uint64_t mix64(std::uint64_t z) {
@@ -522,7 +545,13 @@ bool cuda_available() { return torch::cuda::is_available(); }
 void run_training(const std::filesystem::path& config_path, bool resume, std::ostream& progress) {
   const auto c = parse_config(config_path);
   torch::set_num_threads(c.threads);
-  const auto corpus = load_corpus(c);
+  const auto corpus = [&] {
+    try {
+      return load_corpus(c);
+    } catch (const InputError& e) {
+      throw InputError(config_path.string() + ": " + e.what());
+    }
+  }();
   const torch::Device device(c.device);
   const auto heldout = heldout_sample(c, corpus).to(device);
   const double heldout_bytes = corpus.bytes_in(heldout);
@@ -543,6 +572,12 @@ void run_training(const std::filesystem::path& config_path, bool resume, std::os
     if (checkpoint_architecture(state, state_path(c)).to_json() != c.shape.to_json()) {
       throw InputError(state_path(c).string() + ": resume state has another architecture than " +
                        config_path.string());
+    }
+    if (tokenizer_hash(state.header) != tokenizer_hash(corpus.tokenizer)) {
+      throw InputError(state_path(c).string() +
+                       ": resume state was trained on another tokenizer "
+                       "than " +
+                       config_path.string() + "'s (or on bytes)");
     }
     for (std::size_t i = 0; i < model.specs().size(); ++i) {
       const auto& spec = model.specs()[i];
@@ -565,6 +600,10 @@ void run_training(const std::filesystem::path& config_path, bool resume, std::os
         throw InputError("init_checkpoint: " + c.init_checkpoint.string() +
                          " has another architecture than the config");
       }
+      if (tokenizer_hash(init.header) != tokenizer_hash(corpus.tokenizer)) {
+        throw InputError("init_checkpoint: " + c.init_checkpoint.string() +
+                         " was trained on another tokenizer than the config's (or on bytes)");
+      }
       for (std::size_t i = 0; i < model.specs().size(); ++i) {
         const auto& spec = model.specs()[i];
         model.parameters()[i] = to_torch(init.tensor(spec.name, spec.shape, c.init_checkpoint));
@@ -581,7 +620,7 @@ void run_training(const std::filesystem::path& config_path, bool resume, std::os
 
   for (const auto& phase : c.curriculum) {
     progress << "curriculum: " << phase.steps << " steps on windows of " << phase.sequence_length
-             << " bytes\n";
+             << (c.tokenizer.empty() ? " bytes\n" : " tokens\n");
   }
   if (!corpus.tokenizer.is_null()) {
     progress << "tokenizer " << c.tokenizer.string() << ": " << corpus.train.size()

@@ -48,7 +48,7 @@ std::string_view to_string(PositionalEncoding positional) {
 }
 
 nlohmann::json TransformerShape::to_json() const {
-  return {{"kind", "byte_transformer"},
+  return {{"kind", vocab_size == 256 ? "byte_transformer" : "token_transformer"},
           {"vocab_size", vocab_size},
           {"embedding_dim", embedding_dim},
           {"layers", layers},
