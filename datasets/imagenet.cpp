@@ -5,6 +5,10 @@
 #include <stb_image.h>
 
 #include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <limits>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -56,6 +60,60 @@ Bytes to_gray(const stbi_uc* pixels, std::size_t count, int channels) {
   return gray;
 }
 
+enum class ImageFormat { Png, Jpeg };
+
+// stb_image decodes whatever format it recognises in the bytes (GIF, PSD, TGA, ...), whatever
+// the file's name: only the two formats this corpus holds get that far.
+ImageFormat image_format(ByteView head, const std::filesystem::path& path, const std::string& key) {
+  constexpr std::uint8_t kPng[] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+  constexpr std::uint8_t kJpeg[] = {0xff, 0xd8, 0xff};
+  if (head.size() >= sizeof(kPng) && std::memcmp(head.data(), kPng, sizeof(kPng)) == 0) {
+    return ImageFormat::Png;
+  }
+  if (head.size() >= sizeof(kJpeg) && std::memcmp(head.data(), kJpeg, sizeof(kJpeg)) == 0) {
+    return ImageFormat::Jpeg;
+  }
+  throw InputError(key + ": " + path.string() + " is neither a PNG nor a JPEG file");
+}
+
+ImageFormat image_format(const std::filesystem::path& path, const std::string& key) {
+  std::uint8_t head[8] = {};
+  std::ifstream in(path, std::ios::binary);
+  in.read(reinterpret_cast<char*>(head), sizeof(head));
+  return image_format(ByteView(head, static_cast<std::size_t>(in.gcount())), path, key);
+}
+
+// stb_image sizes its buffer for a PNG's compressed data from the chunk lengths before it reads
+// them: an IDAT chunk claiming up to 2^30 bytes in a 300-byte file became a 2 GiB allocation
+// (found by the image fuzzer). Every chunk must fit in the file, so the buffer stays below twice
+// the file's size.
+void check_png_chunks(ByteView file, const std::filesystem::path& path, const std::string& key) {
+  std::size_t offset = 8;  // after the signature
+  while (offset + 8 <= file.size()) {
+    const std::uint32_t length = std::uint32_t{file[offset]} << 24 |
+                                 std::uint32_t{file[offset + 1]} << 16 |
+                                 std::uint32_t{file[offset + 2]} << 8 | file[offset + 3];
+    const std::string type(reinterpret_cast<const char*>(file.data() + offset + 4), 4);
+    // length, type, data, CRC
+    if (file.size() < offset + 12 || length > file.size() - offset - 12) {
+      throw InputError(key + ": " + path.string() + ": damaged PNG: chunk at byte " +
+                       std::to_string(offset) + " claims " + std::to_string(length) +
+                       " bytes, more than the file's remaining " +
+                       std::to_string(file.size() - std::min(file.size(), offset + 12)));
+    }
+    offset += 12 + std::size_t{length};
+    if (type == "IEND") return;
+  }
+}
+
+Bytes read_file(const std::filesystem::path& path, const std::string& key) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw InputError(key + ": cannot open " + path.string());
+  Bytes bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (in.bad()) throw InputError(key + ": cannot read " + path.string());
+  return bytes;
+}
+
 // stb_image keeps its last error per thread; it may be unset when a file merely stops early.
 std::string stbi_reason() {
   const char* reason = stbi_failure_reason();
@@ -73,7 +131,15 @@ class ImageTileReader : public PerFileChunkReader {
     const CorpusFile& image = catalog_->files[file];
     const ImageSize expected = catalog_->sizes[file];
     int width = 0, height = 0, channels = 0;
-    StbiPixels pixels(stbi_load(image.path.c_str(), &width, &height, &channels, 0));
+    const Bytes file_bytes = read_file(image.path, catalog_->key);
+    if (image_format(file_bytes, image.path, catalog_->key) == ImageFormat::Png) {
+      check_png_chunks(file_bytes, image.path, catalog_->key);
+    }
+    if (file_bytes.size() > static_cast<std::size_t>(std::numeric_limits<int>::max())) {
+      throw InputError(catalog_->key + ": " + image.path.string() + " is larger than 2 GiB");
+    }
+    StbiPixels pixels(stbi_load_from_memory(file_bytes.data(), static_cast<int>(file_bytes.size()),
+                                            &width, &height, &channels, 0));
     if (!pixels) {
       throw InputError(catalog_->key + ": cannot decode " + image.path.string() + ": " +
                        stbi_reason());
@@ -172,6 +238,7 @@ std::unique_ptr<Dataset> make_imagenet(const Options& options, std::size_t chunk
     // The header alone gives the size: counting tiles must not decode a million images.
     ImageSize size;
     int channels = 0;
+    image_format(image.path, catalog->key);
     if (!stbi_info(image.path.c_str(), &size.width, &size.height, &channels)) {
       throw InputError(catalog->key + ": cannot read the image header of " + image.path.string() +
                        " (" + stbi_reason() + ")");

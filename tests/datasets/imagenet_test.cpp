@@ -177,8 +177,38 @@ TEST(ImagenetDataset, UnreadableImageIsNamedAtMake) {
   const auto error = input_error_of([&] {
     make_dataset("imagenet", {{"path", dir.path().string()}});
   });
-  EXPECT_EQ(error.rfind("datasets[0].path: cannot read the image header of ", 0), 0u) << error;
-  EXPECT_NE(error.find("broken.JPEG"), std::string::npos) << error;
+  EXPECT_EQ(error.rfind("datasets[0].path: ", 0), 0u) << error;
+  EXPECT_NE(error.find("broken.JPEG is neither a PNG nor a JPEG file"), std::string::npos) << error;
+}
+
+TEST(ImagenetDataset, OtherFormatsStbImageKnowsAreRefusedWhateverTheName) {
+  // stb_image would decode a GIF, PSD or TGA named .png: each is a decoder more to trust.
+  TempDir dir;
+  Bytes gif = {'G', 'I', 'F', '8', '9', 'a', 64, 0, 32, 0, 0, 0, 0};
+  write_file(dir.path() / "disguised.png", gif);
+  const auto error = input_error_of([&] {
+    make_dataset("imagenet", {{"path", dir.path().string()}});
+  });
+  EXPECT_NE(error.find("disguised.png is neither a PNG nor a JPEG file"), std::string::npos)
+      << error;
+}
+
+TEST(ImagenetDataset, APngChunkLongerThanTheFileIsRefusedBeforeStbImageAllocatesIt) {
+  // The image fuzzer's finding (tests/fuzz/crashes/image/): a second IDAT chunk claiming 2^30 - 1
+  // bytes made stb_image grow its buffer to 2 GiB before reading them from a tiny file.
+  TempDir dir;
+  write_uniform_png(dir.path() / "good.png", 64, 32, 7);
+  Bytes png = read_file(dir.path() / "good.png");
+  const Bytes bogus = {0x3f, 0xff, 0xff, 0xff, 'I', 'D', 'A', 'T', 0x78, 0x5e, 0, 0};
+  png.insert(png.end() - 12, bogus.begin(), bogus.end());  // before IEND
+  write_file(dir.path() / "good.png", png);
+  const auto dataset = make_dataset("imagenet", {{"path", dir.path().string()}});
+  ASSERT_EQ(dataset->available_chunks(), 1u) << "the header is intact";
+  const auto error = input_error_of([&] { read_chunks(*dataset); });
+  EXPECT_NE(error.find("good.png: damaged PNG: chunk at byte "), std::string::npos) << error;
+  EXPECT_NE(error.find("claims 1073741823 bytes, more than the file's remaining"),
+            std::string::npos)
+      << error;
 }
 
 // A PNG signature and IHDR chunk claiming width x height, 8-bit gray, and nothing else: all a
