@@ -156,6 +156,55 @@ TEST(TokenizedTransformer, AnotherTokenizerFileIsRefusedByItsHash) {
   EXPECT_NE(error.find("other.model"), std::string::npos) << error;
 }
 
+TEST(TokenizedTransformer, AMovedCheckpointFindsItsTokenizerBesideIt) {
+  LMC_REQUIRE_SHARED_DATA("text/enwik9-head-10000");
+  test::TempDir dir;
+  // The header names the tokenizer as the training config did: a relative path from the
+  // repository root, say, which does not exist from here.
+  Checkpoint checkpoint = read_checkpoint(model().checkpoint);
+  checkpoint.header["tokenizer"]["path"] = "models/checkpoints/bpe-400.model";
+  write_checkpoint(dir.path() / "moved.lmct", checkpoint);
+  const std::string missing =
+      error_of([&] { load_pretrained_model("lmct", dir.path() / "moved.lmct", ""); });
+  EXPECT_NE(missing.find("models/checkpoints/bpe-400.model (its header's tokenizer.path)"),
+            std::string::npos)
+      << missing;
+  EXPECT_NE(missing.find("give it as \"tokenizer\""), std::string::npos) << missing;
+
+  std::filesystem::copy_file(model().tokenizer, dir.path() / "bpe-400.model");
+  const PretrainedModel loaded = load_pretrained_model("lmct", dir.path() / "moved.lmct", "");
+  EXPECT_EQ(loaded.tokenizer->vocab_size(), kVocab);
+}
+
+TEST(TokenizedTransformer, ResumingOnAnotherTokenizerIsRefused) {
+  LMC_REQUIRE_SHARED_DATA("text/enwik9-head-10000");
+  test::TempDir dir;
+  const nlohmann::json architecture = {
+      {"embedding_dim", 32}, {"layers", 1}, {"heads", 4}, {"vocab_size", kVocab}};
+  auto config =
+      test::tiny_training_config(dir.path() / "r.lmct", {{"architecture", architecture},
+                                                         {"tokenizer", model().tokenizer.string()},
+                                                         {"sequence_length", 64},
+                                                         {"eval_sequence_length", 128},
+                                                         {"steps", 20},
+                                                         {"stop_at_step", 10}});
+  test::train(config);
+  // Another tokenizer of the same size, trained on another part of the text.
+  const auto other = dir.path() / "other.model";
+  std::ostringstream progress;
+  run_tokenizer_training(
+      test::write_config(dir.path() / "other.json", {{"data", test::enwik_head().string()},
+                                                     {"train_fraction", 0.6},
+                                                     {"vocab_size", kVocab},
+                                                     {"output", other.string()}}),
+      progress);
+  config["tokenizer"] = other.string();
+  config.erase("stop_at_step");
+  const std::string error = error_of([&] { test::train(config, /*resume=*/true); });
+  EXPECT_NE(error.find("resume state was trained on another tokenizer"), std::string::npos)
+      << error;
+}
+
 TEST(TokenizedTransformer, VocabularyAndTokenizerMustAgreeInTheTrainingConfig) {
   LMC_REQUIRE_SHARED_DATA("text/enwik9-head-10000");
   test::TempDir dir;
