@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# One command per experiment of the paper beyond Table 1 (issue 14):
+#   scripts/run_experiment.sh table2     tokenization: bytes against BPE 1K-20K, two model sizes
+#   scripts/run_experiment.sh figure2    model size against data size: nine byte models
+# Trains every config of configs/train/EXPERIMENT/ in turn, each continued where it stopped
+# (`lmc_train --resume`; a finished one returns at once), then evaluates them with
+# `bench run configs/EXPERIMENT.json --out results/EXPERIMENT` and lays the results out with
+# notebooks/EXPERIMENT.py. Stop it any time and run it again to go on. Hours of CPU: README,
+# "Tokenization and model size". The weights stay local (models/checkpoints/EXPERIMENT/*.lmct
+# are ignored); their training logs and the results are what gets committed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+experiment="${1:?usage: scripts/run_experiment.sh table2|figure2}"
+case "$experiment" in
+  table2 | figure2) ;;
+  *) echo "run_experiment.sh: unknown experiment \"$experiment\" (table2 or figure2)" >&2; exit 2 ;;
+esac
+for binary in build/models/lmc_train build/models/lmc_train_tokenizer build/harness/bench; do
+  [ -x "$binary" ] || { echo "run_experiment.sh: $binary missing: build first (scripts/test.sh)" >&2; exit 2; }
+done
+python=/usr/bin/python3
+
+# As models/README.md "Training" says: one BLAS thread per libtorch thread, and tcmalloc.
+export OPENBLAS_NUM_THREADS=1
+tcmalloc=/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4
+[ -e "$tcmalloc" ] && export LD_PRELOAD="$tcmalloc"
+
+# The tokenizers are committed; trained again only when one is missing.
+if [ "$experiment" = table2 ]; then
+  for config in configs/tokenizers/*.json; do
+    output="$("$python" -c 'import json, sys; print(json.load(open(sys.argv[1]))["output"])' "$config")"
+    [ -f "$output" ] || build/models/lmc_train_tokenizer "$config"
+  done
+fi
+
+for config in configs/train/"$experiment"/*.json; do
+  echo "== $config"
+  build/models/lmc_train "$config" --resume
+done
+
+build/harness/bench run configs/"$experiment".json --out results/"$experiment" --quiet
+"$python" notebooks/"$experiment".py results/"$experiment"
