@@ -331,7 +331,7 @@ Corpus load_corpus(const TrainingConfig& c) {
   if (tokenizer) {
     corpus.tokenizer = {
         {"path", c.tokenizer.string()},
-        {"fnv1a64", fnv1a64_file_hash(c.tokenizer)},
+        {"fnv1a64", tokenizer->describe().at("fnv1a64")},  // hashed when it was loaded
         {"vocab_size", tokenizer->vocab_size()},
         {"heldout_bytes_per_token",
          static_cast<double>(text.heldout.size()) / static_cast<double>(corpus.heldout.size())}};
