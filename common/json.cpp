@@ -1,5 +1,6 @@
 #include "common/json.h"
 
+#include <fstream>
 #include <iterator>
 
 #include "common/error.h"
@@ -45,6 +46,16 @@ nlohmann::json parse_json(std::string_view text, const std::string& what, std::s
 nlohmann::json parse_json(std::istream& in, const std::string& what, std::size_t max_depth) {
   const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   return parse_json(text, what, max_depth);
+}
+
+nlohmann::json read_json_file(const std::filesystem::path& path, std::string_view what) {
+  std::ifstream in(path);
+  if (!in) throw InputError(path.string() + ": cannot open " + std::string(what));
+  try {
+    return parse_json(in, path.string());
+  } catch (const nlohmann::json::exception& e) {
+    throw InputError(path.string() + ": not valid JSON: " + e.what());
+  }
 }
 
 }  // namespace lmc

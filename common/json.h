@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <filesystem>
 #include <istream>
 #include <limits>
 #include <nlohmann/json.hpp>
@@ -29,6 +30,12 @@ nlohmann::json parse_json(std::string_view text, const std::string& what,
                           std::size_t max_depth = kMaxJsonNesting);
 nlohmann::json parse_json(std::istream& in, const std::string& what,
                           std::size_t max_depth = kMaxJsonNesting);
+
+// The JSON document in the file at `path` (a config: of a run, of training, of a tokenizer),
+// through parse_json; InputError "<path>: cannot open <what>" or "<path>: not valid JSON: ..."
+// otherwise.
+nlohmann::json read_json_file(const std::filesystem::path& path,
+                              std::string_view what = "config file");
 
 // `value` as a T when it is a JSON integer that T can hold; nullopt for a float, a string or an
 // integer out of T's range. nlohmann's get<T>() casts a float such as 1e300 to T unchecked, which

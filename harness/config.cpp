@@ -1,7 +1,6 @@
 #include "harness/config.h"
 
 #include <algorithm>
-#include <fstream>
 #include <set>
 #include <thread>
 
@@ -13,16 +12,6 @@
 namespace lmc {
 
 std::string_view to_string(Mode mode) { return mode == Mode::Chunked ? "chunked" : "unchunked"; }
-
-nlohmann::json read_json_file(const std::filesystem::path& path) {
-  std::ifstream in(path);
-  if (!in) throw InputError(path.string() + ": cannot open config file");
-  try {
-    return parse_json(in, path.string());
-  } catch (const nlohmann::json::parse_error& e) {
-    throw InputError(path.string() + ": not valid JSON: " + e.what());
-  }
-}
 
 namespace {
 

@@ -48,9 +48,6 @@ struct RunConfig {
   nlohmann::json source;  // the JSON after overrides, for provenance
 };
 
-// Reads a JSON file; throws InputError naming the file on I/O or syntax errors.
-nlohmann::json read_json_file(const std::filesystem::path& path);
-
 // Applies `key=value` overrides: key is a path like `datasets[0].num_chunks`, value is parsed
 // as JSON and taken as a plain string when it is not JSON (`--set name=quick2`).
 void apply_override(nlohmann::json& config, const std::string& assignment);

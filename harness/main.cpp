@@ -14,6 +14,7 @@
 #include <optional>
 
 #include "common/error.h"
+#include "common/json.h"
 #include "compressors/compressor.h"
 #include "compressors/compressor_predictor.h"
 #include "datasets/dataset.h"
@@ -748,7 +749,8 @@ int main_with_exit_code(int argc, char** argv) {
   data_verify->add_option("--dir", data_args.dir, "Data folder (default data)");
 
   TrainArgs train_args;
-  auto* train = app.add_subcommand("train", "Train a byte or tokenized Transformer (models/README.md)");
+  auto* train =
+      app.add_subcommand("train", "Train a byte or tokenized Transformer (models/README.md)");
   train->add_option("config", train_args.config, "Training config (JSON)")->required();
   train->add_flag("--resume", train_args.resume, "Continue from the last checkpoint");
 

@@ -29,16 +29,6 @@ std::vector<OptionSpec> tokenizer_specs() {
   return specs;
 }
 
-nlohmann::json read_config(const std::filesystem::path& path) {
-  std::ifstream in(path);
-  if (!in) throw InputError(path.string() + ": cannot open tokenizer config");
-  try {
-    return parse_json(in, path.string());
-  } catch (const nlohmann::json::exception& e) {
-    throw InputError(path.string() + ": not valid JSON: " + e.what());
-  }
-}
-
 // The held-out tail through the tokenizer: its size in tokens, and the proof that the tokens
 // spell the text.
 nlohmann::json heldout_statistics(const Tokenizer& tokenizer, const std::string& heldout,
@@ -64,7 +54,7 @@ nlohmann::json heldout_statistics(const Tokenizer& tokenizer, const std::string&
 }  // namespace
 
 void run_tokenizer_training(const std::filesystem::path& config_path, std::ostream& progress) {
-  const nlohmann::json json = read_config(config_path);
+  const nlohmann::json json = read_json_file(config_path, "tokenizer config");
   Options options;
   SentencePieceTraining training;
   std::filesystem::path output;

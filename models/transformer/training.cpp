@@ -255,14 +255,7 @@ TrainingConfig parse_config_json(const nlohmann::json& json) {
 }
 
 TrainingConfig parse_config(const std::filesystem::path& path) {
-  std::ifstream in(path);
-  if (!in) throw InputError(path.string() + ": cannot open training config");
-  nlohmann::json json;
-  try {
-    json = parse_json(in, path.string());
-  } catch (const nlohmann::json::exception& e) {
-    throw InputError(path.string() + ": not valid JSON: " + e.what());
-  }
+  const nlohmann::json json = read_json_file(path, "training config");
   try {
     return parse_config_json(json);
   } catch (const InputError& e) {

@@ -5,6 +5,9 @@
 // encoding.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <bit>
+#include <cmath>
 #include <cstdlib>
 #include <random>
 #include <string>
@@ -182,6 +185,101 @@ TEST(KernelPaths, DispatchFollowsTheEnvironmentAndRefusesWhatItCannotRun) {
   unsetenv("LMC_STEP_KERNELS");
   EXPECT_EQ(step_kernels::default_kernel_path(), step_kernels::supported_paths().back());
   if (saved) setenv("LMC_STEP_KERNELS", previous.c_str(), 1);
+}
+
+// A head's keys or values for `stride` positions (channel c's at c * stride), random halves.
+std::vector<std::uint16_t> random_halves(int head_dim, std::size_t stride, std::mt19937& rng) {
+  std::normal_distribution<float> normal(0.0f, 2.0f);
+  std::vector<std::uint16_t> halves(head_dim * stride);
+  for (auto& h : halves) h = float_to_half_bits(normal(rng));
+  return halves;
+}
+
+// The attention kernels of every path compute what the contract's plain loops compute: a score is
+// one fused chain over the channels in order, then times the scale; a weighted sum of values is
+// 32 fused lanes (position j into lane j mod 32), the fixed tree, then the tail in order. The
+// loops here are written without any kernel, so a kernel that reads a wrong address or reorders
+// a sum fails, in the one-row (decoder) and the rows (blocked encoder) kernels alike.
+TEST(KernelPaths, AttentionKernelsComputeTheContractsLoops) {
+  std::mt19937 rng(5);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  for (const int head_dim : {16, 32}) {
+    for (const int n : {1, 31, 32, 127, 128, 129, 255, 256, 300, 1000, 2048}) {
+      const std::size_t stride = n + 3;  // a cache's capacity: more than the positions used
+      const std::vector<std::uint16_t> keys = random_halves(head_dim, stride, rng);
+      const std::vector<std::uint16_t> values = random_halves(head_dim, stride, rng);
+      std::vector<float> q(head_dim), weights(n);
+      for (auto& x : q) x = normal(rng);
+      for (auto& x : weights) x = std::abs(normal(rng)) / n;
+      const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
+
+      std::vector<float> expected_scores(n), expected_mixed(head_dim);
+      for (int j = 0; j < n; ++j) {
+        float chain = 0.0f;
+        for (int c = 0; c < head_dim; ++c) {
+          chain = std::fma(q[c], half_bits_to_float(keys[c * stride + j]), chain);
+        }
+        expected_scores[j] = chain * scale;
+      }
+      for (int c = 0; c < head_dim; ++c) {
+        float lanes[32] = {};
+        const int whole = n / 32 * 32;
+        for (int j = 0; j < whole; ++j) {
+          lanes[j % 32] =
+              std::fma(weights[j], half_bits_to_float(values[c * stride + j]), lanes[j % 32]);
+        }
+        for (int width = 16; width > 0; width /= 2) {
+          for (int l = 0; l < width; ++l) lanes[l] += lanes[l + width];
+        }
+        float total = lanes[0];
+        for (int j = whole; j < n; ++j) {
+          total = std::fma(weights[j], half_bits_to_float(values[c * stride + j]), total);
+        }
+        expected_mixed[c] = total;
+      }
+
+      for (const KernelPath path : step_kernels::supported_paths()) {
+        const auto& k = step_kernels::kernels(path);
+        const std::string where = std::string(step_kernels::to_string(path)) +
+                                  ", head_dim = " + std::to_string(head_dim) +
+                                  ", n = " + std::to_string(n);
+        std::vector<float> scores(n), mixed(head_dim);
+        k.attention_scores(q.data(), keys.data(), stride, head_dim, n, scale, scores.data());
+        EXPECT_EQ(first_difference(scores, expected_scores), -1) << where;
+        k.dots(weights.data(), values.data(), stride, head_dim, n, mixed.data());
+        EXPECT_EQ(first_difference(mixed, expected_mixed), -1) << where;
+
+        // The blocked encoder's kernels: 5 rows over n, n - 1, ... positions.
+        constexpr int kRows = 5;
+        int lengths[kRows];
+        for (int r = 0; r < kRows; ++r) lengths[r] = std::max(1, n - r);
+        std::vector<float> rows_q(kRows * head_dim), rows_scores(kRows * n), largest(kRows);
+        for (int r = 0; r < kRows; ++r)
+          std::copy(q.begin(), q.end(), rows_q.begin() + r * head_dim);
+        k.attention_scores_rows(rows_q.data(), head_dim, kRows, keys.data(), stride, head_dim,
+                                lengths, scale, rows_scores.data(), n, largest.data());
+        std::vector<float> rows_weights(kRows * n, 0.0f), rows_mixed(kRows * head_dim);
+        for (int r = 0; r < kRows; ++r) {
+          std::copy_n(weights.begin(), lengths[r], rows_weights.begin() + r * n);
+        }
+        k.dots_rows(rows_weights.data(), n, kRows, values.data(), stride, head_dim, lengths,
+                    rows_mixed.data(), head_dim);
+        for (int r = 0; r < kRows; ++r) {
+          for (int j = 0; j < lengths[r]; ++j) {
+            ASSERT_EQ(std::bit_cast<std::uint32_t>(rows_scores[r * n + j]),
+                      std::bit_cast<std::uint32_t>(expected_scores[j]))
+                << where << ", row " << r << ", position " << j;
+          }
+        }
+        // Row 0 covers all n positions, so its sums are the one-row kernel's.
+        for (int c = 0; c < head_dim; ++c) {
+          ASSERT_EQ(std::bit_cast<std::uint32_t>(rows_mixed[c]),
+                    std::bit_cast<std::uint32_t>(expected_mixed[c]))
+              << where << ", channel " << c;
+        }
+      }
+    }
+  }
 }
 
 // The fused softmax passes (the scores' maximum taken while they are written, exponentials summed
