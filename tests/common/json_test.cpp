@@ -4,9 +4,11 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <string>
 
 #include "common/error.h"
+#include "test_support.h"
 
 namespace lmc {
 namespace {
@@ -23,6 +25,30 @@ TEST(Json, NumberBeyondADoubleIsAnInputErrorNamingTheDocument) {
     EXPECT_NE(std::string(e.what()).find("number overflow parsing '1e999'"), std::string::npos)
         << e.what();
   }
+}
+
+// The one reader of config files (runs, training, tokenizers): every failure is an InputError
+// that names the file, and what kind of file was wanted when it cannot be opened.
+TEST(Json, ReadJsonFileNamesTheFileAndWhatItShouldHaveBeen) {
+  test::TempDir dir;
+  const auto missing = dir.path() / "absent.json";
+  try {
+    read_json_file(missing, "training config");
+    FAIL() << "read a missing file";
+  } catch (const InputError& e) {
+    EXPECT_EQ(std::string(e.what()), missing.string() + ": cannot open training config");
+  }
+  const auto bad = dir.path() / "bad.json";
+  std::ofstream(bad) << "{\"steps\": }";
+  try {
+    read_json_file(bad);
+    FAIL() << "parsed bad syntax";
+  } catch (const InputError& e) {
+    EXPECT_EQ(std::string(e.what()).rfind(bad.string() + ": not valid JSON: ", 0), 0u) << e.what();
+  }
+  const auto good = dir.path() / "good.json";
+  std::ofstream(good) << "{\"steps\": 3}";
+  EXPECT_EQ(read_json_file(good).at("steps"), 3);
 }
 
 TEST(Json, BadSyntaxStaysAParseError) {
