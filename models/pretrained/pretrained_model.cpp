@@ -88,8 +88,7 @@ void load_lmct(PretrainedModel& model, const std::filesystem::path& checkpoint,
     throw InputError("lmct: " + checkpoint.string() + ": bad tokenizer header: " + e.what());
   }
   const auto sentencepiece = SentencePieceTokenizer::load(path);
-  if (const auto hash = sentencepiece->describe().at("fnv1a64").get<std::string>();
-      hash != expected_hash) {
+  if (const std::string& hash = sentencepiece->file_hash(); hash != expected_hash) {
     throw InputError("lmct: " + path.string() + " is not the tokenizer " + checkpoint.string() +
                      " was trained with (FNV-1a 64 " + hash + ", the checkpoint says " +
                      expected_hash + ")");

@@ -35,6 +35,8 @@ class SentencePieceTokenizer final : public Tokenizer {
   std::string_view dummy_prefix() const override { return dummy_prefix_; }
   std::optional<int> bos() const override { return bos_; }
   nlohmann::json describe() const override;
+  // FNV-1a 64 of the model file (hex), computed once by load(); describe() reports it too.
+  const std::string& file_hash() const { return hash_; }
 
   // Where the shim was loaded from (for provenance and error messages).
   static std::filesystem::path library_path();

@@ -324,7 +324,7 @@ Corpus load_corpus(const TrainingConfig& c) {
   if (tokenizer) {
     corpus.tokenizer = {
         {"path", c.tokenizer.string()},
-        {"fnv1a64", tokenizer->describe().at("fnv1a64")},  // hashed when it was loaded
+        {"fnv1a64", tokenizer->file_hash()},
         {"vocab_size", tokenizer->vocab_size()},
         {"heldout_bytes_per_token",
          static_cast<double>(text.heldout.size()) / static_cast<double>(corpus.heldout.size())}};

@@ -293,8 +293,7 @@ TEST(KernelPaths, FusedSoftmaxPassesMatchSeparatePasses) {
     const auto& k = step_kernels::kernels(path);
     for (int n : {1, 7, 16, 31, 32, 33, 100, 128, 129, 300, 1000}) {
       const std::size_t stride = n + 5;
-      std::vector<std::uint16_t> keys(kHeadDim * stride);
-      for (auto& key : keys) key = float_to_half_bits(normal(rng));
+      const std::vector<std::uint16_t> keys = random_halves(kHeadDim, stride, rng);
       std::vector<float> q(kHeadDim);
       for (auto& x : q) x = normal(rng);
       std::vector<float> expected(n), scores(n);
