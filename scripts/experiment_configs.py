@@ -2,7 +2,10 @@
 """Writes the configs of the paper's other experiments (issue 14): their training configs and
 their evaluation configs.
 
-    /usr/bin/python3 scripts/experiment_configs.py
+    /usr/bin/python3 scripts/experiment_configs.py [--check]
+
+--check writes nothing and exits 1 if a committed config differs from what this script would
+write (a test runs it, so an edit of the constants below cannot leave stale configs behind).
 
 Table 2 (tokenization): configs/train/table2/<column>-<tokenizer>.json and configs/table2.json.
 Rows: ASCII (bytes) and the SentencePiece BPE tokenizers of configs/tokenizers/ (1K ... 20K
@@ -18,17 +21,22 @@ trains for the same compute, in FLOPs, as that column's ASCII model:
 token dearer (the output layer), but each token spells more bytes. ASCII windows are 2048 bytes,
 as in Table 1; tokenized windows are 1024 tokens (a 2048-byte chunk is 580-970 tokens). Both
 keep 8192 tokens per step and the shipped recipe's learning rate, schedule and curriculum shape
-(the first 45 % of the steps on 256-token windows, then 512, [1024,] the full window).
+(the first 45 % of the steps on 256-token windows, then 512, [1024,] the full window). Every
+config trains on one thread: scripts/run_experiment.sh runs one per core, which trains these
+small models faster than two threads each, one at a time.
 
 Figure 2 (model size against data size): configs/train/figure2/<d>x<layers>.json and
 configs/figure2.json. The paper's nine smaller architectures (64, 128, 256 wide; 4, 6, 8
-layers), byte models, all on one recipe and one token budget: FIGURE2_STEPS steps of 8192 tokens
-(4 x 2048 bytes), the curriculum shape above, cosine learning rate at the shipped model's peak for
-that width.
+layers), byte models, all on one recipe and one token budget: FIGURE2_STEPS steps of
+FIGURE2_TOKENS_PER_STEP tokens (two 2048-byte windows, or 16 of 256 bytes, ...), the curriculum
+shape above, cosine learning rate at the shipped model's peak for that width. The budget, 3.7 M tokens
+per model (the shipped models saw 25-53 M), is what fits in about 3.5 CPU-hours on an AMD Zen 5
+(half of the issue's 8 for both experiments); batches of 4096 tokens give it twice the updates.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import math
 from pathlib import Path
@@ -44,11 +52,25 @@ COLUMNS = {
              "learning_rate": 2e-3},
 }
 TOKENS_PER_STEP = 8192
-FIGURE2_STEPS = 750
+FIGURE2_STEPS = 900
+FIGURE2_TOKENS_PER_STEP = 4096
 # Per width: heads and the peak learning rate of the shipped model of that width.
 FIGURE2_WIDTHS = {64: (4, 3e-3), 128: (4, 2e-3), 256: (8, 1e-3)}
 FIGURE2_LAYERS = (4, 6, 8)
 HELDOUT_OFFSET = 5480771  # the training text's first held-out byte (train_fraction 0.9)
+
+STALE: list = []  # with --check: the configs that differ from what would be written
+CHECKING = False
+
+
+def write_config(path: Path, config: dict) -> None:
+    text = json.dumps(config, indent=2) + "\n"
+    if CHECKING:
+        if not path.is_file() or path.read_text() != text:
+            STALE.append(path.relative_to(REPO))
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
 
 
 def vocabulary(tokenizer: str) -> int:
@@ -93,7 +115,8 @@ def steps_for(budget: float, d: int, layers: int, vocab: int, window: int) -> in
 
 
 def training_config(comment: str, architecture: dict, learning_rate: float, steps: int,
-                    window: int, checkpoint: str) -> dict:
+                    window: int, checkpoint: str, tokens_per_step: int = TOKENS_PER_STEP,
+                    threads: int = 1) -> dict:
     """The shipped recipe (models/README.md) at `steps`, its curriculum scaled to them."""
     schedule = phases(window, steps)
     return {
@@ -103,22 +126,22 @@ def training_config(comment: str, architecture: dict, learning_rate: float, step
         "train_fraction": 0.9,
         "mapping": "clear_top_bit",
         "seed": 0,
-        "batch_size": TOKENS_PER_STEP // window,
+        "batch_size": tokens_per_step // window,
         "sequence_length": window,
         "curriculum": schedule[:-1],
         "steps": steps,
         "learning_rate": learning_rate,
         "schedule": "cosine",
-        "warmup_steps": 100,
+        "warmup_steps": min(100, steps // 10),
         "final_learning_rate_fraction": 0.05,
         "gradient_clip_norm": 1.0,
-        "threads": 2,
+        "threads": threads,
         "device": "cpu",
         "eval_sequences": 16,
         "eval_sequence_length": window,
-        "log_every": 50,
-        "eval_every": 250,
-        "checkpoint_every": 100,
+        "log_every": 50 if steps >= 500 else 10,
+        "eval_every": min(250, max(1, steps // 4)),
+        "checkpoint_every": 100 if steps >= 500 else 20,  # short runs: steps of big models
         "checkpoint": checkpoint,
     }
 
@@ -177,7 +200,6 @@ def table2_evaluation_config(names: list) -> dict:
 
 def figure2_configs() -> None:
     folder = REPO / "configs/train/figure2"
-    folder.mkdir(parents=True, exist_ok=True)
     compressors = [{"name": "gzip"}, {"name": "lzma2"}]
     for d, (heads, learning_rate) in FIGURE2_WIDTHS.items():
         for layers in FIGURE2_LAYERS:
@@ -185,13 +207,13 @@ def figure2_configs() -> None:
             checkpoint = f"models/checkpoints/figure2/{name}.lmct"
             config = training_config(
                 f"Figure 2 (model size against data size): emb {d} x {layers} layers, byte "
-                f"model, {FIGURE2_STEPS} steps of {TOKENS_PER_STEP} tokens like every model of "
-                "the figure.",
+                f"model, {FIGURE2_STEPS} steps of {FIGURE2_TOKENS_PER_STEP} tokens like every "
+                "model of the figure.",
                 {"embedding_dim": d, "layers": layers, "heads": heads}, learning_rate,
-                FIGURE2_STEPS, 2048, checkpoint)
-            (folder / f"{name}.json").write_text(json.dumps(config, indent=2) + "\n")
+                FIGURE2_STEPS, 2048, checkpoint, FIGURE2_TOKENS_PER_STEP)
+            write_config(folder / f"{name}.json", config)
             compressors.append({"name": f"t{name}", "kind": "lm", "checkpoint": checkpoint})
-            print(f"figure2 {name}: {FIGURE2_STEPS * TOKENS_PER_STEP / 1e6:.1f} M tokens")
+            print(f"figure2 {name}: {FIGURE2_STEPS * FIGURE2_TOKENS_PER_STEP / 1e6:.2f} M tokens")
     evaluation = {
         "name": "figure2",
         "description": (
@@ -205,13 +227,12 @@ def figure2_configs() -> None:
         "compressors": compressors,
         "modes": ["chunked"],
     }
-    (REPO / "configs/figure2.json").write_text(json.dumps(evaluation, indent=2) + "\n")
+    write_config(REPO / "configs/figure2.json", evaluation)
     print("configs/figure2.json")
 
 
 def table2_configs() -> None:
     folder = REPO / "configs/train/table2"
-    folder.mkdir(parents=True, exist_ok=True)
     names = []
     for column, spec in COLUMNS.items():
         d, layers = spec["embedding_dim"], spec["layers"]
@@ -224,16 +245,24 @@ def table2_configs() -> None:
             name = f"{column}-{tokenizer}"
             names.append(name)
             config = table2_training_config(column, tokenizer, steps, window)
-            (folder / f"{name}.json").write_text(json.dumps(config, indent=2) + "\n")
+            write_config(folder / f"{name}.json", config)
             print(f"table2 {name}: {steps} steps, {steps * TOKENS_PER_STEP / 1e6:.1f} M tokens")
-    (REPO / "configs/table2.json").write_text(
-        json.dumps(table2_evaluation_config(names), indent=2) + "\n")
+    write_config(REPO / "configs/table2.json", table2_evaluation_config(names))
     print("configs/table2.json")
 
 
 def main() -> int:
+    global CHECKING
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--check", action="store_true",
+                        help="write nothing; exit 1 if a committed config is stale")
+    CHECKING = parser.parse_args().check
     table2_configs()
     figure2_configs()
+    if CHECKING and STALE:
+        print("experiment_configs.py: stale (run scripts/experiment_configs.py to rewrite): "
+              + ", ".join(map(str, STALE)))
+        return 1
     return 0
 
 

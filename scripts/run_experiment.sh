@@ -2,8 +2,9 @@
 # One command per experiment of the paper beyond Table 1 (issue 14):
 #   scripts/run_experiment.sh table2     tokenization: bytes against BPE 1K-20K, two model sizes
 #   scripts/run_experiment.sh figure2    model size against data size: nine byte models
-# Trains every config of configs/train/EXPERIMENT/ in turn, each continued where it stopped
-# (`lmc_train --resume`; a finished one returns at once), then evaluates them with
+# Trains every config of configs/train/EXPERIMENT/, as many at once as the cores hold at the
+# configs' "threads" (Figure 2's: one thread, so two at a time on two cores), each continued where
+# it stopped (`lmc_train --resume`; a finished one returns at once), then evaluates them with
 # `bench run configs/EXPERIMENT.json --out results/EXPERIMENT` and lays the results out with
 # notebooks/EXPERIMENT.py. Stop it any time and run it again to go on. Hours of CPU: README,
 # "Tokenization and model size". The weights stay local (models/checkpoints/EXPERIMENT/*.lmct
@@ -33,10 +34,28 @@ if [ "$experiment" = table2 ]; then
   done
 fi
 
-for config in configs/train/"$experiment"/*.json; do
-  echo "== $config"
-  build/models/lmc_train "$config" --resume
-done
+# As many trainings side by side as the cores hold at each config's "threads", largest models
+# first so that the last to finish is a small one; each line of a training's output starts with
+# its config's name.
+read -r jobs configs < <("$python" - "$experiment" "$(nproc)" <<'PY'
+import json, sys
+from pathlib import Path
+folder, cores = Path("configs/train") / sys.argv[1], int(sys.argv[2])
+configs = {path: json.loads(path.read_text()) for path in sorted(folder.glob("*.json"))}
+threads = max(config.get("threads", 2) for config in configs.values())
+def cost(path):
+    architecture = configs[path]["architecture"]
+    return architecture["embedding_dim"] ** 2 * architecture["layers"] * configs[path]["steps"]
+print(max(1, cores // threads), " ".join(map(str, sorted(configs, key=cost, reverse=True))))
+PY
+)
+echo "run_experiment.sh: training $(wc -w <<<"$configs") configs, $jobs at a time"
+train() {
+  build/models/lmc_train "$1" --resume 2>&1 | sed -u "s|^|[$(basename "$1" .json)] |"
+  return "${PIPESTATUS[0]}"
+}
+export -f train
+xargs -n 1 -P "$jobs" bash -c 'set -o pipefail; train "$0"' <<<"$configs"
 
 build/harness/bench run configs/"$experiment".json --out results/"$experiment" --quiet
 "$python" notebooks/"$experiment".py results/"$experiment"
