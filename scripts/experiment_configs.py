@@ -27,11 +27,11 @@ small models faster than two threads each, one at a time.
 
 Figure 2 (model size against data size): configs/train/figure2/<d>x<layers>.json and
 configs/figure2.json. The paper's nine smaller architectures (64, 128, 256 wide; 4, 6, 8
-layers), byte models, all on one recipe and one token budget: FIGURE2_STEPS steps of
-FIGURE2_TOKENS_PER_STEP tokens (4 x 2048 bytes, or 32 x 256, ...), the curriculum shape above,
-cosine learning rate at the shipped model's peak for that width times 4 / layers. The budget, 3.7
-M tokens per model (the shipped models saw 25-53 M), is what fits in about 3.5 CPU-hours on an AMD
-Zen 5 (half of the issue's 8 for both experiments). Measured: at 4096 tokens per step and the
+layers), byte models, all on one recipe and one token budget: FIGURE2_STEPS steps of 8192
+tokens (4 x 2048 bytes, or 32 x 256, ...), the curriculum shape above, cosine learning rate at
+the shipped model's peak for that width times 4 / layers. The budget, 3.7 M tokens per model (the
+shipped models saw 25-53 M), took 3.9 CPU-hours on an AMD Zen 5 (about half of the issue's 8 for
+both experiments). Measured: at 4096 tokens per step and the
 width's peak rate, the 256 x 6 and 256 x 8 models sat at the unigram rate (5.2 bits/byte) for
 300 steps (1.2 M tokens), where the 256 x 4 of the shipped recipe was at 4.4; deeper post-LayerNorm
 models want smaller steps.
@@ -58,7 +58,6 @@ COLUMNS = {
 }
 TOKENS_PER_STEP = 8192
 FIGURE2_STEPS = 450
-FIGURE2_TOKENS_PER_STEP = 8192
 # Per width: heads and the peak learning rate of the shipped model of that width.
 FIGURE2_WIDTHS = {64: (4, 3e-3), 128: (4, 2e-3), 256: (8, 1e-3)}
 FIGURE2_LAYERS = (4, 6, 8)
@@ -120,8 +119,7 @@ def steps_for(budget: float, d: int, layers: int, vocab: int, window: int) -> in
 
 
 def training_config(comment: str, architecture: dict, learning_rate: float, steps: int,
-                    window: int, checkpoint: str, tokens_per_step: int = TOKENS_PER_STEP,
-                    threads: int = 1) -> dict:
+                    window: int, checkpoint: str) -> dict:
     """The shipped recipe (models/README.md) at `steps`, its curriculum scaled to them."""
     schedule = phases(window, steps)
     return {
@@ -131,7 +129,7 @@ def training_config(comment: str, architecture: dict, learning_rate: float, step
         "train_fraction": 0.9,
         "mapping": "clear_top_bit",
         "seed": 0,
-        "batch_size": tokens_per_step // window,
+        "batch_size": TOKENS_PER_STEP // window,
         "sequence_length": window,
         "curriculum": schedule[:-1],
         "steps": steps,
@@ -140,13 +138,14 @@ def training_config(comment: str, architecture: dict, learning_rate: float, step
         "warmup_steps": min(200, max(1, steps // 4)),
         "final_learning_rate_fraction": 0.05,
         "gradient_clip_norm": 1.0,
-        "threads": threads,
+        "threads": 1,
         "device": "cpu",
         "eval_sequences": 16,
         "eval_sequence_length": window,
         "log_every": 50 if steps >= 500 else 10,
         "eval_every": min(250, max(1, steps // 4)),
-        "checkpoint_every": 100 if steps >= 500 else 20,  # short runs: steps of big models
+        # Short schedules are Figure 2's, whose big models take ~10 s a step: lose at most 20.
+        "checkpoint_every": 100 if steps >= 500 else 20,
         "checkpoint": checkpoint,
     }
 
@@ -212,14 +211,13 @@ def figure2_configs() -> None:
             checkpoint = f"models/checkpoints/figure2/{name}.lmct"
             config = training_config(
                 f"Figure 2 (model size against data size): emb {d} x {layers} layers, byte "
-                f"model, {FIGURE2_STEPS} steps of {FIGURE2_TOKENS_PER_STEP} tokens like every "
+                f"model, {FIGURE2_STEPS} steps of {TOKENS_PER_STEP} tokens like every "
                 "model of the figure.",
                 {"embedding_dim": d, "layers": layers, "heads": heads},
-                learning_rate * 4 / layers, FIGURE2_STEPS, 2048, checkpoint,
-                FIGURE2_TOKENS_PER_STEP)
+                learning_rate * 4 / layers, FIGURE2_STEPS, 2048, checkpoint)
             write_config(folder / f"{name}.json", config)
             compressors.append({"name": f"t{name}", "kind": "lm", "checkpoint": checkpoint})
-            print(f"figure2 {name}: {FIGURE2_STEPS * FIGURE2_TOKENS_PER_STEP / 1e6:.2f} M tokens")
+            print(f"figure2 {name}: {FIGURE2_STEPS * TOKENS_PER_STEP / 1e6:.2f} M tokens")
     evaluation = {
         "name": "figure2",
         "description": (

@@ -55,7 +55,7 @@ train() {
   return "${PIPESTATUS[0]}"
 }
 export -f train
-xargs -n 1 -P "$jobs" bash -c 'set -o pipefail; train "$0"' <<<"$configs"
+xargs -n 1 -P "$jobs" bash -c 'train "$0"' <<<"$configs"
 
 build/harness/bench run configs/"$experiment".json --out results/"$experiment" --quiet
 "$python" notebooks/"$experiment".py results/"$experiment"
