@@ -5,6 +5,7 @@
 
 #include "common/error.h"
 #include "common/options.h"
+#include "models/kernels/portable_math.h"
 
 namespace lmc {
 
@@ -107,20 +108,22 @@ TransformerShape TransformerShape::from_json(const nlohmann::json& object,
 void sinusoidal_position(std::int64_t position, int dim, float* out) {
   const int frequencies = (dim + 1) / 2;
   for (int i = 0; i < frequencies; ++i) {
-    const double inverse_frequency = std::pow(kPositionalTimescale, -2.0 * i / dim);
-    const double angle = static_cast<double>(position) * inverse_frequency;
-    out[i] = static_cast<float>(std::sin(angle));
-    if (frequencies + i < dim) out[frequencies + i] = static_cast<float>(std::cos(angle));
+    const double inverse_frequency = portable::power_of_10000(-2.0 * i / dim);
+    double sine = 0, cosine = 0;
+    portable::sin_cos(static_cast<double>(position) * inverse_frequency, sine, cosine);
+    out[i] = static_cast<float>(sine);
+    if (frequencies + i < dim) out[frequencies + i] = static_cast<float>(cosine);
   }
 }
 
 void rotary_angles(std::int64_t position, int head_dim, float* cosines, float* sines) {
   const int half = head_dim / 2;
   for (int i = 0; i < half; ++i) {
-    const double inverse_frequency = std::pow(kPositionalTimescale, -2.0 * i / head_dim);
-    const double angle = static_cast<double>(position) * inverse_frequency;
-    cosines[i] = static_cast<float>(std::cos(angle));
-    sines[i] = static_cast<float>(std::sin(angle));
+    const double inverse_frequency = portable::power_of_10000(-2.0 * i / head_dim);
+    double sine = 0, cosine = 0;
+    portable::sin_cos(static_cast<double>(position) * inverse_frequency, sine, cosine);
+    cosines[i] = static_cast<float>(cosine);
+    sines[i] = static_cast<float>(sine);
   }
 }
 

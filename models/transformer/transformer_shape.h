@@ -50,11 +50,12 @@ std::string_view to_string(PositionalEncoding positional);
 inline constexpr int kMaxVocabSize = 1 << 20;
 
 inline constexpr float kLayerNormEpsilon = 1e-5f;
-inline constexpr double kPositionalTimescale = 1e4;
+inline constexpr double kPositionalTimescale = 1e4;  // portable::power_of_10000's base
 
 // The sinusoidal encoding of one position, as the authors' code builds it: the sines of all
 // frequencies, then their cosines. Computed in double so that long positions keep their
-// precision in both code paths.
+// precision in both code paths, with our own sin, cos and power (kernels/portable_math.h) so
+// that the tables have the same bits on every machine.
 void sinusoidal_position(std::int64_t position, int dim, float* out);
 
 // cos and sin of the rotary angles of one position for a head of size `head_dim`
