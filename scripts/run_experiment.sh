@@ -21,10 +21,7 @@ for binary in build/models/lmc_train build/models/lmc_train_tokenizer build/harn
 done
 python=/usr/bin/python3
 
-# As models/README.md "Training" says: one BLAS thread per libtorch thread, and tcmalloc.
-export OPENBLAS_NUM_THREADS=1
-tcmalloc=/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4
-[ -e "$tcmalloc" ] && export LD_PRELOAD="$tcmalloc"
+source scripts/training_env.sh
 
 # The tokenizers are committed; trained again only when one is missing.
 if [ "$experiment" = table2 ]; then

@@ -47,11 +47,7 @@ else
   trainer="$build/models/lmc_train"
 fi
 work="$build/gpu-configs"
-# As models/README.md "Training" says (what the host side of a GPU run or a CPU run needs): one
-# BLAS thread per libtorch thread, and tcmalloc where it is installed.
-export OPENBLAS_NUM_THREADS="${OPENBLAS_NUM_THREADS:-1}"
-tcmalloc=/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4
-[ -e "$tcmalloc" ] && export LD_PRELOAD="$tcmalloc"
+source scripts/training_env.sh  # the host side of a GPU run needs it too
 rm -rf "$work"
 mkdir -p "$work"
 
@@ -78,13 +74,13 @@ train_all() {
 import json, sys
 from pathlib import Path
 work, device, probe = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+probe_dir = work / "probe"
+probe_dir.mkdir(parents=True)
 for path in map(Path, sys.argv[4:]):
     config = json.loads(path.read_text())
     lengths = [phase["sequence_length"] for phase in config.get("curriculum", [])]
     lengths.append(config["sequence_length"])
     lengths = lengths[:1] + lengths + lengths[-1:]
-    probe_dir = work / "probe"
-    probe_dir.mkdir(parents=True, exist_ok=True)
     steps = probe * len(lengths)
     config.update({
         "device": device,
@@ -94,7 +90,7 @@ for path in map(Path, sys.argv[4:]):
         "checkpoint": str(probe_dir / (path.stem + ".lmct")),
         "log": str(probe_dir / (path.stem + ".train.csv")),
     })
-    (work / "probe" / (path.stem + ".json")).write_text(json.dumps(config, indent=2))
+    (probe_dir / (path.stem + ".json")).write_text(json.dumps(config, indent=2))
 PY
 echo "train-gpu.sh: probing the speed of $# configs side by side"
 train_all "$work/probe" 600 >"$work/probe.log" || { cat "$work/probe.log" >&2; exit 1; }
@@ -129,15 +125,13 @@ for path in map(Path, sys.argv[4:]):
     config["warmup_steps"] = max(1, round(config.get("warmup_steps", 0) * scale))
     config["device"] = device
     config["max_time_s"] = round(minutes * 60 * 1.1)  # the trainer stops, checkpointed, by then
+    Path(config["checkpoint"]).parent.mkdir(parents=True, exist_ok=True)
     (run / path.name).write_text(json.dumps(config, indent=2) + "\n")
     rates = ", ".join(f"{float(r['tokens_per_s']):,.0f}" for r in rows)
     print(f"train-gpu.sh: {path.stem}: {rates} tokens/s by window length -> {new_steps} steps "
           f"({new_steps * tokens_per_step / 1e6:.1f} M tokens) in {minutes:g} minutes")
 PY
 
-for config in "$work"/run/*.json; do
-  mkdir -p "$(dirname "$("$python" -c 'import json, sys; print(json.load(open(sys.argv[1]))["checkpoint"])' "$config")")"
-done
 seconds="$("$python" -c "print(int(float('$minutes') * 60 * 1.1) + 120)")"
 echo "train-gpu.sh: training; each stops by itself at 1.1 x the minutes given (max_time_s), or is killed after $seconds s"
 status=0

@@ -105,12 +105,21 @@ TransformerShape TransformerShape::from_json(const nlohmann::json& object,
   return shape;
 }
 
+namespace {
+
+// sin and cos of position / 10000^(2 i / dim), the angle of frequency i of both encodings.
+void positional_sin_cos(std::int64_t position, int i, int dim, double& sine, double& cosine) {
+  const double inverse_frequency = portable::power_of_10000(-2.0 * i / dim);
+  portable::sin_cos(static_cast<double>(position) * inverse_frequency, sine, cosine);
+}
+
+}  // namespace
+
 void sinusoidal_position(std::int64_t position, int dim, float* out) {
   const int frequencies = (dim + 1) / 2;
   for (int i = 0; i < frequencies; ++i) {
-    const double inverse_frequency = portable::power_of_10000(-2.0 * i / dim);
     double sine = 0, cosine = 0;
-    portable::sin_cos(static_cast<double>(position) * inverse_frequency, sine, cosine);
+    positional_sin_cos(position, i, dim, sine, cosine);
     out[i] = static_cast<float>(sine);
     if (frequencies + i < dim) out[frequencies + i] = static_cast<float>(cosine);
   }
@@ -119,9 +128,8 @@ void sinusoidal_position(std::int64_t position, int dim, float* out) {
 void rotary_angles(std::int64_t position, int head_dim, float* cosines, float* sines) {
   const int half = head_dim / 2;
   for (int i = 0; i < half; ++i) {
-    const double inverse_frequency = portable::power_of_10000(-2.0 * i / head_dim);
     double sine = 0, cosine = 0;
-    portable::sin_cos(static_cast<double>(position) * inverse_frequency, sine, cosine);
+    positional_sin_cos(position, i, head_dim, sine, cosine);
     cosines[i] = static_cast<float>(cosine);
     sines[i] = static_cast<float>(sine);
   }

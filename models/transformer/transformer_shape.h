@@ -50,7 +50,6 @@ std::string_view to_string(PositionalEncoding positional);
 inline constexpr int kMaxVocabSize = 1 << 20;
 
 inline constexpr float kLayerNormEpsilon = 1e-5f;
-inline constexpr double kPositionalTimescale = 1e4;  // portable::power_of_10000's base
 
 // The sinusoidal encoding of one position, as the authors' code builds it: the sines of all
 // frequencies, then their cosines. Computed in double so that long positions keep their
