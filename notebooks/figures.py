@@ -11,7 +11,8 @@ Writes PNG and PDF into DIR (default RESULTS_DIR/figures):
   training_curves    bits per byte against training tokens (only when training logs exist; against
                      steps when a log has no tokens column); a model trained in stages
                      (X-stage1.train.csv, X-stage2.train.csv ... beside X.train.csv) is one curve,
-                     with a log-linear extrapolation through the held-out values its stages end at
+                     with a log-linear extrapolation through the held-out values its last stages
+                     end at, and a second panel zoomed on the held-out curves near the best
   in_context         rate of a chunk's first k bytes against k, the paper's Figure 4 (only when
                      RESULTS_DIR/in_context.json exists; a folder holding in_context.json but no
                      results.json gets this figure alone, plus training_curves for --training-logs)
@@ -74,6 +75,11 @@ TRAINING_LOG_SUFFIX = ".train.csv"
 STAGE_SUFFIX = "-stage"
 # How far past its last point the extrapolation of a staged model's held-out curve is drawn.
 EXTRAPOLATION_SPAN = 4.0
+# The extrapolation follows the recent trend: a fit through the first stage ends, where the
+# curve falls fastest, would promise a model that has started to run out of data far more.
+FIT_STAGE_ENDS = 2
+# The zoomed panel of the training curves: held-out values up to this far above the best final.
+ZOOM_SPAN_BPB = 0.35
 
 # Above this adjusted rate (%) a linear axis squeezes every classical bar into the bottom tenth.
 LOG_SCALE_ABOVE_PERCENT = 300.0
@@ -786,9 +792,11 @@ def training_curves_figure(logs):
     in stages (X-stage1.train.csv ... and X.train.csv among the logs) is one curve over all of
     them, each stage shifted past the one before, with a thin vertical line where a stage starts
     (combine_training_stages), and a dotted log-linear extrapolation through the held-out values
-    its stages end at (stage_end_points), drawn on to where it would reach the best final held-out
-    value of the other models (at most EXTRAPOLATION_SPAN times its last x). None when there is
-    nothing to draw."""
+    its last stages end at (stage_end_points, FIT_STAGE_ENDS), drawn on to where it would reach
+    the best final held-out value of the other models (at most EXTRAPOLATION_SPAN times its last
+    x). A second panel zooms on the held-out curves near the best final value (ZOOM_SPAN_BPB),
+    where the sizes' order is decided; the first panel's short-window phases span several bits.
+    None when there is nothing to draw."""
     drawn = [log for log in logs if log["train"] or log["heldout"]]
     in_token_units = bool(drawn) and all(log.get("tokens_per_step") for log in drawn)
     if in_token_units:  # an empty log (a stage just begun) has no ratio and nothing to scale
@@ -798,10 +806,13 @@ def training_curves_figure(logs):
     if not logs:
         return None
     scale = 1e-6 if in_token_units else 1.0  # tokens in millions
-    fig = _new_figure(4.5, 3.4)
-    ax = fig.subplots()
-    colors = _compressor_colors([log["name"] for log in logs])
     finals = {log["name"]: log["heldout"][-1][1] for log in logs if log["heldout"]}
+    zoomed = bool(finals)
+    fig = _new_figure(7.0 if zoomed else 4.5, 3.4)  # two paper columns with the zoom
+    axes = (fig.subplots(1, 2, gridspec_kw={"width_ratios": (1.3, 1)}) if zoomed
+            else [fig.subplots()])
+    ax = axes[0]
+    colors = _compressor_colors([log["name"] for log in logs])
     for log in logs:
         color = colors[log["name"]]
         if log["train"]:
@@ -834,16 +845,47 @@ def training_curves_figure(logs):
     ]
     if any(len(stage_end_points(log)) >= 2 for log in logs):
         handles.append(Line2D([], [], color="0.3", linestyle=(0, (1, 1.5)), linewidth=1.2,
-                              label="log-linear fit of stage ends"))
-    ax.legend(handles=handles, loc="best", frameon=True, framealpha=0.9)
+                              label=f"log-linear fit of the last {FIT_STAGE_ENDS} stage ends"))
+    if zoomed:
+        _draw_heldout_zoom(axes[1], logs, finals, colors, scale, ax.get_xlabel())
+    # Held-out curves fall from the upper left, so the zoom's lower left is where none runs.
+    axes[-1].legend(handles=handles, loc="lower left" if zoomed else "best", frameon=True,
+                    framealpha=0.9)
     return fig
 
 
+def _draw_heldout_zoom(ax, logs, finals, colors, scale, xlabel):
+    """Held-out curves and extrapolations only, within ZOOM_SPAN_BPB of the best final value,
+    each model's final value labelled."""
+    best = min(finals.values())
+    top = best + ZOOM_SPAN_BPB
+    near = [x for log in logs for x, y in log["heldout"] if y <= top]
+    for log in logs:
+        if not log["heldout"]:
+            continue
+        color = colors[log["name"]]
+        steps, values = zip(*log["heldout"])
+        ax.plot([x * scale for x in steps], values, "o-", color=color, markersize=3.5,
+                linewidth=1.4)
+        _draw_extrapolation(ax, log, finals, color, scale)
+        x, y = log["heldout"][-1]
+        ax.annotate(f"{y:.3f}", (x * scale, y), textcoords="offset points", xytext=(3, -2),
+                    ha="left", va="top", color=color, fontsize=6.5)
+    ax.set_ylim(best - 0.1 * ZOOM_SPAN_BPB, top)
+    if near:
+        ax.set_xlim(min(near) * scale * 0.97, None)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("held-out bits per byte (lower is better)")
+    ax.set_title("Held-out, near the best")
+    ax.grid(linewidth=0.4, color="0.85")
+
+
 def extrapolation(log, finals):
-    """For a staged log: (fit, target, x where the fit reaches target or None) where target is
-    the best final held-out value among the other models in `finals` (name -> value; None
-    without others). None when the log has fewer than two stage ends."""
-    fit = log_linear_fit(stage_end_points(log))
+    """For a staged log: (fit, target, x where the fit reaches target or None), the fit through
+    its last FIT_STAGE_ENDS stage ends, where target is the best final held-out value among the
+    other models in `finals` (name -> value; None without others). None when the log has fewer
+    than two stage ends."""
+    fit = log_linear_fit(stage_end_points(log)[-FIT_STAGE_ENDS:])
     if fit is None:
         return None
     others = [v for name, v in finals.items() if name != log["name"]]

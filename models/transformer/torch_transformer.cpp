@@ -202,23 +202,27 @@ torch::Tensor TorchTransformer::attention(const torch::Tensor& x, int layer,
   return torch::linear(mixed, parameter(layer, kOutput));
 }
 
-torch::Tensor TorchTransformer::forward(const torch::Tensor& inputs,
-                                        std::int64_t first_position) const {
+torch::Tensor TorchTransformer::forward(const torch::Tensor& inputs, std::int64_t first_position,
+                                        double dropout) const {
+  auto drop = [dropout](const torch::Tensor& x) {
+    return dropout > 0 ? torch::dropout(x, dropout, /*train=*/true) : x;
+  };
   const auto time = inputs.size(1);
   const int d = shape_.embedding_dim;
   const auto tables = position_tables(first_position + time);
   auto h = torch::embedding(parameters_[0], inputs) * std::sqrt(static_cast<double>(d));
   if (shape_.positional == PositionalEncoding::Sinusoidal)
     h = h + tables.sinusoids.narrow(0, first_position, time);
+  h = drop(h);
   for (int layer = 0; layer < shape_.layers; ++layer) {
-    h = torch::layer_norm(h + attention(h, layer, tables, first_position), {d},
+    h = torch::layer_norm(h + drop(attention(h, layer, tables, first_position)), {d},
                           parameter(layer, kAttentionNormScale),
                           parameter(layer, kAttentionNormBias), kLayerNormEpsilon);
     auto hidden = torch::gelu(
         torch::linear(h, parameter(layer, kHiddenWeight), parameter(layer, kHiddenBias)), "tanh");
     auto ffn =
         torch::linear(hidden, parameter(layer, kFfnOutputWeight), parameter(layer, kFfnOutputBias));
-    h = torch::layer_norm(h + ffn, {d}, parameter(layer, kFfnNormScale),
+    h = torch::layer_norm(h + drop(ffn), {d}, parameter(layer, kFfnNormScale),
                           parameter(layer, kFfnNormBias), kLayerNormEpsilon);
   }
   const auto& out_weight = parameters_[parameters_.size() - 2];

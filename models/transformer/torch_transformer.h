@@ -29,7 +29,10 @@ class TorchTransformer {
   // Log-probabilities [batch, time, vocab] of the next symbol, given `inputs` [batch, time]
   // (int64 tokens: the targets shifted right behind a 0 token). `first_position` shifts the
   // positional encodings (training on short windows that stand anywhere in a long sequence).
-  torch::Tensor forward(const torch::Tensor& inputs, std::int64_t first_position = 0) const;
+  // `dropout` > 0 (training only) zeroes that fraction of the embedding and of each attention
+  // and feed-forward output before its residual sum, with libtorch's generator.
+  torch::Tensor forward(const torch::Tensor& inputs, std::int64_t first_position = 0,
+                        double dropout = 0) const;
 
   const TransformerShape& shape() const { return shape_; }
   const std::vector<ParameterSpec>& specs() const { return specs_; }

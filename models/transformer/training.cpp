@@ -46,6 +46,7 @@ struct TrainingConfig {
   double final_learning_rate_fraction = 0.1;
   double adam_beta1 = 0.9, adam_beta2 = 0.999, adam_epsilon = 1e-8;
   double gradient_clip_norm = 0;  // 0: none, as in the paper
+  double dropout = 0;             // 0: none, as in the paper
   int threads = 2;
   std::string device = "cpu";
   std::int64_t log_every = 50, eval_every = 500, checkpoint_every = 1000;
@@ -94,6 +95,9 @@ const std::vector<OptionSpec>& training_specs() {
       {"adam_epsilon", OptionType::Number, 1e-8, "Adam epsilon"},
       {"gradient_clip_norm", OptionType::Number, 0.0,
        "clip the global gradient norm; 0 = off (paper)"},
+      {"dropout", OptionType::Number, 0.0,
+       "while training, drop this fraction of the embedding and of each residual branch's "
+       "output (masks drawn from the seed and the step); 0 = off (paper)"},
       {"threads", OptionType::Integer, 2, "libtorch intra-op threads"},
       {"log_every", OptionType::Integer, 50, "steps between progress lines / log rows"},
       {"eval_every", OptionType::Integer, 500, "steps between held-out evaluations"},
@@ -220,6 +224,9 @@ TrainingConfig parse_config_json(const nlohmann::json& json) {
   c.adam_beta2 = options.number("adam_beta2");
   c.adam_epsilon = options.number("adam_epsilon");
   c.gradient_clip_norm = options.number("gradient_clip_norm");
+  c.dropout = options.number("dropout");
+  if (!(c.dropout >= 0 && c.dropout < 1))
+    throw InputError(options.key_path("dropout") + ": must be at least 0 and below 1");
   c.threads = static_cast<int>(positive("threads"));
   c.device = options.string("device");
   check_device(c.device, options.key_path("device"));
@@ -243,7 +250,8 @@ TrainingConfig parse_config_json(const nlohmann::json& json) {
   if (!c.init_checkpoint.empty()) {
     c.source["init_checkpoint_fnv1a64"] = fnv1a64_file_hash(c.init_checkpoint);
   }
-  // A byte model's provenance stays what it was before the key existed (same checkpoint bytes).
+  // Provenance stays what it was before these keys existed (same checkpoint bytes).
+  if (c.dropout == 0) c.source.erase("dropout");
   if (c.tokenizer.empty()) {
     c.source.erase("tokenizer");
   } else {
@@ -421,6 +429,10 @@ double bits_per_byte(const TorchTransformer& model, const torch::Tensor& sample,
     nats -= log_probs.gather(-1, targets.unsqueeze(-1)).sum().item<double>();
   }
   return nats / (bytes * std::log(2.0));
+}
+
+std::uint64_t dropout_seed(std::uint64_t seed, std::int64_t step) {
+  return seed * 0x9e3779b97f4a7c15ull + static_cast<std::uint64_t>(step);
 }
 
 double learning_rate_at(const TrainingConfig& c, std::int64_t step) {
@@ -652,7 +664,10 @@ void run_training(const std::filesystem::path& config_path, bool resume, std::os
   while (step < c.steps) {
     const auto [batch_targets, first_position] = sample_batch(c, corpus, step);
     const auto targets = batch_targets.to(device);
-    const auto log_probs = model.forward(shifted_inputs(targets), first_position);
+    // The masks of a step depend on the seed and the step alone, so a resumed run draws the
+    // same ones.
+    if (c.dropout > 0) torch::manual_seed(dropout_seed(c.seed, step));
+    const auto log_probs = model.forward(shifted_inputs(targets), first_position, c.dropout);
     // Mean over the batch of each sequence's summed NLL, divided by the sequence length.
     const auto loss = -log_probs.gather(-1, targets.unsqueeze(-1)).mean();
     for (auto& p : model.parameters()) p.mutable_grad() = torch::Tensor();

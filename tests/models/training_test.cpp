@@ -126,6 +126,29 @@ TEST(Training, ResumedRunEqualsUninterruptedRun) {
   EXPECT_EQ(rows.back().step, 12);
 }
 
+// Dropout masks are a function of the seed and the step: a resumed run draws the same ones, and
+// the weights differ from a run without dropout.
+TEST(Training, DropoutIsDeterministicAcrossResume) {
+  LMC_REQUIRE_SHARED_DATA("text/enwik9-head-10000");
+  test::TempDir dir;
+  const nlohmann::json dropout = {{"steps", 8}, {"dropout", 0.1}};
+  const auto whole =
+      read_checkpoint(test::train(test::tiny_training_config(dir.path() / "whole.lmct", dropout)));
+  test::train(
+      test::tiny_training_config(dir.path() / "split.lmct", {{"steps", 3}, {"dropout", 0.1}}));
+  const auto split = read_checkpoint(
+      test::train(test::tiny_training_config(dir.path() / "split.lmct", dropout), /*resume=*/true));
+  const auto plain = read_checkpoint(
+      test::train(test::tiny_training_config(dir.path() / "plain.lmct", {{"steps", 8}})));
+  ASSERT_EQ(whole.tensors.size(), split.tensors.size());
+  for (std::size_t i = 0; i < whole.tensors.size(); ++i) {
+    EXPECT_EQ(whole.tensors[i].values, split.tensors[i].values) << whole.tensors[i].name;
+  }
+  EXPECT_NE(whole.tensors[1].values, plain.tensors[1].values);
+  EXPECT_EQ(whole.header["training"]["config"]["dropout"], 0.1);
+  EXPECT_FALSE(plain.header["training"]["config"].contains("dropout"));
+}
+
 // The first part of a run whose config changes later: stopped at a step as if killed there, and a
 // resume with the rest of the config continues it bit for bit.
 TEST(Training, StopAtStepThenResumeEqualsUninterruptedRun) {
@@ -233,6 +256,8 @@ TEST(Training, ConfigErrorsNameTheKey) {
                 {"short_sequence_steps", 2}},
                "curriculum");
   expect_error({{"device", "tpu"}}, "device");
+  expect_error({{"dropout", 1.0}}, "dropout");
+  expect_error({{"dropout", -0.1}}, "dropout");
   expect_error({{"steps", 4}, {"stop_at_step", 5}}, "stop_at_step");
   if (!cuda_available()) {
     // A CPU-only libtorch: the error says how to build against a CUDA one.

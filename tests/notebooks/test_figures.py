@@ -406,7 +406,7 @@ class TrainingStagesTest(FiguresModuleTestBase):
         paths = self.figures.training_logs_from_results(self.staged_results, [self.root / "staged"])
         fig = self.figures.training_curves_figure(self.read(*paths))
         ax = fig.axes[0]
-        legend = [text.get_text() for text in ax.get_legend().get_texts()]
+        legend = [text.get_text() for text in fig.axes[-1].get_legend().get_texts()]
         self.assertEqual(legend[:2], ["tiny", "small"])
         self.assertNotIn("tiny-stage1", legend)
         lines = {tuple(line.get_xdata()): list(line.get_ydata()) for line in ax.get_lines()}
@@ -496,7 +496,7 @@ class TrainingTokensTest(FiguresModuleTestBase):
         fig = self.figures.training_curves_figure(self.read(*self.stages, self.small))
         ax = fig.axes[0]
         self.assertEqual(ax.get_xlabel(), "training tokens (millions)")
-        legend = [text.get_text() for text in ax.get_legend().get_texts()]
+        legend = [text.get_text() for text in fig.axes[-1].get_legend().get_texts()]
         self.assertEqual(legend[:2], ["tiny", "small"])
 
     def test_a_fit_too_flat_to_reach_the_target_is_infinite(self):
@@ -511,24 +511,40 @@ class TrainingTokensTest(FiguresModuleTestBase):
         self.assertIsNone(self.figures.log_linear_fit([(1e6, 3.0)]))
 
     def test_figure_in_tokens_draws_the_extrapolation_to_the_best_other_model(self):
-        # tiny's stage ends fall from 4.8 to 4.0 over two stages; small ends at 3.5, lower.
+        # tiny's stage ends fall from 4.8 to 4.0 over two stages; small ends at 3.9, lower.
         self.stages[2].write_text(with_tokens(STAGE2_LOG.replace(",4.1,", ",4.0,"), 100))
-        self.small.write_text(with_tokens(TRAINING_LOG.replace(",5.6,", ",3.5,"), 100))
+        self.small.write_text(with_tokens(TRAINING_LOG.replace(",5.6,", ",3.9,"), 100))
         logs = self.read(*self.stages, self.small)
         fig = self.figures.training_curves_figure(logs)
         ax = fig.axes[0]
         self.assertEqual(ax.get_xlabel(), "training tokens (millions)")
         joined = self.figures.combine_training_stages(
             [self.figures.in_tokens(log) for log in logs])[0]
-        fit, target, reach = self.figures.extrapolation(joined, {"tiny": 4.0, "small": 3.5})
-        self.assertEqual(target, 3.5)
-        self.assertAlmostEqual(fit[0] + fit[1] * math.log(reach), 3.5)
+        fit, target, reach = self.figures.extrapolation(joined, {"tiny": 4.0, "small": 3.9})
+        self.assertEqual(target, 3.9)
+        self.assertAlmostEqual(fit[0] + fit[1] * math.log(reach), 3.9)
         self.assertGreater(reach, 10000)
         texts = [text.get_text() for text in ax.texts]
         self.assertEqual(texts[:2], ["stage 2", "stage 3"])
-        self.assertEqual(texts[2], f"3.50 at {reach * 1e-6:.3g}M tokens")
-        legend = [text.get_text() for text in ax.get_legend().get_texts()]
-        self.assertIn("log-linear fit of stage ends", legend)
+        self.assertEqual(texts[2], f"3.90 at {reach * 1e-6:.3g}M tokens")
+        legend = [text.get_text() for text in fig.axes[-1].get_legend().get_texts()]
+        self.assertIn(
+            f"log-linear fit of the last {self.figures.FIT_STAGE_ENDS} stage ends", legend)
+        # The zoomed panel: held-out curves only, from just below the best final value (3.9) to
+        # ZOOM_SPAN_BPB above it, each final value labelled.
+        zoom = fig.axes[1]
+        self.assertAlmostEqual(zoom.get_ylim()[1], 3.9 + self.figures.ZOOM_SPAN_BPB)
+        self.assertLess(zoom.get_ylim()[0], 3.9)
+        zoom_texts = [t.get_text() for t in zoom.texts]
+        self.assertIn("3.900", zoom_texts)
+        self.assertIn("4.000", zoom_texts)
+
+    def test_the_extrapolation_follows_the_last_stage_ends(self):
+        # Four stage ends: a steep first drop, then a flat recent trend that the fit follows.
+        log = {"name": "m", "heldout": [(1e6, 6.0), (2e6, 3.0), (4e6, 2.9), (8e6, 2.8)],
+               "train": [], "stage_starts": [1e6, 2e6, 4e6]}
+        fit, _, _ = self.figures.extrapolation(log, {})
+        self.assertAlmostEqual(fit[1], -0.1 / math.log(2))
 
 
 @needs_matplotlib
