@@ -836,9 +836,9 @@ def training_curves_figure(logs):
     ax.set_ylabel("bits per byte (lower is better)")
     ax.set_title("Training curves")
     ax.grid(linewidth=0.4, color="0.85")
-    handles = [Line2D([], [], color=colors[log["name"]], linewidth=1.4, label=log["name"])
-               for log in logs]
-    handles += [
+    model_handles = [Line2D([], [], color=colors[log["name"]], linewidth=1.4, label=log["name"])
+                     for log in logs]
+    handles = [
         Line2D([], [], color="0.3", marker="o", markersize=3.5, label="held-out"),
         Line2D([], [], color="0.3", linestyle="--", linewidth=0.8, label="train"),
         Line2D([], [], color="0.3", linestyle=":", label="8 bits: raw bytes"),
@@ -848,9 +848,14 @@ def training_curves_figure(logs):
                               label=f"log-linear fit of the last {FIT_STAGE_ENDS} stage ends"))
     if zoomed:
         _draw_heldout_zoom(axes[1], logs, finals, colors, scale, ax.get_xlabel())
-    # Held-out curves fall from the upper left, so the zoom's lower left is where none runs.
-    axes[-1].legend(handles=handles, loc="lower left" if zoomed else "best", frameon=True,
-                    framealpha=0.9)
+    if zoomed:
+        # The line styles under the stage labels, where every curve is already far below; the
+        # models' colours in the zoom, right of centre, above where the final values sit.
+        ax.legend(handles=handles, loc="upper right", bbox_to_anchor=(1.0, 0.84), frameon=True,
+                  framealpha=0.9)
+        axes[1].legend(handles=model_handles, loc="center right", frameon=True, framealpha=0.9)
+    else:
+        ax.legend(handles=model_handles + handles, loc="best", frameon=True, framealpha=0.9)
     return fig
 
 
