@@ -819,10 +819,7 @@ def training_curves_figure(logs):
             steps, values = zip(*log["train"])
             ax.plot([x * scale for x in steps], values, "--", color=color, linewidth=0.8,
                     alpha=0.8)
-        if log["heldout"]:
-            steps, values = zip(*log["heldout"])
-            ax.plot([x * scale for x in steps], values, "o-", color=color, markersize=3.5,
-                    linewidth=1.4)
+        _plot_heldout(ax, log, color, scale)
         for stage, start in enumerate(log.get("stage_starts", []), start=2):
             ax.axvline(start * scale, color=color, linestyle=(0, (2, 2)), linewidth=0.7,
                        zorder=1)
@@ -848,7 +845,6 @@ def training_curves_figure(logs):
                               label=f"log-linear fit of the last {FIT_STAGE_ENDS} stage ends"))
     if zoomed:
         _draw_heldout_zoom(axes[1], logs, finals, colors, scale, ax.get_xlabel())
-    if zoomed:
         # The line styles under the stage labels, where every curve is already far below; the
         # models' colours in the zoom, right of centre, above where the final values sit.
         ax.legend(handles=handles, loc="upper right", bbox_to_anchor=(1.0, 0.84), frameon=True,
@@ -857,6 +853,14 @@ def training_curves_figure(logs):
     else:
         ax.legend(handles=model_handles + handles, loc="best", frameon=True, framealpha=0.9)
     return fig
+
+
+def _plot_heldout(ax, log, color, scale):
+    """A log's held-out curve, a marker at each evaluation (nothing for a log without one)."""
+    if log["heldout"]:
+        steps, values = zip(*log["heldout"])
+        ax.plot([x * scale for x in steps], values, "o-", color=color, markersize=3.5,
+                linewidth=1.4)
 
 
 def _draw_heldout_zoom(ax, logs, finals, colors, scale, xlabel):
@@ -869,9 +873,7 @@ def _draw_heldout_zoom(ax, logs, finals, colors, scale, xlabel):
         if not log["heldout"]:
             continue
         color = colors[log["name"]]
-        steps, values = zip(*log["heldout"])
-        ax.plot([x * scale for x in steps], values, "o-", color=color, markersize=3.5,
-                linewidth=1.4)
+        _plot_heldout(ax, log, color, scale)
         _draw_extrapolation(ax, log, finals, color, scale)
         x, y = log["heldout"][-1]
         ax.annotate(f"{y:.3f}", (x * scale, y), textcoords="offset points", xytext=(3, -2),

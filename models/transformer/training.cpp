@@ -365,6 +365,12 @@ std::uint64_t mix64(std::uint64_t z) {
   return z ^ (z >> 31);
 }
 
+// The key of step `step`'s random draws (its batch windows, its dropout masks): a function of the
+// seed and the step alone, so that a resumed run replays them.
+std::uint64_t step_key(std::uint64_t seed, std::int64_t step) {
+  return mix64(mix64(seed ^ 0x5eed) + static_cast<std::uint64_t>(step) * 0x9e3779b97f4a7c15ull);
+}
+
 // One step's training batch: `targets` [batch, time] and the position of their first byte.
 struct Batch {
   torch::Tensor targets;
@@ -389,19 +395,18 @@ Batch sample_batch(const TrainingConfig& c, const Corpus& corpus, std::int64_t s
   const std::int64_t length = window_length_at(c, step);
   const std::int64_t count = c.batch_size * (c.sequence_length / length);
   const std::uint64_t starts = corpus.train.size() - length + 1;
-  const auto step_key =
-      mix64(mix64(c.seed ^ 0x5eed) + static_cast<std::uint64_t>(step) * 0x9e3779b97f4a7c15ull);
+  const auto key = step_key(c.seed, step);
   Batch batch;
   batch.targets = torch::empty({count, length}, torch::kInt64);
   auto* out = batch.targets.data_ptr<std::int64_t>();
   for (std::int64_t b = 0; b < count; ++b) {
-    const auto start = mix64(step_key + static_cast<std::uint64_t>(b)) % starts;
+    const auto start = mix64(key + static_cast<std::uint64_t>(b)) % starts;
     std::copy_n(corpus.train.begin() + static_cast<std::ptrdiff_t>(start), length,
                 out + b * length);
   }
   if (length < c.sequence_length) {
     const auto slots = static_cast<std::uint64_t>(c.sequence_length / length);
-    batch.first_position = static_cast<std::int64_t>(mix64(step_key ^ 0x0ff5e7) % slots) * length;
+    batch.first_position = static_cast<std::int64_t>(mix64(key ^ 0x0ff5e7) % slots) * length;
   }
   return batch;
 }
@@ -429,10 +434,6 @@ double bits_per_byte(const TorchTransformer& model, const torch::Tensor& sample,
     nats -= log_probs.gather(-1, targets.unsqueeze(-1)).sum().item<double>();
   }
   return nats / (bytes * std::log(2.0));
-}
-
-std::uint64_t dropout_seed(std::uint64_t seed, std::int64_t step) {
-  return seed * 0x9e3779b97f4a7c15ull + static_cast<std::uint64_t>(step);
 }
 
 double learning_rate_at(const TrainingConfig& c, std::int64_t step) {
@@ -664,9 +665,7 @@ void run_training(const std::filesystem::path& config_path, bool resume, std::os
   while (step < c.steps) {
     const auto [batch_targets, first_position] = sample_batch(c, corpus, step);
     const auto targets = batch_targets.to(device);
-    // The masks of a step depend on the seed and the step alone, so a resumed run draws the
-    // same ones.
-    if (c.dropout > 0) torch::manual_seed(dropout_seed(c.seed, step));
+    if (c.dropout > 0) torch::manual_seed(mix64(step_key(c.seed, step) ^ 0xd209));
     const auto log_probs = model.forward(shifted_inputs(targets), first_position, c.dropout);
     // Mean over the batch of each sequence's summed NLL, divided by the sequence length.
     const auto loss = -log_probs.gather(-1, targets.unsqueeze(-1)).mean();
