@@ -35,7 +35,9 @@ bool supported(KernelPath path) {
     case KernelPath::Avx2:
       return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && has_f16c();
     case KernelPath::Avx512:
-      return __builtin_cpu_supports("avx512f");
+      // BW and VL for the masked loads of a group's last halves (every AVX-512 CPU but Xeon Phi).
+      return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+             __builtin_cpu_supports("avx512vl");
   }
   return false;
 }

@@ -7,8 +7,9 @@
 //  - a matrix product sums each output over the input index in order, one fused chain per output
 //    element, whatever the number of rows computed together or the vector width;
 //  - a reduction over time (softmax sums, the weighted sum of values, LayerNorm statistics) uses
-//    exactly 32 lanes (element j goes to lane j mod 32), combined by one fixed tree, then the
-//    elements past the last whole group of 32 are added in order;
+//    exactly 32 lanes (element j goes to lane j mod 32; the last group is padded with zeros to
+//    32 elements, whose fused multiply-adds or additions every path performs too), combined by
+//    one fixed tree;
 //  - exp is one branch-free polynomial written with the same operations in every path;
 //  - the KV cache holds IEEE binary16 (half) values, rounded once when written (by the caller,
 //    in one place); widening a half to float is exact in every path.
@@ -35,7 +36,9 @@ inline constexpr int kMatmulPanel = 64;
 // `w` (in, out) row-major, packed into panels for Kernels::matmul.
 std::vector<float> pack_panels(const std::vector<float>& w, int in, int out);
 
-// The kernels of one path. All pointers may alias nothing; n, rows, in, out >= 0.
+// The kernels of one path. All pointers may alias nothing; n, rows, in, out >= 0. A row of
+// halves (keys or values) must hold at least n + 1 of them: the AVX2 path loads a group's last
+// halves in pairs and may read the one after the last (without using it).
 struct Kernels {
   KernelPath path;
   const char* name;

@@ -18,6 +18,24 @@ struct Avx2Isa {
     return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
   }
   static void store(float* p, V v) { _mm256_storeu_ps(p, v); }
+  // All ones in the first `count` lanes.
+  static __m256i first(int count) {
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(count), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+  }
+  static V load_partial(const float* p, int count) { return _mm256_maskload_ps(p, first(count)); }
+  // AVX2 masks 32-bit elements only: the pairs of halves holding the first `count` are loaded
+  // (no fault past them), the widened lanes from `count` on are zeroed. An odd count reads the
+  // half after the last one, which is inside the row.
+  static V load_half_partial(const std::uint16_t* p, int count) {
+    const __m128i pairs = _mm_maskload_epi32(
+        reinterpret_cast<const int*>(p),
+        _mm_cmpgt_epi32(_mm_set1_epi32((count + 1) / 2), _mm_setr_epi32(0, 1, 2, 3)));
+    return _mm256_and_ps(_mm256_cvtph_ps(pairs), _mm256_castsi256_ps(first(count)));
+  }
+  static V keep_first(V v, int count, float fill) {
+    return _mm256_blendv_ps(_mm256_set1_ps(fill), v, _mm256_castsi256_ps(first(count)));
+  }
+  static void store_partial(float* p, V v, int count) { _mm256_maskstore_ps(p, first(count), v); }
   static V set1(float x) { return _mm256_set1_ps(x); }
   static V zero() { return _mm256_setzero_ps(); }
   static V add(V a, V b) { return _mm256_add_ps(a, b); }

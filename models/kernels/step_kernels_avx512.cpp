@@ -1,5 +1,5 @@
-// The AVX-512 path: sixteen lanes per instruction. Compiled with -mavx512f (CMakeLists.txt);
-// called only when the CPU has it.
+// The AVX-512 path: sixteen lanes per instruction. Compiled with -mavx512f -mavx512bw
+// -mavx512vl (CMakeLists.txt); called only when the CPU has all three.
 #include <immintrin.h>
 
 #include "models/kernels/step_kernels_impl.h"
@@ -21,6 +21,21 @@ struct Avx512Isa {
     return _mm512_maskz_cvtph_ps(kAll, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
   }
   static void store(float* p, V v) { _mm512_storeu_ps(p, v); }
+  // The first `count` lanes (all when count >= 16, none when count <= 0).
+  static __mmask16 first(int count) {
+    return count >= kWidth ? kAll : count <= 0 ? 0 : static_cast<__mmask16>((1u << count) - 1);
+  }
+  static V load_partial(const float* p, int count) {
+    return _mm512_maskz_loadu_ps(first(count), p);
+  }
+  static V load_half_partial(const std::uint16_t* p, int count) {
+    const __mmask16 m = first(count);
+    return _mm512_maskz_cvtph_ps(kAll, _mm256_maskz_loadu_epi16(m, p));
+  }
+  static V keep_first(V v, int count, float fill) {
+    return _mm512_mask_mov_ps(_mm512_set1_ps(fill), first(count), v);
+  }
+  static void store_partial(float* p, V v, int count) { _mm512_mask_storeu_ps(p, first(count), v); }
   static V set1(float x) { return _mm512_set1_ps(x); }
   static V zero() { return _mm512_setzero_ps(); }
   static V add(V a, V b) { return _mm512_add_ps(a, b); }

@@ -40,6 +40,18 @@ struct ScalarIsa {
   static V min(V a, V b) { return a < b ? a : b; }
   static V max(V a, V b) { return a > b ? a : b; }
   static V load_half(const std::uint16_t* p) { return widen(*p); }
+  // The partial forms, for the padded last group of a reduction and the last positions of a row
+  // of scores: load_partial(p, count) and load_half_partial give the first `count` elements at p
+  // (all when count >= the width) and zeros after them; keep_first(v, count, fill) replaces the
+  // lanes from `count` on by `fill`; store_partial writes the first `count` lanes.
+  static V load_partial(const float* p, int count) { return count > 0 ? *p : 0.0f; }
+  static V load_half_partial(const std::uint16_t* p, int count) {
+    return count > 0 ? widen(*p) : 0.0f;
+  }
+  static V keep_first(V v, int count, float fill) { return count > 0 ? v : fill; }
+  static void store_partial(float* p, V v, int count) {
+    if (count > 0) *p = v;
+  }
   static float widen(std::uint16_t half) { return half_bits_to_float(half); }
   // 2^n for a float n holding an integer in [-127, 128].
   static V exp2_integer(V n) {
@@ -152,18 +164,22 @@ void lane_sums(const float* a, const std::uint16_t* b, std::size_t stride, int n
       }
     }
   }
+  if (j < n) {  // the last group, padded with zeros (a and b) to 32 elements
+    for (int k = 0; k < kVectors; ++k) {
+      const int count = n - (j + k * W);
+      const V x = I::load_partial(a + j + k * W, count);
+      for (int s = 0; s < kCount; ++s) {
+        acc[s][k] =
+            kProduct ? I::fma(x, I::load_half_partial(b + s * stride + j + k * W, count), acc[s][k])
+                     : I::add(acc[s][k], x);
+      }
+    }
+  }
   float totals[kCount];
   for (int s = 0; s < kCount; ++s) {
     float lanes[kLanes];
     for (int k = 0; k < kVectors; ++k) I::store(lanes + k * W, acc[s][k]);
     totals[s] = combine_lanes(lanes);
-  }
-  // The tails, one chain per sum in order, the sums' chains interleaved so that they overlap.
-  for (int t = j; t < n; ++t) {
-    for (int s = 0; s < kCount; ++s) {
-      totals[s] = kProduct ? std::fma(a[t], ScalarIsa::widen(b[s * stride + t]), totals[s])
-                           : totals[s] + a[t];
-    }
   }
   std::copy_n(totals, kCount, out);
 }
@@ -185,14 +201,18 @@ float exp_sum(float* a, int n, float shift) {
       acc[k] = I::add(acc[k], e);
     }
   }
+  if (j < n) {  // the last group: its padding adds zeros
+    for (int k = 0; k < kVectors; ++k) {
+      const int count = n - (j + k * W);
+      const V e =
+          I::keep_first(exp_of<I>(I::sub(I::load_partial(a + j + k * W, count), s)), count, 0.0f);
+      I::store_partial(a + j + k * W, e, count);
+      acc[k] = I::add(acc[k], e);
+    }
+  }
   float lanes[kLanes];
   for (int k = 0; k < kVectors; ++k) I::store(lanes + k * W, acc[k]);
-  float total = combine_lanes(lanes);
-  for (; j < n; ++j) {
-    a[j] = exp_of<ScalarIsa>(a[j] - shift);
-    total += a[j];
-  }
-  return total;
+  return combine_lanes(lanes);
 }
 
 // a[i] *= factor.
@@ -266,12 +286,23 @@ int scores_tiles(const float* q, const std::uint16_t* keys, std::size_t stride, 
   return j;
 }
 
-// The positions past the last whole vector, one scalar chain each, 4 chains side by side.
-inline void scalar_scores_tail(const float* q, const std::uint16_t* keys, std::size_t stride,
-                               int head_dim, int n, float scale, float* scores, int j,
-                               float& largest) {
-  j = scores_tiles<ScalarIsa, 4>(q, keys, stride, head_dim, n, scale, scores, j, largest);
-  scores_tiles<ScalarIsa, 1>(q, keys, stride, head_dim, n, scale, scores, j, largest);
+// The positions past the last whole vector (fewer than the width): one vector of chains, the
+// keys past n read as zeros, only the first n - j scores kept. Each kept score is the chain
+// scores_tiles computes.
+template <class I>
+void scores_last_vector(const float* q, const std::uint16_t* keys, std::size_t stride, int head_dim,
+                        int n, float scale, float* scores, int j, float& largest) {
+  using V = typename I::V;
+  const int count = n - j;
+  if (count <= 0) return;
+  V acc = I::zero();
+  for (int c = 0; c < head_dim; ++c) {
+    acc = I::fma(I::set1(q[c]), I::load_half_partial(keys + c * stride + j, count), acc);
+  }
+  const V score = I::mul(acc, I::set1(scale));
+  I::store_partial(scores + j, score, count);
+  largest = largest_lane<I>(I::keep_first(score, count, -std::numeric_limits<float>::infinity()),
+                            largest);
 }
 
 // Eight vectors per tile: the 8 fused chains hide the multiply-add latency of a lone row (the
@@ -283,7 +314,7 @@ float attention_scores(const float* q, const std::uint16_t* keys, std::size_t st
   int j = scores_tiles<I, 8, true>(q, keys, stride, head_dim, n, scale, scores, 0, largest);
   j = scores_tiles<I, 4>(q, keys, stride, head_dim, n, scale, scores, j, largest);
   j = scores_tiles<I, 1>(q, keys, stride, head_dim, n, scale, scores, j, largest);
-  scalar_scores_tail(q, keys, stride, head_dim, n, scale, scores, j, largest);
+  scores_last_vector<I>(q, keys, stride, head_dim, n, scale, scores, j, largest);
   return largest;
 }
 
@@ -344,8 +375,8 @@ void attention_scores_rows(const float* q, std::size_t q_stride, int rows,
       float* row_scores = scores + i * scores_stride;
       int j = scores_tiles<I, 1>(q + i * q_stride, keys, stride, head_dim, n[i], scale, row_scores,
                                  done, largest[i]);
-      scalar_scores_tail(q + i * q_stride, keys, stride, head_dim, n[i], scale, row_scores, j,
-                         largest[i]);
+      scores_last_vector<I>(q + i * q_stride, keys, stride, head_dim, n[i], scale, row_scores, j,
+                            largest[i]);
     }
   }
   for (; r < rows; ++r) {
@@ -380,23 +411,29 @@ void dots_rows_tile(const float* a, std::size_t a_stride, const std::uint16_t* b
       }
     }
   }
+  // Each row's own whole groups, then its last group padded with zeros (as lane_sums).
   for (int r = 0; r < kRows; ++r) {
     const float* weights = a + r * a_stride;
-    const int groups = n[r] / kLanes;
     for (int c = 0; c < kChannels; ++c) {
       const std::uint16_t* value = b + c * stride;
-      float lanes[kLanes];
-      for (int k = 0; k < kVectors; ++k) I::store(lanes + k * W, acc[r][c][k]);
-      for (int j = shared_groups * kLanes; j < groups * kLanes; j += kLanes) {
-        for (int l = 0; l < kLanes; ++l) {
-          lanes[l] = std::fma(weights[j + l], ScalarIsa::widen(value[j + l]), lanes[l]);
+      V sums[kVectors];
+      for (int k = 0; k < kVectors; ++k) sums[k] = acc[r][c][k];
+      int j = shared_groups * kLanes;
+      for (; j + kLanes <= n[r]; j += kLanes) {
+        for (int k = 0; k < kVectors; ++k) {
+          sums[k] = I::fma(I::load(weights + j + k * W), I::load_half(value + j + k * W), sums[k]);
         }
       }
-      float total = combine_lanes(lanes);
-      for (int t = groups * kLanes; t < n[r]; ++t) {
-        total = std::fma(weights[t], ScalarIsa::widen(value[t]), total);
+      if (j < n[r]) {
+        for (int k = 0; k < kVectors; ++k) {
+          const int count = n[r] - (j + k * W);
+          sums[k] = I::fma(I::load_partial(weights + j + k * W, count),
+                           I::load_half_partial(value + j + k * W, count), sums[k]);
+        }
       }
-      out[r * out_stride + c] = total;
+      float lanes[kLanes];
+      for (int k = 0; k < kVectors; ++k) I::store(lanes + k * W, sums[k]);
+      out[r * out_stride + c] = combine_lanes(lanes);
     }
   }
 }

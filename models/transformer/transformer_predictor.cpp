@@ -131,21 +131,30 @@ std::uint16_t to_half(float x) {
   return float_to_half_bits(x);
 }
 
-// One sequence's keys and values: per layer (d, capacity), each channel contiguous in time.
+// One sequence's keys and values: per layer (d, stride), each channel contiguous in time and
+// `stride` halves after the previous one. The stride is the capacity padded by one cache line:
+// a power-of-two stride (4 KB at 2048 positions) would put every channel of a head in the same
+// L1 set, so the kernels' streams (16 or 32 per head) would evict each other's prefetched lines.
 struct KvCache {
   int capacity = 0;
+  std::size_t stride = 0;
   int length = 0;                                        // positions written
   std::vector<std::vector<std::uint16_t>> keys, values;  // binary16 bits
 
+  static std::size_t padded(int capacity) {
+    constexpr std::size_t kLine = 32;  // halves per 64-byte line
+    return (static_cast<std::size_t>(capacity) + kLine - 1) / kLine * kLine + kLine;
+  }
+
   void reserve(const TransformerShape& s, int wanted) {
     if (wanted <= capacity) return;
-    const std::size_t d = s.embedding_dim;
+    const std::size_t d = s.embedding_dim, new_stride = padded(wanted);
     std::vector<std::vector<std::uint16_t>> new_keys, new_values;
     for (int layer = 0; layer < s.layers; ++layer) {
-      std::vector<std::uint16_t> k(d * wanted), v(d * wanted);
+      std::vector<std::uint16_t> k(d * new_stride), v(d * new_stride);
       for (std::size_t c = 0; c < d && length > 0; ++c) {
-        std::copy_n(&keys[layer][c * capacity], length, &k[c * wanted]);
-        std::copy_n(&values[layer][c * capacity], length, &v[c * wanted]);
+        std::copy_n(&keys[layer][c * stride], length, &k[c * new_stride]);
+        std::copy_n(&values[layer][c * stride], length, &v[c * new_stride]);
       }
       new_keys.push_back(std::move(k));
       new_values.push_back(std::move(v));
@@ -153,6 +162,7 @@ struct KvCache {
     keys = std::move(new_keys);
     values = std::move(new_values);
     capacity = wanted;
+    stride = new_stride;
   }
 };
 
@@ -237,7 +247,7 @@ class Forward {
       rotary_cos_.resize(count * half);
       rotary_sin_.resize(count * half);
     }
-    const std::size_t scores = static_cast<std::size_t>(kAttentionRows) * longest;
+    const std::size_t scores = static_cast<std::size_t>(kAttentionRows) * (longest + 32);
     if (scores_.size() < scores) scores_.resize(scores);
   }
 
@@ -288,10 +298,10 @@ class Forward {
       }
     }
     KvCache& cache = *row.cache;
-    const std::size_t capacity = cache.capacity;
+    const std::size_t stride = cache.stride;
     for (int c = 0; c < d; ++c) {
-      cache.keys[layer][c * capacity + row.position] = to_half(qkv[d + c]);
-      cache.values[layer][c * capacity + row.position] = to_half(qkv[2 * d + c]);
+      cache.keys[layer][c * stride + row.position] = to_half(qkv[d + c]);
+      cache.values[layer][c * stride + row.position] = to_half(qkv[2 * d + c]);
     }
   }
 
@@ -302,18 +312,18 @@ class Forward {
               count = static_cast<int>(group.size());
     const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
     const KvCache& cache = *group[0].cache;
-    const std::size_t capacity = cache.capacity;
-    const std::size_t offset = static_cast<std::size_t>(head) * head_dim * capacity;
+    const std::size_t offset = static_cast<std::size_t>(head) * head_dim * cache.stride;
     int n[kAttentionRows];
     for (int i = 0; i < count; ++i) n[i] = group[i].position + 1;
-    const std::size_t stride = *std::max_element(n, n + count);
+    // Padded like the cache's stride, so that the rows' scores do not share L1 sets.
+    const std::size_t stride = (*std::max_element(n, n + count) + 15) / 16 * 16 + 16;
     float* scores = scores_.data();
     float largest[kAttentionRows];
     k_.attention_scores_rows(&qkv_[static_cast<std::size_t>(first) * 3 * d + head * head_dim],
-                             3 * d, count, &cache.keys[layer][offset], capacity, head_dim, n, scale,
-                             scores, stride, largest);
+                             3 * d, count, &cache.keys[layer][offset], cache.stride, head_dim, n,
+                             scale, scores, stride, largest);
     for (int i = 0; i < count; ++i) softmax(scores + i * stride, n[i], largest[i]);
-    k_.dots_rows(scores, stride, count, &cache.values[layer][offset], capacity, head_dim, n,
+    k_.dots_rows(scores, stride, count, &cache.values[layer][offset], cache.stride, head_dim, n,
                  &mixed_[static_cast<std::size_t>(first) * d + head * head_dim], d);
   }
 

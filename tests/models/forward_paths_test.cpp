@@ -197,9 +197,9 @@ std::vector<std::uint16_t> random_halves(int head_dim, std::size_t stride, std::
 
 // The attention kernels of every path compute what the contract's plain loops compute: a score is
 // one fused chain over the channels in order, then times the scale; a weighted sum of values is
-// 32 fused lanes (position j into lane j mod 32), the fixed tree, then the tail in order. The
-// loops here are written without any kernel, so a kernel that reads a wrong address or reorders
-// a sum fails, in the one-row (decoder) and the rows (blocked encoder) kernels alike.
+// 32 fused lanes (position j into lane j mod 32, the last group padded with zeros), then the
+// fixed tree. The loops here are written without any kernel, so a kernel that reads a wrong address
+// or reorders a sum fails, in the one-row (decoder) and the rows (blocked encoder) kernels alike.
 TEST(KernelPaths, AttentionKernelsComputeTheContractsLoops) {
   std::mt19937 rng(5);
   std::normal_distribution<float> normal(0.0f, 1.0f);
@@ -223,19 +223,16 @@ TEST(KernelPaths, AttentionKernelsComputeTheContractsLoops) {
       }
       for (int c = 0; c < head_dim; ++c) {
         float lanes[32] = {};
-        const int whole = n / 32 * 32;
-        for (int j = 0; j < whole; ++j) {
-          lanes[j % 32] =
-              std::fma(weights[j], half_bits_to_float(values[c * stride + j]), lanes[j % 32]);
+        const int padded = (n + 31) / 32 * 32;  // the last group padded with zeros
+        for (int j = 0; j < padded; ++j) {
+          const float weight = j < n ? weights[j] : 0.0f;
+          const float value = j < n ? half_bits_to_float(values[c * stride + j]) : 0.0f;
+          lanes[j % 32] = std::fma(weight, value, lanes[j % 32]);
         }
         for (int width = 16; width > 0; width /= 2) {
           for (int l = 0; l < width; ++l) lanes[l] += lanes[l + width];
         }
-        float total = lanes[0];
-        for (int j = whole; j < n; ++j) {
-          total = std::fma(weights[j], half_bits_to_float(values[c * stride + j]), total);
-        }
-        expected_mixed[c] = total;
+        expected_mixed[c] = lanes[0];
       }
 
       for (const KernelPath path : step_kernels::supported_paths()) {
