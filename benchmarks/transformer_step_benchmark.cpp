@@ -45,11 +45,17 @@ struct Models {
   std::shared_ptr<const Predictor> reference, fast;
 };
 
-Models load_models(const TransformerShape& shape) {
+// The last argument of every benchmark: 0 for the binary16 cache, 1 for the 8-bit one.
+KvCachePrecision precision_argument(const benchmark::State& state, int index) {
+  return state.range(index) ? KvCachePrecision::Int8 : KvCachePrecision::Half;
+}
+
+Models load_models(const TransformerShape& shape, KvCachePrecision precision) {
   const auto path = std::filesystem::temp_directory_path() /
                     ("lmc-step-benchmark-" + std::to_string(shape.embedding_dim) + ".lmct");
   test::write_random_checkpoint(path, shape, static_cast<std::uint64_t>(shape.embedding_dim), 0.1f);
-  Models models{reference::load_transformer_predictor(path), load_transformer_predictor(path)};
+  Models models{reference::load_transformer_predictor(path),
+                load_transformer_predictor(path, precision)};
   std::filesystem::remove(path);
   return models;
 }
@@ -162,23 +168,29 @@ void lockstep_pass(const BatchPredictor& predictor, const std::vector<Bytes>& gr
 }
 
 // Reports tokens/s of the reference and the new path, their ratio, and the FLOP fraction.
-void report(benchmark::State& state, const TransformerShape& shape, double tokens,
-            double reference_seconds, double new_seconds) {
+void report(benchmark::State& state, const TransformerShape& shape, KvCachePrecision precision,
+            double tokens, double reference_seconds, double new_seconds) {
   const double flops = chunk_flops(shape, kChunk) / kChunk * tokens;
   state.counters["ref_tok/s"] = tokens / reference_seconds;
   state.counters["new_tok/s"] = tokens / new_seconds;
   state.counters["speedup"] = reference_seconds / new_seconds;
   state.counters["flop_fraction"] = flops / new_seconds / flop_limit();
   state.SetLabel(std::string(step_kernels::to_string(step_kernels::default_kernel_path())) + ", " +
-                 std::to_string(shape.parameter_count()) + " parameters");
+                 to_string(precision) + " cache, " + std::to_string(shape.parameter_count()) +
+                 " parameters");
 }
 
-// {embedding, heads} per benchmark: the 200K, 800K and 3.2M models.
-#define LMC_PAPER_SIZES ->Args({64, 4})->Args({128, 4})->Args({256, 8})
+// {embedding, heads, 8-bit cache} per benchmark: the 200K, 800K and 3.2M models, each with both
+// caches.
+#define LMC_PAPER_SIZES                   \
+  ->ArgsProduct({{64}, {4}, {0, 1}})      \
+      ->ArgsProduct({{128}, {4}, {0, 1}}) \
+      ->ArgsProduct({{256}, {8}, {0, 1}})
 
 void BM_Encode(benchmark::State& state) {
   const auto shape = paper_shape(state.range(0), state.range(1));
-  const Models models = load_models(shape);
+  const KvCachePrecision precision = precision_argument(state, 2);
+  const Models models = load_models(shape, precision);
   const auto chunk = chunks(1, kChunk)[0];
   const auto& fast = dynamic_cast<const BatchPredictor&>(*models.fast);
   std::vector<float> probs(kChunk * 256);
@@ -188,13 +200,14 @@ void BM_Encode(benchmark::State& state) {
     new_seconds += seconds_of([&] { fast.sequence_probabilities(chunk, probs); });
     tokens += kChunk;
   }
-  report(state, shape, tokens, reference_seconds, new_seconds);
+  report(state, shape, precision, tokens, reference_seconds, new_seconds);
 }
 BENCHMARK(BM_Encode) LMC_PAPER_SIZES->Unit(benchmark::kMillisecond)->Iterations(3);
 
 void BM_Decode(benchmark::State& state) {
   const auto shape = paper_shape(state.range(0), state.range(1));
-  const Models models = load_models(shape);
+  const KvCachePrecision precision = precision_argument(state, 3);
+  const Models models = load_models(shape, precision);
   const int lockstep = static_cast<int>(state.range(2));
   const auto group = chunks(lockstep, kChunk);
   const auto& fast = dynamic_cast<const BatchPredictor&>(*models.fast);
@@ -206,19 +219,20 @@ void BM_Decode(benchmark::State& state) {
     new_seconds += seconds_of([&] { lockstep_pass(fast, group); });
     tokens += lockstep * kChunk;
   }
-  report(state, shape, tokens, reference_seconds, new_seconds);
+  report(state, shape, precision, tokens, reference_seconds, new_seconds);
 }
-// {embedding, heads, chunks in lockstep}.
+// {embedding, heads, chunks in lockstep, 8-bit cache}.
 BENCHMARK(BM_Decode)
-    ->ArgsProduct({{64}, {4}, {1, 2, 4, 8}})
-    ->ArgsProduct({{128}, {4}, {1, 2, 4, 8}})
-    ->ArgsProduct({{256}, {8}, {1, 2, 4, 8}})
+    ->ArgsProduct({{64}, {4}, {1, 2, 4, 8}, {0, 1}})
+    ->ArgsProduct({{128}, {4}, {1, 2, 4, 8}, {0, 1}})
+    ->ArgsProduct({{256}, {8}, {1, 2, 4, 8}, {0, 1}})
     ->Unit(benchmark::kMillisecond)
     ->Iterations(1);
 
 void BM_Step(benchmark::State& state) {
   const auto shape = paper_shape(state.range(0), state.range(1));
-  const Models models = load_models(shape);
+  const KvCachePrecision precision = precision_argument(state, 2);
+  const Models models = load_models(shape, precision);
   const auto chunk = chunks(1, kChunk)[0];
   double reference_seconds = 0, new_seconds = 0, tokens = 0;
   for (auto _ : state) {
@@ -226,7 +240,7 @@ void BM_Step(benchmark::State& state) {
     new_seconds += seconds_of([&] { session_pass(*models.fast, chunk); });
     tokens += kChunk;
   }
-  report(state, shape, tokens, reference_seconds, new_seconds);
+  report(state, shape, precision, tokens, reference_seconds, new_seconds);
 }
 BENCHMARK(BM_Step) LMC_PAPER_SIZES->Unit(benchmark::kMillisecond)->Iterations(3);
 
@@ -234,7 +248,8 @@ BENCHMARK(BM_Step) LMC_PAPER_SIZES->Unit(benchmark::kMillisecond)->Iterations(3)
 // one with the old step; the new: blocked encoder and one lockstep decode of the group).
 void BM_CompressVerify(benchmark::State& state) {
   const auto shape = paper_shape(state.range(0), state.range(1));
-  const Models models = load_models(shape);
+  const KvCachePrecision precision = precision_argument(state, 2);
+  const Models models = load_models(shape, precision);
   const LmCompressor reference(models.reference, SevenBitMapping::ClearTopBit);
   const LmCompressor fast(models.fast, SevenBitMapping::ClearTopBit);
   // The reference's time is measured on one chunk of the group and scaled, to keep it short.
@@ -261,7 +276,7 @@ void BM_CompressVerify(benchmark::State& state) {
   }
   state.counters["lockstep"] = lockstep;
   // Both directions run the model once per byte: FLOPs of two passes per byte.
-  report(state, shape, tokens, reference_seconds, new_seconds / 2);
+  report(state, shape, precision, tokens, reference_seconds, new_seconds / 2);
   state.counters["ref_tok/s"] = tokens / reference_seconds;
   state.counters["new_tok/s"] = tokens / new_seconds;
   state.counters["speedup"] = reference_seconds / new_seconds;

@@ -253,17 +253,27 @@ auto load_checkpoint(const Options& options, Load load) {
   }
 }
 
+KvCachePrecision kv_cache_option(const Options& options) {
+  const std::string name = options.string("kv_cache");
+  if (const auto precision = parse_kv_cache_precision(name)) return *precision;
+  throw InputError(options.key_path("kv_cache") + ": expected \"binary16\" or \"int8\", got \"" +
+                   name + "\"");
+}
+
 std::unique_ptr<Compressor> make_lm(const Options& options, const CodecContext& context) {
   const std::string mode = options.string("mode");
-  const std::filesystem::path checkpoint = options.string("checkpoint");
+  const KvCachePrecision precision = kv_cache_option(options);
+  const auto load = [precision](const std::filesystem::path& checkpoint) {
+    return load_byte_transformer(checkpoint, precision);
+  };
   if (mode == "decode") {
-    std::shared_ptr<const Predictor> predictor = load_checkpoint(options, load_byte_transformer);
+    std::shared_ptr<const Predictor> predictor = load_checkpoint(options, load);
     return std::make_unique<LmCompressor>(std::move(predictor), context.mapping);
   }
   if (mode == "estimate") {
     // The decode mode's encoder without verification: its sizes are the decoded ones. (The
     // libtorch teacher-forced forward pass stays a cross-check of the model in the tests.)
-    std::shared_ptr<const Predictor> predictor = load_checkpoint(options, load_byte_transformer);
+    std::shared_ptr<const Predictor> predictor = load_checkpoint(options, load);
     return std::make_unique<LmCompressor>(std::move(predictor), context.mapping,
                                           /*verify=*/false);
   }
@@ -273,8 +283,9 @@ std::unique_ptr<Compressor> make_lm(const Options& options, const CodecContext& 
 
 }  // namespace
 
-std::unique_ptr<const Predictor> load_byte_transformer(const std::filesystem::path& checkpoint) {
-  auto predictor = load_transformer_predictor(checkpoint);
+std::unique_ptr<const Predictor> load_byte_transformer(const std::filesystem::path& checkpoint,
+                                                       KvCachePrecision precision) {
+  auto predictor = load_transformer_predictor(checkpoint, precision);
   if (predictor->vocab_size() != 256 || predictor->describe().contains("tokenizer")) {
     throw InputError(checkpoint.string() + ": a tokenized Transformer (" +
                      std::to_string(predictor->vocab_size()) +
@@ -293,6 +304,10 @@ CompressorKind lm_kind() {
           {"mode", OptionType::String, "decode",
            "decode: code with the incremental predictor and verify by decoding; estimate: size "
            "from one teacher-forced forward pass per chunk, never decoded"},
+          {"kv_cache", OptionType::String, "binary16",
+           "binary16, or int8: 8-bit keys and values with a scale per position and head (faster "
+           "decoding; a stream decodes only with the setting that coded it; rate cost per model "
+           "in docs/LM_SPEED.md)"},
       },
       make_lm,
   };

@@ -24,6 +24,7 @@
 #include "compressors/compressor.h"
 #include "models/batch_predictor.h"
 #include "models/predictor.h"
+#include "models/transformer/transformer_predictor.h"
 
 namespace lmc {
 
@@ -96,12 +97,14 @@ class LmCompressor final : public Compressor {
   SevenBitMapping mapping_;
 };
 
-// Registry entry: {"kind": "lm", "checkpoint": PATH, "mode": "decode" | "estimate"}. Both modes
+// Registry entry: {"kind": "lm", "checkpoint": PATH, "mode": "decode" | "estimate", "kv_cache":
+// "binary16" | "int8"}. Both modes
 // code with the byte Transformer's hand-written forward pass; estimate skips verification.
 CompressorKind lm_kind();
 
 // A byte Transformer checkpoint as a predictor. InputError naming the file for a tokenized one
 // (vocabulary other than the 256 bytes): the "pretrained" compressor codes those ("lmct").
-std::unique_ptr<const Predictor> load_byte_transformer(const std::filesystem::path& checkpoint);
+std::unique_ptr<const Predictor> load_byte_transformer(
+    const std::filesystem::path& checkpoint, KvCachePrecision precision = KvCachePrecision::Half);
 
 }  // namespace lmc

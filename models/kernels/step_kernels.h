@@ -11,8 +11,9 @@
 //    32 elements, whose fused multiply-adds or additions every path performs too), combined by
 //    one fixed tree;
 //  - exp is one branch-free polynomial written with the same operations in every path;
-//  - the KV cache holds IEEE binary16 (half) values, rounded once when written (by the caller,
-//    in one place); widening a half to float is exact in every path.
+//  - the KV cache holds IEEE binary16 (half) values or 8-bit codes with a float scale per
+//    position and head, rounded once when written (by the caller, in one place); widening a half
+//    or a code to float is exact in every path.
 // A vector path only decides how many of these independent chains run side by side.
 #pragma once
 
@@ -38,7 +39,8 @@ std::vector<float> pack_panels(const std::vector<float>& w, int in, int out);
 
 // The kernels of one path. All pointers may alias nothing; n, rows, in, out >= 0. A row of
 // halves (keys or values) must hold at least n + 1 of them: the AVX2 path loads a group's last
-// halves in pairs and may read the one after the last (without using it).
+// halves in pairs and may read the one after the last (without using it); rows of 8-bit codes
+// are read only up to n.
 struct Kernels {
   KernelPath path;
   const char* name;
@@ -74,6 +76,19 @@ struct Kernels {
   void (*dots_rows)(const float* a, std::size_t a_stride, int rows, const std::uint16_t* b,
                     std::size_t stride, int count, const int* n, float* out,
                     std::size_t out_stride);
+  // The two row kernels over an 8-bit cache, whose element j of channel c stands for
+  // codes[c * stride + j] times a scale of position j (one per position and head). Scores:
+  // (the chain over c of q[c] codes) key_scales[j], then times scale. Value sums: the 32-lane sums
+  // of a[j] codes (the caller has multiplied the weights by the values' scales, scale_each).
+  void (*attention_scores_rows_int8)(const float* q, std::size_t q_stride, int rows,
+                                     const std::int8_t* keys, const float* key_scales,
+                                     std::size_t stride, int head_dim, const int* n, float scale,
+                                     float* scores, std::size_t scores_stride, float* largest);
+  void (*dots_rows_int8)(const float* a, std::size_t a_stride, int rows, const std::int8_t* b,
+                         std::size_t stride, int count, const int* n, float* out,
+                         std::size_t out_stride);
+  // a[i] = (a[i] factor) by[i], two roundings.
+  void (*scale_each)(float* a, int n, float factor, const float* by);
 };
 
 const Kernels& scalar_kernels();

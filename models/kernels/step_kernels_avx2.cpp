@@ -2,6 +2,9 @@
 // (CMakeLists.txt); called only when the CPU has all three.
 #include <immintrin.h>
 
+#include <algorithm>
+#include <cstring>
+
 #include "models/kernels/step_kernels_impl.h"
 
 namespace lmc::step_kernels {
@@ -31,6 +34,17 @@ struct Avx2Isa {
         reinterpret_cast<const int*>(p),
         _mm_cmpgt_epi32(_mm_set1_epi32((count + 1) / 2), _mm_setr_epi32(0, 1, 2, 3)));
     return _mm256_and_ps(_mm256_cvtph_ps(pairs), _mm256_castsi256_ps(first(count)));
+  }
+  static V load_int8(const std::int8_t* p) {
+    return _mm256_cvtepi32_ps(
+        _mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p))));
+  }
+  // No byte masks in AVX2: the codes before `count` are copied into a zeroed vector (only in the
+  // last group of a row).
+  static V load_int8_partial(const std::int8_t* p, int count) {
+    alignas(16) std::int8_t codes[16] = {};
+    std::memcpy(codes, p, static_cast<std::size_t>(std::clamp(count, 0, kWidth)));
+    return load_int8(codes);
   }
   static V keep_first(V v, int count, float fill) {
     return _mm256_blendv_ps(_mm256_set1_ps(fill), v, _mm256_castsi256_ps(first(count)));

@@ -32,6 +32,15 @@ struct Avx512Isa {
     const __mmask16 m = first(count);
     return _mm512_maskz_cvtph_ps(kAll, _mm256_maskz_loadu_epi16(m, p));
   }
+  static V load_int8(const std::int8_t* p) {
+    return widen_codes(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+  }
+  static V load_int8_partial(const std::int8_t* p, int count) {
+    return widen_codes(_mm_maskz_loadu_epi8(first(count), p));
+  }
+  static V widen_codes(__m128i codes) {
+    return _mm512_maskz_cvtepi32_ps(kAll, _mm512_maskz_cvtepi8_epi32(kAll, codes));
+  }
   static V keep_first(V v, int count, float fill) {
     return _mm512_mask_mov_ps(_mm512_set1_ps(fill), first(count), v);
   }

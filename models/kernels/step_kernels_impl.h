@@ -12,6 +12,7 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <type_traits>
 
 #include "models/kernels/half.h"
 #include "models/kernels/step_kernels.h"
@@ -41,12 +42,17 @@ struct ScalarIsa {
   static V max(V a, V b) { return a > b ? a : b; }
   static V load_half(const std::uint16_t* p) { return widen(*p); }
   // The partial forms, for the padded last group of a reduction and the last positions of a row
-  // of scores: load_partial(p, count) and load_half_partial give the first `count` elements at p
+  // of scores: load_partial(p, count), load_half_partial and load_int8_partial give the first
+  // `count` elements at p
   // (all when count >= the width) and zeros after them; keep_first(v, count, fill) replaces the
   // lanes from `count` on by `fill`; store_partial writes the first `count` lanes.
   static V load_partial(const float* p, int count) { return count > 0 ? *p : 0.0f; }
   static V load_half_partial(const std::uint16_t* p, int count) {
     return count > 0 ? widen(*p) : 0.0f;
+  }
+  static V load_int8(const std::int8_t* p) { return static_cast<float>(*p); }
+  static V load_int8_partial(const std::int8_t* p, int count) {
+    return count > 0 ? static_cast<float>(*p) : 0.0f;
   }
   static V keep_first(V v, int count, float fill) { return count > 0 ? v : fill; }
   static void store_partial(float* p, V v, int count) {
@@ -63,6 +69,40 @@ struct ScalarIsa {
 };
 
 constexpr int kLanes = 32;  // of every reduction, in every path
+
+// A cache element widened to float, exactly: a binary16 half or an 8-bit code (T = std::uint16_t
+// or std::int8_t), I::kWidth of them at p; the partial form zeros the lanes from `count` on.
+template <class I>
+typename I::V load_cache(const std::uint16_t* p) {
+  return I::load_half(p);
+}
+template <class I>
+typename I::V load_cache(const std::int8_t* p) {
+  return I::load_int8(p);
+}
+template <class I>
+typename I::V load_cache_partial(const std::uint16_t* p, int count) {
+  return I::load_half_partial(p, count);
+}
+template <class I>
+typename I::V load_cache_partial(const std::int8_t* p, int count) {
+  return I::load_int8_partial(p, count);
+}
+
+// A score from its chain `acc` (positions j.. of a row): scale acc for half keys; for 8-bit keys,
+// whose element is code * key_scales[position], (acc key_scales[j..]) scale. `count` < the width
+// reads only that many scales (the lanes after are discarded by the caller).
+template <class I, class T>
+typename I::V finish_score(typename I::V acc, const float* key_scales, int j, float scale,
+                           int count = I::kWidth) {
+  if constexpr (std::is_same_v<T, std::int8_t>) {
+    const typename I::V s =
+        count >= I::kWidth ? I::load(key_scales + j) : I::load_partial(key_scales + j, count);
+    return I::mul(I::mul(acc, s), I::set1(scale));
+  } else {
+    return I::mul(acc, I::set1(scale));
+  }
+}
 
 // How far ahead (in halves) the decoder's kernels ask for the KV cache: one lone row reads each
 // channel of a head's cache once, from L3, as a stream the hardware prefetchers do not follow well
@@ -138,11 +178,11 @@ inline float combine_lanes(float* lanes) {
   return lanes[0];
 }
 
-// Sums of a[j] b[j] (kProduct; b halves) or of a[j] for `count` vectors b `stride` apart, each in
-// 32 lanes. Several sums run side by side so that their chains hide each other's latency; each
-// sum's operations are exactly those of a lone one.
-template <class I, bool kProduct, int kCount>
-void lane_sums(const float* a, const std::uint16_t* b, std::size_t stride, int n, float* out) {
+// Sums of a[j] b[j] (kProduct; b cache elements) or of a[j] for `count` vectors b `stride` apart,
+// each in 32 lanes. Several sums run side by side so that their chains hide each other's latency;
+// each sum's operations are exactly those of a lone one.
+template <class I, bool kProduct, int kCount, class T = std::uint16_t>
+void lane_sums(const float* a, const T* b, std::size_t stride, int n, float* out) {
   using V = typename I::V;
   constexpr int W = I::kWidth, kVectors = kLanes / W;
   V acc[kCount][kVectors];
@@ -159,7 +199,7 @@ void lane_sums(const float* a, const std::uint16_t* b, std::size_t stride, int n
     for (int k = 0; k < kVectors; ++k) {
       const V x = I::load(a + j + k * W);
       for (int s = 0; s < kCount; ++s) {
-        acc[s][k] = kProduct ? I::fma(x, I::load_half(b + s * stride + j + k * W), acc[s][k])
+        acc[s][k] = kProduct ? I::fma(x, load_cache<I>(b + s * stride + j + k * W), acc[s][k])
                              : I::add(acc[s][k], x);
       }
     }
@@ -169,9 +209,9 @@ void lane_sums(const float* a, const std::uint16_t* b, std::size_t stride, int n
       const int count = n - (j + k * W);
       const V x = I::load_partial(a + j + k * W, count);
       for (int s = 0; s < kCount; ++s) {
-        acc[s][k] =
-            kProduct ? I::fma(x, I::load_half_partial(b + s * stride + j + k * W, count), acc[s][k])
-                     : I::add(acc[s][k], x);
+        acc[s][k] = kProduct ? I::fma(x, load_cache_partial<I>(b + s * stride + j + k * W, count),
+                                      acc[s][k])
+                             : I::add(acc[s][k], x);
       }
     }
   }
@@ -228,22 +268,21 @@ void scale(float* a, int n, float factor) {
 template <class I>
 float sum(const float* a, int n) {
   float out;
-  lane_sums<I, false, 1>(a, nullptr, 0, n, &out);
+  lane_sums<I, false, 1>(a, static_cast<const std::uint16_t*>(nullptr), 0, n, &out);
   return out;
 }
 
 // out[c] = the sum of a[j] b[c * stride + j] for c < count, I::kDotChannels at a time (enough
 // independent chains to hide the multiply-add latency, each weight vector loaded once for all).
-template <class I>
-void dots(const float* a, const std::uint16_t* b, std::size_t stride, int count, int n,
-          float* out) {
+template <class I, class T = std::uint16_t>
+void dots(const float* a, const T* b, std::size_t stride, int count, int n, float* out) {
   constexpr int kChannels = I::kDotChannels;
   int c = 0;
   for (; c + kChannels <= count; c += kChannels) {
-    lane_sums<I, true, kChannels>(a, b + c * stride, stride, n, out + c);
+    lane_sums<I, true, kChannels, T>(a, b + c * stride, stride, n, out + c);
   }
-  for (; c + 4 <= count; c += 4) lane_sums<I, true, 4>(a, b + c * stride, stride, n, out + c);
-  for (; c < count; ++c) lane_sums<I, true, 1>(a, b + c * stride, stride, n, out + c);
+  for (; c + 4 <= count; c += 4) lane_sums<I, true, 4, T>(a, b + c * stride, stride, n, out + c);
+  for (; c < count; ++c) lane_sums<I, true, 1, T>(a, b + c * stride, stride, n, out + c);
 }
 
 // The largest of `top`'s lanes and `largest` (exact in any order).
@@ -257,9 +296,9 @@ float largest_lane(typename I::V top, float largest) {
 
 // kVectors vectors of positions at a time, each a chain over the head's channels. Raises
 // `largest` to the largest score written (the softmax's shift, without a pass of its own).
-template <class I, int kVectors, bool kPrefetch = false>
-int scores_tiles(const float* q, const std::uint16_t* keys, std::size_t stride, int head_dim, int n,
-                 float scale, float* scores, int j, float& largest) {
+template <class I, int kVectors, bool kPrefetch = false, class T = std::uint16_t>
+int scores_tiles(const float* q, const T* keys, const float* key_scales, std::size_t stride,
+                 int head_dim, int n, float scale, float* scores, int j, float& largest) {
   using V = typename I::V;
   constexpr int W = I::kWidth, kTile = kVectors * W;
   if (j + kTile > n) return j;
@@ -270,14 +309,17 @@ int scores_tiles(const float* q, const std::uint16_t* keys, std::size_t stride, 
     const bool prefetch = kPrefetch && j + kPrefetchAhead < n;
     for (int c = 0; c < head_dim; ++c) {
       const V qc = I::set1(q[c]);
-      const std::uint16_t* k = keys + c * stride + j;
+      const T* k = keys + c * stride + j;
       if (prefetch) {
-        for (int line = 0; line < kTile; line += 32) __builtin_prefetch(k + kPrefetchAhead + line);
+        constexpr int kLine = 64 / sizeof(T);
+        for (int line = 0; line < kTile; line += kLine) {
+          __builtin_prefetch(k + kPrefetchAhead + line);
+        }
       }
-      for (int v = 0; v < kVectors; ++v) acc[v] = I::fma(qc, I::load_half(k + v * W), acc[v]);
+      for (int v = 0; v < kVectors; ++v) acc[v] = I::fma(qc, load_cache<I>(k + v * W), acc[v]);
     }
     for (int v = 0; v < kVectors; ++v) {
-      const V score = I::mul(acc[v], I::set1(scale));
+      const V score = finish_score<I, T>(acc[v], key_scales, j + v * W, scale);
       I::store(scores + j + v * W, score);
       top = I::max(top, score);
     }
@@ -289,17 +331,17 @@ int scores_tiles(const float* q, const std::uint16_t* keys, std::size_t stride, 
 // The positions past the last whole vector (fewer than the width): one vector of chains, the
 // keys past n read as zeros, only the first n - j scores kept. Each kept score is the chain
 // scores_tiles computes.
-template <class I>
-void scores_last_vector(const float* q, const std::uint16_t* keys, std::size_t stride, int head_dim,
-                        int n, float scale, float* scores, int j, float& largest) {
+template <class I, class T = std::uint16_t>
+void scores_last_vector(const float* q, const T* keys, const float* key_scales, std::size_t stride,
+                        int head_dim, int n, float scale, float* scores, int j, float& largest) {
   using V = typename I::V;
   const int count = n - j;
   if (count <= 0) return;
   V acc = I::zero();
   for (int c = 0; c < head_dim; ++c) {
-    acc = I::fma(I::set1(q[c]), I::load_half_partial(keys + c * stride + j, count), acc);
+    acc = I::fma(I::set1(q[c]), load_cache_partial<I>(keys + c * stride + j, count), acc);
   }
-  const V score = I::mul(acc, I::set1(scale));
+  const V score = finish_score<I, T>(acc, key_scales, j, scale, count);
   I::store_partial(scores + j, score, count);
   largest = largest_lane<I>(I::keep_first(score, count, -std::numeric_limits<float>::infinity()),
                             largest);
@@ -307,22 +349,31 @@ void scores_last_vector(const float* q, const std::uint16_t* keys, std::size_t s
 
 // Eight vectors per tile: the 8 fused chains hide the multiply-add latency of a lone row (the
 // decoder's), which four did not.
+template <class I, class T>
+float attention_scores_of(const float* q, const T* keys, const float* key_scales,
+                          std::size_t stride, int head_dim, int n, float scale, float* scores) {
+  float largest = -std::numeric_limits<float>::infinity();
+  int j = scores_tiles<I, 8, true, T>(q, keys, key_scales, stride, head_dim, n, scale, scores, 0,
+                                      largest);
+  j = scores_tiles<I, 4, false, T>(q, keys, key_scales, stride, head_dim, n, scale, scores, j,
+                                   largest);
+  j = scores_tiles<I, 1, false, T>(q, keys, key_scales, stride, head_dim, n, scale, scores, j,
+                                   largest);
+  scores_last_vector<I, T>(q, keys, key_scales, stride, head_dim, n, scale, scores, j, largest);
+  return largest;
+}
+
 template <class I>
 float attention_scores(const float* q, const std::uint16_t* keys, std::size_t stride, int head_dim,
                        int n, float scale, float* scores) {
-  float largest = -std::numeric_limits<float>::infinity();
-  int j = scores_tiles<I, 8, true>(q, keys, stride, head_dim, n, scale, scores, 0, largest);
-  j = scores_tiles<I, 4>(q, keys, stride, head_dim, n, scale, scores, j, largest);
-  j = scores_tiles<I, 1>(q, keys, stride, head_dim, n, scale, scores, j, largest);
-  scores_last_vector<I>(q, keys, stride, head_dim, n, scale, scores, j, largest);
-  return largest;
+  return attention_scores_of<I>(q, keys, nullptr, stride, head_dim, n, scale, scores);
 }
 
 // Queries of kRows rows of one sequence over the same keys, kVectors vectors of positions at a
 // time: each key vector is widened once for all rows. Each score is the same chain as in
 // scores_tiles. Stops at the last whole tile before `end`.
-template <class I, int kRows, int kVectors>
-int scores_rows_tiles(const float* q, std::size_t q_stride, const std::uint16_t* keys,
+template <class I, int kRows, int kVectors, class T>
+int scores_rows_tiles(const float* q, std::size_t q_stride, const T* keys, const float* key_scales,
                       std::size_t stride, int head_dim, int end, float scale, float* scores,
                       std::size_t scores_stride, float* largest) {
   using V = typename I::V;
@@ -337,7 +388,7 @@ int scores_rows_tiles(const float* q, std::size_t q_stride, const std::uint16_t*
     }
     for (int c = 0; c < head_dim; ++c) {
       V k[kVectors];
-      for (int v = 0; v < kVectors; ++v) k[v] = I::load_half(keys + c * stride + j + v * W);
+      for (int v = 0; v < kVectors; ++v) k[v] = load_cache<I>(keys + c * stride + j + v * W);
       for (int r = 0; r < kRows; ++r) {
         const V qc = I::set1(q[r * q_stride + c]);
         for (int v = 0; v < kVectors; ++v) acc[r][v] = I::fma(qc, k[v], acc[r][v]);
@@ -345,7 +396,7 @@ int scores_rows_tiles(const float* q, std::size_t q_stride, const std::uint16_t*
     }
     for (int r = 0; r < kRows; ++r) {
       for (int v = 0; v < kVectors; ++v) {
-        const V score = I::mul(acc[r][v], I::set1(scale));
+        const V score = finish_score<I, T>(acc[r][v], key_scales, j + v * W, scale);
         I::store(scores + r * scores_stride + j + v * W, score);
         top[r] = I::max(top[r], score);
       }
@@ -357,40 +408,58 @@ int scores_rows_tiles(const float* q, std::size_t q_stride, const std::uint16_t*
 
 // attention_scores of `rows` queries (row r over n[r] positions) in tiles of rows; largest[r] =
 // the largest of row r's scores.
-template <class I>
-void attention_scores_rows(const float* q, std::size_t q_stride, int rows,
-                           const std::uint16_t* keys, std::size_t stride, int head_dim,
-                           const int* n, float scale, float* scores, std::size_t scores_stride,
-                           float* largest) {
+template <class I, class T>
+void attention_scores_rows_of(const float* q, std::size_t q_stride, int rows, const T* keys,
+                              const float* key_scales, std::size_t stride, int head_dim,
+                              const int* n, float scale, float* scores, std::size_t scores_stride,
+                              float* largest) {
   constexpr int kRows = 4;
   int r = 0;
   for (; r + kRows <= rows; r += kRows) {
     const int shortest = *std::min_element(n + r, n + r + kRows);
     float* top = largest + r;
     std::fill_n(top, kRows, -std::numeric_limits<float>::infinity());
-    const int done =
-        scores_rows_tiles<I, kRows, 2>(q + r * q_stride, q_stride, keys, stride, head_dim, shortest,
-                                       scale, scores + r * scores_stride, scores_stride, top);
+    const int done = scores_rows_tiles<I, kRows, 2, T>(
+        q + r * q_stride, q_stride, keys, key_scales, stride, head_dim, shortest, scale,
+        scores + r * scores_stride, scores_stride, top);
     for (int i = r; i < r + kRows; ++i) {
       float* row_scores = scores + i * scores_stride;
-      int j = scores_tiles<I, 1>(q + i * q_stride, keys, stride, head_dim, n[i], scale, row_scores,
-                                 done, largest[i]);
-      scores_last_vector<I>(q + i * q_stride, keys, stride, head_dim, n[i], scale, row_scores, j,
-                            largest[i]);
+      int j = scores_tiles<I, 1, false, T>(q + i * q_stride, keys, key_scales, stride, head_dim,
+                                           n[i], scale, row_scores, done, largest[i]);
+      scores_last_vector<I, T>(q + i * q_stride, keys, key_scales, stride, head_dim, n[i], scale,
+                               row_scores, j, largest[i]);
     }
   }
   for (; r < rows; ++r) {
-    largest[r] = attention_scores<I>(q + r * q_stride, keys, stride, head_dim, n[r], scale,
-                                     scores + r * scores_stride);
+    largest[r] = attention_scores_of<I, T>(q + r * q_stride, keys, key_scales, stride, head_dim,
+                                           n[r], scale, scores + r * scores_stride);
   }
+}
+
+template <class I>
+void attention_scores_rows(const float* q, std::size_t q_stride, int rows,
+                           const std::uint16_t* keys, std::size_t stride, int head_dim,
+                           const int* n, float scale, float* scores, std::size_t scores_stride,
+                           float* largest) {
+  attention_scores_rows_of<I>(q, q_stride, rows, keys, nullptr, stride, head_dim, n, scale, scores,
+                              scores_stride, largest);
+}
+
+template <class I>
+void attention_scores_rows_int8(const float* q, std::size_t q_stride, int rows,
+                                const std::int8_t* keys, const float* key_scales,
+                                std::size_t stride, int head_dim, const int* n, float scale,
+                                float* scores, std::size_t scores_stride, float* largest) {
+  attention_scores_rows_of<I>(q, q_stride, rows, keys, key_scales, stride, head_dim, n, scale,
+                              scores, scores_stride, largest);
 }
 
 // dots for kRows rows of weights a (row r over n[r] positions) and kChannels value rows b: the
 // 32-lane sums of the whole groups all rows share run together, each value vector widened once;
 // every row then finishes its own groups, tree and tail exactly as lane_sums does.
-template <class I, int kRows, int kChannels>
-void dots_rows_tile(const float* a, std::size_t a_stride, const std::uint16_t* b,
-                    std::size_t stride, const int* n, float* out, std::size_t out_stride) {
+template <class I, int kRows, int kChannels, class T>
+void dots_rows_tile(const float* a, std::size_t a_stride, const T* b, std::size_t stride,
+                    const int* n, float* out, std::size_t out_stride) {
   using V = typename I::V;
   constexpr int W = I::kWidth, kVectors = kLanes / W;
   const int shared_groups = *std::min_element(n, n + kRows) / kLanes;
@@ -404,7 +473,7 @@ void dots_rows_tile(const float* a, std::size_t a_stride, const std::uint16_t* b
     for (int k = 0; k < kVectors; ++k) {
       const int j = g * kLanes + k * W;
       V values[kChannels];
-      for (int c = 0; c < kChannels; ++c) values[c] = I::load_half(b + c * stride + j);
+      for (int c = 0; c < kChannels; ++c) values[c] = load_cache<I>(b + c * stride + j);
       for (int r = 0; r < kRows; ++r) {
         const V x = I::load(a + r * a_stride + j);
         for (int c = 0; c < kChannels; ++c) acc[r][c][k] = I::fma(x, values[c], acc[r][c][k]);
@@ -415,20 +484,20 @@ void dots_rows_tile(const float* a, std::size_t a_stride, const std::uint16_t* b
   for (int r = 0; r < kRows; ++r) {
     const float* weights = a + r * a_stride;
     for (int c = 0; c < kChannels; ++c) {
-      const std::uint16_t* value = b + c * stride;
+      const T* value = b + c * stride;
       V sums[kVectors];
       for (int k = 0; k < kVectors; ++k) sums[k] = acc[r][c][k];
       int j = shared_groups * kLanes;
       for (; j + kLanes <= n[r]; j += kLanes) {
         for (int k = 0; k < kVectors; ++k) {
-          sums[k] = I::fma(I::load(weights + j + k * W), I::load_half(value + j + k * W), sums[k]);
+          sums[k] = I::fma(I::load(weights + j + k * W), load_cache<I>(value + j + k * W), sums[k]);
         }
       }
       if (j < n[r]) {
         for (int k = 0; k < kVectors; ++k) {
           const int count = n[r] - (j + k * W);
           sums[k] = I::fma(I::load_partial(weights + j + k * W, count),
-                           I::load_half_partial(value + j + k * W, count), sums[k]);
+                           load_cache_partial<I>(value + j + k * W, count), sums[k]);
         }
       }
       float lanes[kLanes];
@@ -440,23 +509,33 @@ void dots_rows_tile(const float* a, std::size_t a_stride, const std::uint16_t* b
 
 // out[r * out_stride + c] = dots of row r (a + r * a_stride over n[r] positions) with value row
 // c < count, for r < rows.
-template <class I>
-void dots_rows(const float* a, std::size_t a_stride, int rows, const std::uint16_t* b,
-               std::size_t stride, int count, const int* n, float* out, std::size_t out_stride) {
+template <class I, class T = std::uint16_t>
+void dots_rows(const float* a, std::size_t a_stride, int rows, const T* b, std::size_t stride,
+               int count, const int* n, float* out, std::size_t out_stride) {
   constexpr int kRows = I::kDotRows, kChannels = 2;
   int r = 0;
   for (; r + kRows <= rows; r += kRows) {
     int c = 0;
     for (; c + kChannels <= count; c += kChannels) {
-      dots_rows_tile<I, kRows, kChannels>(a + r * a_stride, a_stride, b + c * stride, stride, n + r,
-                                          out + r * out_stride + c, out_stride);
+      dots_rows_tile<I, kRows, kChannels, T>(a + r * a_stride, a_stride, b + c * stride, stride,
+                                             n + r, out + r * out_stride + c, out_stride);
     }
     for (; c < count; ++c) {
-      dots_rows_tile<I, kRows, 1>(a + r * a_stride, a_stride, b + c * stride, stride, n + r,
-                                  out + r * out_stride + c, out_stride);
+      dots_rows_tile<I, kRows, 1, T>(a + r * a_stride, a_stride, b + c * stride, stride, n + r,
+                                     out + r * out_stride + c, out_stride);
     }
   }
-  for (; r < rows; ++r) dots<I>(a + r * a_stride, b, stride, count, n[r], out + r * out_stride);
+  for (; r < rows; ++r) dots<I, T>(a + r * a_stride, b, stride, count, n[r], out + r * out_stride);
+}
+
+// a[i] = (a[i] factor) by[i]: softmax weights times the 8-bit values' scales.
+template <class I>
+void scale_each(float* a, int n, float factor, const float* by) {
+  constexpr int W = I::kWidth;
+  const typename I::V f = I::set1(factor);
+  int i = 0;
+  for (; i + W <= n; i += W) I::store(a + i, I::mul(I::mul(I::load(a + i), f), I::load(by + i)));
+  for (; i < n; ++i) a[i] = (a[i] * factor) * by[i];
 }
 
 // kRows x kVectors outputs at a time: y[r][o] = bias[o], then one fused step per input index.
@@ -533,8 +612,21 @@ void matmul(const float* x, std::size_t x_stride, int rows, const float* w, cons
 
 template <class I>
 Kernels make_kernels(KernelPath path, const char* name) {
-  return {path,      name,   matmul<I>, attention_scores<I>,      exp_sum<I>,  scale<I>, gelu<I>,
-          max_of<I>, sum<I>, dots<I>,   attention_scores_rows<I>, dots_rows<I>};
+  return {path,
+          name,
+          matmul<I>,
+          attention_scores<I>,
+          exp_sum<I>,
+          scale<I>,
+          gelu<I>,
+          max_of<I>,
+          sum<I>,
+          dots<I>,
+          attention_scores_rows<I>,
+          dots_rows<I>,
+          attention_scores_rows_int8<I>,
+          dots_rows<I, std::int8_t>,
+          scale_each<I>};
 }
 
 }  // namespace

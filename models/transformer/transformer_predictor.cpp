@@ -124,45 +124,105 @@ Weights load_weights(const Checkpoint& checkpoint, const std::filesystem::path& 
 // cache of a 2048-byte chunk is 4 MB in float32 for the 200K model, 16 MB for 3.2M), and halves
 // halve its traffic. Rounded here, in one place, so every kernel path reads the same halves;
 // clamped to the largest half so that no key or value becomes infinite.
-std::uint16_t to_half(float x) {
-  constexpr float kHalfMax = 65504.0f;
+constexpr float kHalfMax = 65504.0f;
+
+float clamped_to_half_range(float x) {
   x = x < -kHalfMax ? -kHalfMax : x;
-  x = x > kHalfMax ? kHalfMax : x;
-  return float_to_half_bits(x);
+  return x > kHalfMax ? kHalfMax : x;
+}
+
+std::uint16_t to_half(float x) { return float_to_half_bits(clamped_to_half_range(x)); }
+
+// The 8-bit cache (KvCachePrecision::Int8) halves the traffic again: one head's key (or value)
+// at one position, x[0..n), becomes codes round(x / s) in [-127, 127] with s = max |x| / 127
+// (s = 0 and zero codes when x is all zeros), clamped like the halves. Returns s.
+float quantize_head(const float* x, int n, std::int8_t* codes, std::size_t code_stride) {
+  float largest = 0.0f;
+  for (int c = 0; c < n; ++c) largest = std::max(largest, std::fabs(clamped_to_half_range(x[c])));
+  const float s = largest / 127.0f;
+  for (int c = 0; c < n; ++c) {
+    const float code = s > 0.0f ? std::nearbyint(clamped_to_half_range(x[c]) / s) : 0.0f;
+    codes[c * code_stride] = static_cast<std::int8_t>(std::clamp(code, -127.0f, 127.0f));
+  }
+  return s;
+}
+
+// Copies the first `length` elements of each of `rows` rows from a (rows, stride) matrix to a
+// (rows, new_stride) one.
+template <class T>
+std::vector<T> restrided(const std::vector<T>& old, std::size_t rows, std::size_t stride,
+                         std::size_t new_stride, int length) {
+  std::vector<T> grown(rows * new_stride);
+  for (std::size_t r = 0; r < rows && length > 0; ++r) {
+    std::copy_n(&old[r * stride], length, &grown[r * new_stride]);
+  }
+  return grown;
 }
 
 // One sequence's keys and values: per layer (d, stride), each channel contiguous in time and
-// `stride` halves after the previous one. The stride is the capacity padded by one cache line:
-// a power-of-two stride (4 KB at 2048 positions) would put every channel of a head in the same
-// L1 set, so the kernels' streams (16 or 32 per head) would evict each other's prefetched lines.
+// `stride` elements after the previous one; the 8-bit cache adds per layer (heads, stride) scales
+// of keys and of values. The stride is the capacity padded by one cache line: a power-of-two
+// stride (4 KB at 2048 positions) would put every channel of a head in the same L1 set, so the
+// kernels' streams (16 or 32 per head) would evict each other's prefetched lines.
 struct KvCache {
+  KvCachePrecision precision = KvCachePrecision::Half;
   int capacity = 0;
   std::size_t stride = 0;
-  int length = 0;                                        // positions written
-  std::vector<std::vector<std::uint16_t>> keys, values;  // binary16 bits
+  int length = 0;                                                // positions written
+  std::vector<std::vector<std::uint16_t>> keys, values;          // binary16 bits (Half)
+  std::vector<std::vector<std::int8_t>> key_codes, value_codes;  // (Int8)
+  std::vector<std::vector<float>> key_scales, value_scales;      // (Int8)
 
-  static std::size_t padded(int capacity) {
-    constexpr std::size_t kLine = 32;  // halves per 64-byte line
-    return (static_cast<std::size_t>(capacity) + kLine - 1) / kLine * kLine + kLine;
+  explicit KvCache(KvCachePrecision p) : precision(p) {}
+
+  std::size_t padded(int wanted) const {
+    // Elements per 64-byte line.
+    const std::size_t line = precision == KvCachePrecision::Half ? 32 : 64;
+    return (static_cast<std::size_t>(wanted) + line - 1) / line * line + line;
   }
 
   void reserve(const TransformerShape& s, int wanted) {
     if (wanted <= capacity) return;
-    const std::size_t d = s.embedding_dim, new_stride = padded(wanted);
-    std::vector<std::vector<std::uint16_t>> new_keys, new_values;
+    const std::size_t d = s.embedding_dim, heads = s.heads, new_stride = padded(wanted);
+    keys.resize(s.layers);
+    values.resize(s.layers);
+    key_codes.resize(s.layers);
+    value_codes.resize(s.layers);
+    key_scales.resize(s.layers);
+    value_scales.resize(s.layers);
     for (int layer = 0; layer < s.layers; ++layer) {
-      std::vector<std::uint16_t> k(d * new_stride), v(d * new_stride);
-      for (std::size_t c = 0; c < d && length > 0; ++c) {
-        std::copy_n(&keys[layer][c * stride], length, &k[c * new_stride]);
-        std::copy_n(&values[layer][c * stride], length, &v[c * new_stride]);
+      if (precision == KvCachePrecision::Half) {
+        keys[layer] = restrided(keys[layer], d, stride, new_stride, length);
+        values[layer] = restrided(values[layer], d, stride, new_stride, length);
+      } else {
+        key_codes[layer] = restrided(key_codes[layer], d, stride, new_stride, length);
+        value_codes[layer] = restrided(value_codes[layer], d, stride, new_stride, length);
+        key_scales[layer] = restrided(key_scales[layer], heads, stride, new_stride, length);
+        value_scales[layer] = restrided(value_scales[layer], heads, stride, new_stride, length);
       }
-      new_keys.push_back(std::move(k));
-      new_values.push_back(std::move(v));
     }
-    keys = std::move(new_keys);
-    values = std::move(new_values);
     capacity = wanted;
     stride = new_stride;
+  }
+
+  // Keys and values (each an (heads, head_dim) vector) of `position`.
+  void write(int layer, int position, const float* key, const float* value, int heads,
+             int head_dim) {
+    const std::size_t t = position;
+    if (precision == KvCachePrecision::Half) {
+      for (std::size_t c = 0; c < static_cast<std::size_t>(heads * head_dim); ++c) {
+        keys[layer][c * stride + t] = to_half(key[c]);
+        values[layer][c * stride + t] = to_half(value[c]);
+      }
+      return;
+    }
+    for (int h = 0; h < heads; ++h) {
+      const std::size_t first = static_cast<std::size_t>(h) * head_dim;
+      key_scales[layer][h * stride + t] =
+          quantize_head(key + first, head_dim, &key_codes[layer][first * stride + t], stride);
+      value_scales[layer][h * stride + t] =
+          quantize_head(value + first, head_dim, &value_codes[layer][first * stride + t], stride);
+    }
   }
 };
 
@@ -297,12 +357,7 @@ class Forward {
         rotate(&qkv[d + h * head_dim], r);
       }
     }
-    KvCache& cache = *row.cache;
-    const std::size_t stride = cache.stride;
-    for (int c = 0; c < d; ++c) {
-      cache.keys[layer][c * stride + row.position] = to_half(qkv[d + c]);
-      cache.values[layer][c * stride + row.position] = to_half(qkv[2 * d + c]);
-    }
+    row.cache->write(layer, row.position, &qkv[d], &qkv[2 * d], s_.heads, head_dim);
   }
 
   // One head of `group` (rows first.. of this pass, all of one cache) over each row's positions
@@ -319,12 +374,28 @@ class Forward {
     const std::size_t stride = (*std::max_element(n, n + count) + 15) / 16 * 16 + 16;
     float* scores = scores_.data();
     float largest[kAttentionRows];
-    k_.attention_scores_rows(&qkv_[static_cast<std::size_t>(first) * 3 * d + head * head_dim],
-                             3 * d, count, &cache.keys[layer][offset], cache.stride, head_dim, n,
-                             scale, scores, stride, largest);
-    for (int i = 0; i < count; ++i) softmax(scores + i * stride, n[i], largest[i]);
-    k_.dots_rows(scores, stride, count, &cache.values[layer][offset], cache.stride, head_dim, n,
-                 &mixed_[static_cast<std::size_t>(first) * d + head * head_dim], d);
+    const float* queries = &qkv_[static_cast<std::size_t>(first) * 3 * d + head * head_dim];
+    float* mixed = &mixed_[static_cast<std::size_t>(first) * d + head * head_dim];
+    if (cache.precision == KvCachePrecision::Half) {
+      k_.attention_scores_rows(queries, 3 * d, count, &cache.keys[layer][offset], cache.stride,
+                               head_dim, n, scale, scores, stride, largest);
+      for (int i = 0; i < count; ++i) softmax(scores + i * stride, n[i], largest[i]);
+      k_.dots_rows(scores, stride, count, &cache.values[layer][offset], cache.stride, head_dim, n,
+                   mixed, d);
+      return;
+    }
+    const std::size_t scales = static_cast<std::size_t>(head) * cache.stride;
+    k_.attention_scores_rows_int8(queries, 3 * d, count, &cache.key_codes[layer][offset],
+                                  &cache.key_scales[layer][scales], cache.stride, head_dim, n,
+                                  scale, scores, stride, largest);
+    // The softmax's weights times the values' scales, so that the value sums run over the codes.
+    const float* value_scales = &cache.value_scales[layer][scales];
+    for (int i = 0; i < count; ++i) {
+      float* weights = scores + i * stride;
+      k_.scale_each(weights, n[i], 1.0f / k_.exp_sum(weights, n[i], largest[i]), value_scales);
+    }
+    k_.dots_rows_int8(scores, stride, count, &cache.value_codes[layer][offset], cache.stride,
+                      head_dim, n, mixed, d);
   }
 
   // a = softmax(a), `largest` its largest element: two passes over a (exponentials and their
@@ -358,8 +429,12 @@ constexpr int kFirstCapacity = 256;
 
 class TransformerSession final : public PredictorSession {
  public:
-  TransformerSession(const Weights& weights, const step_kernels::Kernels& kernels)
-      : s_(weights.shape), forward_(weights, kernels), probabilities_(s_.vocab_size) {
+  TransformerSession(const Weights& weights, const step_kernels::Kernels& kernels,
+                     KvCachePrecision precision)
+      : s_(weights.shape),
+        forward_(weights, kernels),
+        cache_(precision),
+        probabilities_(s_.vocab_size) {
     cache_.reserve(s_, kFirstCapacity);
   }
 
@@ -411,9 +486,13 @@ class TransformerSession final : public PredictorSession {
 // are one position of each sequence asked for.
 class TransformerLockstep final : public LockstepSessions {
  public:
-  TransformerLockstep(const Weights& weights, const step_kernels::Kernels& kernels, int count)
-      : s_(weights.shape), forward_(weights, kernels), sequences_(count) {
-    for (auto& sequence : sequences_) sequence.cache.reserve(s_, kFirstCapacity);
+  TransformerLockstep(const Weights& weights, const step_kernels::Kernels& kernels,
+                      KvCachePrecision precision, int count)
+      : s_(weights.shape), forward_(weights, kernels) {
+    for (int k = 0; k < count; ++k) {
+      sequences_.push_back(Sequence{KvCache(precision)});
+      sequences_.back().cache.reserve(s_, kFirstCapacity);
+    }
   }
 
   int count() const override { return static_cast<int>(sequences_.size()); }
@@ -476,10 +555,12 @@ std::size_t l3_cache_bytes() {
 // (Intel Xeon), compress + verify of 3.2M ran 1.6x faster with 4 chunks than with 1, and 200K
 // 15 % slower with 8 than with 4. Only the speed depends on it: the lockstep decoder's
 // probabilities are those of any other width.
-int preferred_lockstep_width(const TransformerShape& s) {
+int preferred_lockstep_width(const TransformerShape& s, KvCachePrecision precision) {
   static const double budget =
       static_cast<double>(std::min(l3_cache_bytes() / 4, std::size_t{32} << 20));
-  const double cache_bytes = 2.0 * s.layers * s.embedding_dim * 2048 * sizeof(std::uint16_t);
+  // Per channel and position: a half, or a code and its share of the head's scale.
+  const double element = precision == KvCachePrecision::Half ? 2.0 : 1.0 + 4.0 / s.head_dim();
+  const double cache_bytes = 2.0 * s.layers * s.embedding_dim * 2048 * element;
   return std::clamp(static_cast<int>(budget / cache_bytes), 1, 4);
 }
 
@@ -490,10 +571,11 @@ constexpr int kEncoderBlock = 64;
 class TransformerPredictor final : public Predictor, public BatchPredictor {
  public:
   TransformerPredictor(const std::filesystem::path& path, const Checkpoint& checkpoint,
-                       step_kernels::KernelPath kernels)
+                       step_kernels::KernelPath kernels, KvCachePrecision precision)
       : path_(path),
         weights_(load_weights(checkpoint, path)),
         kernels_(step_kernels::kernels(kernels)),
+        precision_(precision),
         hash_(fnv1a64_file_hash(path)),
         training_(training_summary(checkpoint.header)),
         tokenizer_(checkpoint.header.value("tokenizer", nlohmann::json())) {}
@@ -501,13 +583,15 @@ class TransformerPredictor final : public Predictor, public BatchPredictor {
   int vocab_size() const override { return weights_.shape.vocab_size; }
   std::uint64_t parameter_count() const override { return weights_.shape.parameter_count(); }
   std::unique_ptr<PredictorSession> new_session() const override {
-    return std::make_unique<TransformerSession>(weights_, kernels_);
+    return std::make_unique<TransformerSession>(weights_, kernels_, precision_);
   }
   std::unique_ptr<LockstepSessions> new_lockstep(int count) const override {
-    return std::make_unique<TransformerLockstep>(weights_, kernels_, count);
+    return std::make_unique<TransformerLockstep>(weights_, kernels_, precision_, count);
   }
 
-  int lockstep_width() const override { return preferred_lockstep_width(weights_.shape); }
+  int lockstep_width() const override {
+    return preferred_lockstep_width(weights_.shape, precision_);
+  }
 
   void sequence_probabilities(ByteView symbols, std::span<float> out) const override {
     const int n = static_cast<int>(symbols.size()), vocab = vocab_size();
@@ -517,7 +601,7 @@ class TransformerPredictor final : public Predictor, public BatchPredictor {
     for (auto symbol : symbols) {
       if (symbol >= vocab) throw std::out_of_range("sequence_probabilities: symbol too large");
     }
-    KvCache cache;
+    KvCache cache(precision_);
     cache.reserve(weights_.shape, std::max(n, 1));
     Forward forward(weights_, kernels_);
     std::vector<Row> rows;
@@ -541,7 +625,8 @@ class TransformerPredictor final : public Predictor, public BatchPredictor {
                         {"inference",
                          "hand-written forward pass with KV cache: blocked encoder, lockstep "
                          "decoder, fixed-order float32 reductions, single-threaded"},
-                        {"kernels", kernels_.name}};
+                        {"kernels", kernels_.name},
+                        {"kv_cache", to_string(precision_)}};
     if (!training_.is_null()) d["training"] = training_;
     if (!tokenizer_.is_null()) d["tokenizer"] = tokenizer_;
     return d;
@@ -561,6 +646,7 @@ class TransformerPredictor final : public Predictor, public BatchPredictor {
   std::filesystem::path path_;
   Weights weights_;
   const step_kernels::Kernels& kernels_;
+  KvCachePrecision precision_;
   std::string hash_;
   nlohmann::json training_;
   nlohmann::json tokenizer_;  // null for a byte model
@@ -570,17 +656,39 @@ class TransformerPredictor final : public Predictor, public BatchPredictor {
 
 std::unique_ptr<Predictor> load_transformer_predictor(const std::filesystem::path& checkpoint,
                                                       step_kernels::KernelPath kernels) {
-  return std::make_unique<TransformerPredictor>(checkpoint, read_checkpoint(checkpoint), kernels);
+  return load_transformer_predictor(checkpoint, kernels, KvCachePrecision::Half);
+}
+
+std::unique_ptr<Predictor> load_transformer_predictor(const std::filesystem::path& checkpoint,
+                                                      step_kernels::KernelPath kernels,
+                                                      KvCachePrecision precision) {
+  return std::make_unique<TransformerPredictor>(checkpoint, read_checkpoint(checkpoint), kernels,
+                                                precision);
+}
+
+std::unique_ptr<Predictor> load_transformer_predictor(const std::filesystem::path& checkpoint,
+                                                      KvCachePrecision precision) {
+  return load_transformer_predictor(checkpoint, step_kernels::default_kernel_path(), precision);
 }
 
 std::unique_ptr<Predictor> make_transformer_predictor(const std::filesystem::path& path,
                                                       const Checkpoint& checkpoint) {
-  return std::make_unique<TransformerPredictor>(path, checkpoint,
-                                                step_kernels::default_kernel_path());
+  return std::make_unique<TransformerPredictor>(
+      path, checkpoint, step_kernels::default_kernel_path(), KvCachePrecision::Half);
+}
+
+const char* to_string(KvCachePrecision precision) {
+  return precision == KvCachePrecision::Half ? "binary16" : "int8";
+}
+
+std::optional<KvCachePrecision> parse_kv_cache_precision(std::string_view name) {
+  if (name == "binary16") return KvCachePrecision::Half;
+  if (name == "int8") return KvCachePrecision::Int8;
+  return std::nullopt;
 }
 
 std::unique_ptr<Predictor> load_transformer_predictor(const std::filesystem::path& checkpoint) {
-  return load_transformer_predictor(checkpoint, step_kernels::default_kernel_path());
+  return load_transformer_predictor(checkpoint, KvCachePrecision::Half);
 }
 
 }  // namespace lmc

@@ -93,6 +93,7 @@ struct ModelCase {
   int embedding_dim, heads;
   const char* positional;
   std::vector<std::size_t> lengths;  // of the test chunks: block boundaries and beyond 2048
+  KvCachePrecision cache = KvCachePrecision::Half;
 };
 
 void PrintTo(const ModelCase& c, std::ostream* os) { *os << c.name; }
@@ -122,7 +123,8 @@ class ForwardPaths : public ::testing::TestWithParam<ModelCase> {
 // The encoder's blocks, a session's single positions and a lockstep decoder's rows give the
 // same floats.
 TEST_P(ForwardPaths, BlockedEncoderSessionAndLockstepAreBitIdentical) {
-  const auto predictor = load_transformer_predictor(checkpoint_);
+  const auto predictor = load_transformer_predictor(checkpoint_, GetParam().cache);
+  EXPECT_EQ(predictor->describe().at("kv_cache"), to_string(GetParam().cache));
   const auto lockstep = lockstep_probabilities(*predictor, chunks_);
   for (std::size_t i = 0; i < chunks_.size(); ++i) {
     const auto session = incremental_probabilities(*predictor, chunks_[i]);
@@ -137,12 +139,13 @@ TEST_P(ForwardPaths, BlockedEncoderSessionAndLockstepAreBitIdentical) {
 TEST_P(ForwardPaths, EveryKernelPathIsBitIdentical) {
   const auto paths = step_kernels::supported_paths();
   RecordProperty("paths", std::to_string(paths.size()));
-  const auto reference = load_transformer_predictor(checkpoint_, KernelPath::Scalar);
+  const auto reference =
+      load_transformer_predictor(checkpoint_, KernelPath::Scalar, GetParam().cache);
   EXPECT_EQ(reference->describe().at("kernels"), "scalar");
   std::vector<std::vector<float>> expected;
   for (const auto& chunk : chunks_) expected.push_back(blocked_probabilities(*reference, chunk));
   for (const KernelPath path : paths) {
-    const auto predictor = load_transformer_predictor(checkpoint_, path);
+    const auto predictor = load_transformer_predictor(checkpoint_, path, GetParam().cache);
     EXPECT_EQ(predictor->describe().at("kernels"), step_kernels::to_string(path));
     for (std::size_t i = 0; i < chunks_.size(); ++i) {
       EXPECT_EQ(first_difference(blocked_probabilities(*predictor, chunks_[i]), expected[i]), -1)
@@ -160,12 +163,18 @@ TEST_P(ForwardPaths, EveryKernelPathIsBitIdentical) {
 
 INSTANTIATE_TEST_SUITE_P(
     PaperSizes, ForwardPaths,
-    ::testing::Values(ModelCase{"200K_sinusoidal", 64, 4, "sinusoidal", {2048, 2100, 777, 64, 1}},
-                      ModelCase{"200K_rotary", 64, 4, "rotary", {2100, 1000, 65}},
-                      ModelCase{"800K_sinusoidal", 128, 4, "sinusoidal", {1030, 500}},
-                      ModelCase{"800K_rotary", 128, 4, "rotary", {700, 129}},
-                      ModelCase{"3.2M_sinusoidal", 256, 8, "sinusoidal", {400, 300}},
-                      ModelCase{"3.2M_rotary", 256, 8, "rotary", {333, 200}}),
+    ::testing::Values(
+        ModelCase{"200K_sinusoidal", 64, 4, "sinusoidal", {2048, 2100, 777, 64, 1}},
+        ModelCase{"200K_rotary", 64, 4, "rotary", {2100, 1000, 65}},
+        ModelCase{"800K_sinusoidal", 128, 4, "sinusoidal", {1030, 500}},
+        ModelCase{"800K_rotary", 128, 4, "rotary", {700, 129}},
+        ModelCase{"3.2M_sinusoidal", 256, 8, "sinusoidal", {400, 300}},
+        ModelCase{"3.2M_rotary", 256, 8, "rotary", {333, 200}},
+        // The 8-bit cache: another model of the same weights, with the same contract.
+        ModelCase{"200K_rotary_int8", 64, 4, "rotary", {2100, 1000, 65}, KvCachePrecision::Int8},
+        ModelCase{
+            "800K_sinusoidal_int8", 128, 4, "sinusoidal", {1030, 500}, KvCachePrecision::Int8},
+        ModelCase{"3.2M_rotary_int8", 256, 8, "rotary", {333, 200}, KvCachePrecision::Int8}),
     [](const auto& info) {
       std::string name = info.param.name;
       for (auto& c : name) c = c == '.' ? '_' : c;
@@ -273,6 +282,90 @@ TEST(KernelPaths, AttentionKernelsComputeTheContractsLoops) {
           ASSERT_EQ(std::bit_cast<std::uint32_t>(rows_mixed[c]),
                     std::bit_cast<std::uint32_t>(expected_mixed[c]))
               << where << ", channel " << c;
+        }
+      }
+    }
+  }
+}
+
+// The same for the 8-bit cache's kernels: a score is (the chain over the codes) times the
+// position's key scale, times the head's scale; value sums run over the codes (the weights
+// already carry the values' scales, scale_each). One row (the decoder's) and 5 (the encoder's).
+TEST(KernelPaths, Int8AttentionKernelsComputeTheContractsLoops) {
+  std::mt19937 rng(6);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  std::uniform_int_distribution<int> code(-127, 127);
+  for (const int head_dim : {16, 32}) {
+    for (const int n : {1, 15, 16, 17, 31, 32, 127, 129, 256, 300, 1000, 2048}) {
+      const std::size_t stride = n + 3;
+      std::vector<std::int8_t> keys(head_dim * stride), values(head_dim * stride);
+      for (auto& k : keys) k = static_cast<std::int8_t>(code(rng));
+      for (auto& v : values) v = static_cast<std::int8_t>(code(rng));
+      std::vector<float> key_scales(n), value_scales(n), q(head_dim), weights(n);
+      for (auto& s : key_scales) s = std::abs(normal(rng)) / 127;
+      for (auto& s : value_scales) s = std::abs(normal(rng)) / 127;
+      for (auto& x : q) x = normal(rng);
+      for (auto& x : weights) x = std::abs(normal(rng)) / n;
+      const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim)), factor = 0.75f;
+
+      std::vector<float> expected_scores(n), expected_weights(n), expected_mixed(head_dim);
+      for (int j = 0; j < n; ++j) {
+        float chain = 0.0f;
+        for (int c = 0; c < head_dim; ++c) chain = std::fma(q[c], keys[c * stride + j], chain);
+        expected_scores[j] = (chain * key_scales[j]) * scale;
+        expected_weights[j] = (weights[j] * factor) * value_scales[j];
+      }
+      for (int c = 0; c < head_dim; ++c) {
+        float lanes[32] = {};
+        for (int j = 0; j < (n + 31) / 32 * 32; ++j) {
+          const float value = j < n ? static_cast<float>(values[c * stride + j]) : 0.0f;
+          lanes[j % 32] = std::fma(j < n ? expected_weights[j] : 0.0f, value, lanes[j % 32]);
+        }
+        for (int width = 16; width > 0; width /= 2) {
+          for (int l = 0; l < width; ++l) lanes[l] += lanes[l + width];
+        }
+        expected_mixed[c] = lanes[0];
+      }
+
+      for (const KernelPath path : step_kernels::supported_paths()) {
+        const auto& k = step_kernels::kernels(path);
+        const std::string where = std::string(step_kernels::to_string(path)) +
+                                  ", head_dim = " + std::to_string(head_dim) +
+                                  ", n = " + std::to_string(n);
+        std::vector<float> scaled = weights;
+        k.scale_each(scaled.data(), n, factor, value_scales.data());
+        EXPECT_EQ(first_difference(scaled, expected_weights), -1) << where;
+
+        for (const int rows : {1, 5}) {
+          int lengths[5];
+          for (int r = 0; r < rows; ++r) lengths[r] = std::max(1, n - r);
+          std::vector<float> rows_q(rows * head_dim), scores(rows * n), largest(rows);
+          for (int r = 0; r < rows; ++r)
+            std::copy(q.begin(), q.end(), rows_q.begin() + r * head_dim);
+          k.attention_scores_rows_int8(rows_q.data(), head_dim, rows, keys.data(),
+                                       key_scales.data(), stride, head_dim, lengths, scale,
+                                       scores.data(), n, largest.data());
+          std::vector<float> rows_weights(rows * n, 0.0f), mixed(rows * head_dim);
+          for (int r = 0; r < rows; ++r) {
+            std::copy_n(expected_weights.begin(), lengths[r], rows_weights.begin() + r * n);
+          }
+          k.dots_rows_int8(rows_weights.data(), n, rows, values.data(), stride, head_dim, lengths,
+                           mixed.data(), head_dim);
+          for (int r = 0; r < rows; ++r) {
+            for (int j = 0; j < lengths[r]; ++j) {
+              ASSERT_EQ(std::bit_cast<std::uint32_t>(scores[r * n + j]),
+                        std::bit_cast<std::uint32_t>(expected_scores[j]))
+                  << where << ", rows " << rows << ", row " << r << ", position " << j;
+            }
+            EXPECT_EQ(largest[r], *std::max_element(expected_scores.begin(),
+                                                    expected_scores.begin() + lengths[r]))
+                << where << ", row " << r;
+          }
+          for (int c = 0; c < head_dim; ++c) {
+            ASSERT_EQ(std::bit_cast<std::uint32_t>(mixed[c]),
+                      std::bit_cast<std::uint32_t>(expected_mixed[c]))
+                << where << ", rows " << rows << ", channel " << c;
+          }
         }
       }
     }
