@@ -311,10 +311,12 @@ class TinyTransformer : public ::testing::Test {
     test::write_random_checkpoint(checkpoint_, shape_, 42);
   }
 
-  std::unique_ptr<Compressor> make(SevenBitMapping mapping, const std::string& mode = "decode") {
+  std::unique_ptr<Compressor> make(SevenBitMapping mapping, const std::string& mode = "decode",
+                                   const std::string& kv_cache = "binary16") {
     const CompressorKind* kind = find_compressor_kind("lm");
-    const auto options = Options::validate({{"checkpoint", checkpoint_.string()}, {"mode", mode}},
-                                           kind->options, "compressors[0]");
+    const auto options = Options::validate(
+        {{"checkpoint", checkpoint_.string()}, {"mode", mode}, {"kv_cache", kv_cache}},
+        kind->options, "compressors[0]");
     return kind->make(options, CodecContext{kChunk, mapping});
   }
 
@@ -390,6 +392,36 @@ TEST_F(TinyTransformer, EstimateModeSizesAgreeWithTheDecodedPath) {
     Counters estimated, decoded;
     EXPECT_EQ(estimate->compress(chunk, estimated), decode->compress(chunk, decoded));
     EXPECT_EQ(estimated, decoded);
+  }
+}
+
+// "kv_cache": "int8" codes with the 8-bit cache: recorded, round-trips alone and in lockstep, and
+// gives other streams than binary16 (another model); a misspelt value names its key.
+TEST_F(TinyTransformer, Int8CacheIsRecordedAndRoundTrips) {
+  const auto half = make(SevenBitMapping::ClearTopBit);
+  const auto int8 = make(SevenBitMapping::ClearTopBit, "decode", "int8");
+  EXPECT_EQ(half->settings().at("model").at("kv_cache"), "binary16");
+  EXPECT_EQ(int8->settings().at("model").at("kv_cache"), "int8");
+  const std::vector<Bytes> chunks = {text_like(70), random_bytes(71), text_like(72)};
+  std::vector<Bytes> streams;
+  std::vector<std::size_t> sizes;
+  for (const auto& chunk : chunks) {
+    expect_round_trip(*int8, chunk);
+    streams.push_back(int8->compress(chunk));
+    sizes.push_back(chunk.size());
+  }
+  EXPECT_NE(streams[0], half->compress(chunks[0]));
+  const std::vector<ByteView> views(streams.begin(), streams.end());
+  const auto decoded = int8->decompress_batch(views, sizes);
+  for (std::size_t i = 0; i < chunks.size(); ++i) {
+    EXPECT_EQ(decoded[i].bytes, int8->expected_roundtrip(chunks[i])) << "chunk " << i;
+  }
+  try {
+    make(SevenBitMapping::ClearTopBit, "decode", "fp8");
+    FAIL() << "an unknown cache precision must throw";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("compressors[0].kv_cache"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("\"fp8\""), std::string::npos) << e.what();
   }
 }
 
