@@ -98,8 +98,8 @@ class LmCompressor final : public Compressor {
 };
 
 // Registry entry: {"kind": "lm", "checkpoint": PATH, "mode": "decode" | "estimate", "kv_cache":
-// "binary16" | "int8"}. Both modes
-// code with the byte Transformer's hand-written forward pass; estimate skips verification.
+// "binary16" | "int8"}. Both modes code with the byte Transformer's hand-written forward pass;
+// estimate skips verification.
 CompressorKind lm_kind();
 
 // A byte Transformer checkpoint as a predictor. InputError naming the file for a tokenized one

@@ -192,7 +192,9 @@ void lane_sums(const float* a, const T* b, std::size_t stride, int n, float* out
   int j = 0;
   for (; j + kLanes <= n; j += kLanes) {
     if constexpr (kProduct) {
-      if (j + kPrefetchAhead < n) {
+      // One prefetch per 64-byte line: every group of halves, every other group of 8-bit codes.
+      constexpr int kLine = 64 / sizeof(T);
+      if (j % kLine == 0 && j + kPrefetchAhead < n) {
         for (int s = 0; s < kCount; ++s) __builtin_prefetch(b + s * stride + j + kPrefetchAhead);
       }
     }

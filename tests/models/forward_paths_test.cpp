@@ -196,6 +196,20 @@ TEST(KernelPaths, DispatchFollowsTheEnvironmentAndRefusesWhatItCannotRun) {
   if (saved) setenv("LMC_STEP_KERNELS", previous.c_str(), 1);
 }
 
+// The contract's 32-lane sum of weight(j) value(j) for j < n, written plainly: position j into
+// lane j mod 32 (fused), the last group padded with zeros, then the fixed tree.
+template <class Weight, class Value>
+float padded_lane_sum(int n, Weight weight, Value value) {
+  float lanes[32] = {};
+  for (int j = 0; j < (n + 31) / 32 * 32; ++j) {
+    lanes[j % 32] = std::fma(j < n ? weight(j) : 0.0f, j < n ? value(j) : 0.0f, lanes[j % 32]);
+  }
+  for (int width = 16; width > 0; width /= 2) {
+    for (int l = 0; l < width; ++l) lanes[l] += lanes[l + width];
+  }
+  return lanes[0];
+}
+
 // A head's keys or values for `stride` positions (channel c's at c * stride), random halves.
 std::vector<std::uint16_t> random_halves(int head_dim, std::size_t stride, std::mt19937& rng) {
   std::normal_distribution<float> normal(0.0f, 2.0f);
@@ -231,17 +245,9 @@ TEST(KernelPaths, AttentionKernelsComputeTheContractsLoops) {
         expected_scores[j] = chain * scale;
       }
       for (int c = 0; c < head_dim; ++c) {
-        float lanes[32] = {};
-        const int padded = (n + 31) / 32 * 32;  // the last group padded with zeros
-        for (int j = 0; j < padded; ++j) {
-          const float weight = j < n ? weights[j] : 0.0f;
-          const float value = j < n ? half_bits_to_float(values[c * stride + j]) : 0.0f;
-          lanes[j % 32] = std::fma(weight, value, lanes[j % 32]);
-        }
-        for (int width = 16; width > 0; width /= 2) {
-          for (int l = 0; l < width; ++l) lanes[l] += lanes[l + width];
-        }
-        expected_mixed[c] = lanes[0];
+        expected_mixed[c] = padded_lane_sum(
+            n, [&](int j) { return weights[j]; },
+            [&](int j) { return half_bits_to_float(values[c * stride + j]); });
       }
 
       for (const KernelPath path : step_kernels::supported_paths()) {
@@ -316,15 +322,9 @@ TEST(KernelPaths, Int8AttentionKernelsComputeTheContractsLoops) {
         expected_weights[j] = (weights[j] * factor) * value_scales[j];
       }
       for (int c = 0; c < head_dim; ++c) {
-        float lanes[32] = {};
-        for (int j = 0; j < (n + 31) / 32 * 32; ++j) {
-          const float value = j < n ? static_cast<float>(values[c * stride + j]) : 0.0f;
-          lanes[j % 32] = std::fma(j < n ? expected_weights[j] : 0.0f, value, lanes[j % 32]);
-        }
-        for (int width = 16; width > 0; width /= 2) {
-          for (int l = 0; l < width; ++l) lanes[l] += lanes[l + width];
-        }
-        expected_mixed[c] = lanes[0];
+        expected_mixed[c] = padded_lane_sum(
+            n, [&](int j) { return expected_weights[j]; },
+            [&](int j) { return static_cast<float>(values[c * stride + j]); });
       }
 
       for (const KernelPath path : step_kernels::supported_paths()) {
