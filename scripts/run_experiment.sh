@@ -6,9 +6,10 @@
 # configs' "threads" (Figure 2's: one thread, so two at a time on two cores), each continued where
 # it stopped (`lmc_train --resume`; a finished one returns at once), then evaluates them with
 # `bench run configs/EXPERIMENT.json --out results/EXPERIMENT` and lays the results out with
-# notebooks/EXPERIMENT.py. Stop it any time and run it again to go on. Hours of CPU: README,
-# "Tokenization and model size". The weights stay local (models/checkpoints/EXPERIMENT/*.lmct
-# are ignored); their training logs and the results are what gets committed.
+# notebooks/EXPERIMENT.py. Stop it any time and run it again to go on. Hours of CPU:
+# docs/EXPERIMENTS.md, "Tokenization and model size". The weights stay local
+# (models/checkpoints/EXPERIMENT/*.lmct are ignored); their training logs and the results are
+# what gets committed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 experiment="${1:?usage: scripts/run_experiment.sh table2|figure2}"
