@@ -9,7 +9,7 @@
 
 #include "compressors/compressor.h"
 #include "datasets/dataset.h"
-#include "harness/runner.h"
+#include "harness/run/runner.h"
 
 namespace lmc {
 namespace {

@@ -55,9 +55,9 @@ TEST(Lzma2, PresetOptionsAreValidatedAndUsed) {
   EXPECT_EQ(extreme->decompress(extreme->compress(text), text.size()), text);
 }
 
-// The generation figure (harness/generation.h) compresses 256 extensions of a 2 kB context per
-// sampled byte and relies on this: below the dictionary size, a smaller dictionary changes one
-// header byte (the dictionary's size), never the length.
+// The generation figure (harness/experiments/generation.h) compresses 256 extensions of a 2 kB
+// context per sampled byte and relies on this: below the dictionary size, a smaller dictionary
+// changes one header byte (the dictionary's size), never the length.
 TEST(Lzma2, SmallDictionaryKeepsTheLengthOfShorterInputs) {
   const auto paper = make_codec(lzma2_kind());
   const auto small = make_codec(lzma2_kind(), {{"dict_size", 4096}});

@@ -1,4 +1,4 @@
-// The run journal reader (harness/journal.h) that `bench run --resume` uses, on an arbitrary
+// The run journal reader (harness/run/journal.h) that `bench run --resume` uses, on an arbitrary
 // journal.jsonl. It reads a folder, so the input is written to one temporary folder first.
 #include <unistd.h>
 
@@ -6,7 +6,7 @@
 #include <fstream>
 
 #include "fuzz_support.h"
-#include "harness/journal.h"
+#include "harness/run/journal.h"
 
 namespace {
 

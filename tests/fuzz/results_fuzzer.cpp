@@ -1,9 +1,9 @@
-// The readers of a results.json (harness/result_sets.h): parse, then merge and compare, as
+// The readers of a results.json (harness/report/result_sets.h): parse, then merge and compare, as
 // `bench report` and `bench compare` do.
 #include <string_view>
 
 #include "fuzz_support.h"
-#include "harness/result_sets.h"
+#include "harness/report/result_sets.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view text(reinterpret_cast<const char*>(data), size);

@@ -8,8 +8,8 @@
 #include <cstdio>
 #include <map>
 
-#include "harness/config.h"
-#include "harness/runner.h"
+#include "harness/run/config.h"
+#include "harness/run/runner.h"
 #include "test_support.h"
 
 namespace lmc {
@@ -30,7 +30,8 @@ void check_against_reference(const nlohmann::json& dataset, const References& re
                            {"datasets", {dataset}},
                            {"compressors", nlohmann::json::array()},
                            {"modes", {"chunked", "unchunked"}}};
-  for (const auto& [name, reference] : references) config["compressors"].push_back({{"name", name}});
+  for (const auto& [name, reference] : references)
+    config["compressors"].push_back({{"name", name}});
   const RunConfig run_config = parse_run_config(config);
   const PreparedRun prepared = prepare_run(run_config);
   RunOptions options;
@@ -41,11 +42,12 @@ void check_against_reference(const nlohmann::json& dataset, const References& re
     const Reference& reference = references.at(row.compressor);
     const bool chunked = row.mode == Mode::Chunked;
     const double expected = chunked ? reference.chunked : reference.whole;
-    std::printf("golden %-16s %-10s %-9s chunks %6llu  measured %8.3f %%  reference %8.3f %%  "
-                "difference %+.3f\n",
-                row.dataset.c_str(), row.compressor.c_str(), chunked ? "chunked" : "whole",
-                static_cast<unsigned long long>(row.totals.chunks), row.rates.raw_rate, expected,
-                row.rates.raw_rate - expected);
+    std::printf(
+        "golden %-16s %-10s %-9s chunks %6llu  measured %8.3f %%  reference %8.3f %%  "
+        "difference %+.3f\n",
+        row.dataset.c_str(), row.compressor.c_str(), chunked ? "chunked" : "whole",
+        static_cast<unsigned long long>(row.totals.chunks), row.rates.raw_rate, expected,
+        row.rates.raw_rate - expected);
     EXPECT_NEAR(row.rates.raw_rate, expected, reference.tolerance)
         << row.dataset << " / " << row.compressor << " / " << to_string(row.mode);
     EXPECT_EQ(row.totals.verified_chunks, row.totals.chunks);

@@ -1,4 +1,4 @@
-#include "harness/accounting.h"
+#include "harness/run/accounting.h"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "harness/config.h"
+#include "harness/run/config.h"
 
 #include <gtest/gtest.h>
 

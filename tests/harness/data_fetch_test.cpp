@@ -1,6 +1,6 @@
 // `bench data`: downloads from a local HTTP server (tests/harness/data_server.py on 127.0.0.1)
 // serving fixture archives made here, with a catalogue of their own checksums.
-#include "harness/data_fetch.h"
+#include "harness/fetch/data_fetch.h"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -22,7 +22,7 @@
 
 #include "common/error.h"
 #include "harness/bench_cli.h"
-#include "harness/digest.h"
+#include "harness/fetch/digest.h"
 #include "test_support.h"
 
 namespace lmc {

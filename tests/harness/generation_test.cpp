@@ -1,6 +1,7 @@
-// `bench samples` (harness/generation.h): which bytes are given, the files written, seeds, errors.
-// The data is made here: a gray PNG of two tiles, a 16 kHz WAV of two chunks, a text of three.
-#include "harness/generation.h"
+// `bench samples` (harness/experiments/generation.h): which bytes are given, the files written,
+// seeds, errors. The data is made here: a gray PNG of two tiles, a 16 kHz WAV of two chunks, a text
+// of three.
+#include "harness/experiments/generation.h"
 
 #include <gtest/gtest.h>
 #include <sndfile.h>

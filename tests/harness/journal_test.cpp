@@ -1,6 +1,6 @@
 // The run journal: a line per finished piece, on disk as soon as it is appended; only the run
 // that wrote it may resume it; a line cut short by a crash is dropped, other damage is an error.
-#include "harness/journal.h"
+#include "harness/run/journal.h"
 
 #include <gtest/gtest.h>
 

@@ -1,5 +1,5 @@
 // `bench run --plan`: every row timed on its first chunks and priced at the chunks it will run.
-#include "harness/plan.h"
+#include "harness/run/plan.h"
 
 #include <gtest/gtest.h>
 #include <sys/wait.h>

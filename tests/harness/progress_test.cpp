@@ -1,6 +1,6 @@
 // Progress: the time-left estimate weighs each lane (compressor x mode) by its own speed, and the
 // console sink reports what the runner tells it.
-#include "harness/progress.h"
+#include "harness/run/progress.h"
 
 #include <gtest/gtest.h>
 

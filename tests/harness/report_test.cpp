@@ -1,9 +1,9 @@
-#include "harness/report.h"
+#include "harness/report/report.h"
 
 #include <gtest/gtest.h>
 
-#include "harness/paper_reference.h"
-#include "harness/result_sets.h"
+#include "harness/report/paper_reference.h"
+#include "harness/report/result_sets.h"
 
 namespace lmc {
 namespace {

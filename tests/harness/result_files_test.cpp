@@ -8,8 +8,8 @@
 #include <string>
 
 #include "common/error.h"
-#include "harness/journal.h"
-#include "harness/result_sets.h"
+#include "harness/report/result_sets.h"
+#include "harness/run/journal.h"
 #include "test_support.h"
 
 namespace lmc {

@@ -1,12 +1,12 @@
-#include "harness/runner.h"
+#include "harness/run/runner.h"
 
 #include <gtest/gtest.h>
 
 #include <cstring>
 
 #include "common/error.h"
-#include "harness/in_context.h"
-#include "harness/journal.h"
+#include "harness/experiments/in_context.h"
+#include "harness/run/journal.h"
 #include "test_support.h"
 
 namespace lmc {
