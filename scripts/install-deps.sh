@@ -21,6 +21,8 @@ packages=(
   libopenblas0-pthread libtcmalloc-minimal4
   # hostile input: libFuzzer targets and the ASan + UBSan test build (scripts/fuzz.sh, sanitize.sh)
   clang libclang-rt-14-dev llvm
+  # a baseline x86-64 CPU (qemu64) for the test that bench runs without AVX (tests/harness)
+  qemu-user
   # reports
   python3 python3-matplotlib jupyter-nbconvert python3-ipykernel
   # the TorchScript test traces a tiny model and trains a tokenizer (tests/models)

@@ -7,6 +7,7 @@
 #include <ctime>
 #include <fstream>
 
+#include "common/cpu_info.h"
 #include "common/options.h"
 #include "compressors/compressor.h"
 #include "harness/version.h"
@@ -24,17 +25,6 @@ std::string utc_timestamp() {
 
 namespace {
 
-std::string cpu_model() {
-  std::ifstream cpuinfo("/proc/cpuinfo");
-  for (std::string line; std::getline(cpuinfo, line);) {
-    if (line.rfind("model name", 0) == 0) {
-      const auto colon = line.find(':');
-      if (colon != std::string::npos) return line.substr(colon + 2);
-    }
-  }
-  return "unknown";
-}
-
 std::string host_name() {
   std::array<char, 256> name{};
   if (gethostname(name.data(), name.size() - 1) != 0) return "unknown";
@@ -44,14 +34,10 @@ std::string host_name() {
 }  // namespace
 
 nlohmann::json run_provenance(const std::vector<std::string>& command_line) {
-  return {{"program", "lmc-bench"},
-          {"version", LMC_VERSION},
-          {"git_revision", LMC_GIT_REVISION},
-          {"host", host_name()},
-          {"cpu", cpu_model()},
-          {"hardware_threads", sysconf(_SC_NPROCESSORS_ONLN)},
-          {"command", command_line},
-          {"started_utc", utc_timestamp()}};
+  return {{"program", "lmc-bench"},           {"version", LMC_VERSION},
+          {"git_revision", LMC_GIT_REVISION}, {"host", host_name()},
+          {"cpu", cpu_description()},         {"hardware_threads", sysconf(_SC_NPROCESSORS_ONLN)},
+          {"command", command_line},          {"started_utc", utc_timestamp()}};
 }
 
 nlohmann::json library_versions() {

@@ -391,6 +391,12 @@ std::vector<RowResult> execute_run(const PreparedRun& run, const RunOptions& opt
     row.rule.header_bytes = row.rule.discount_header ? compressor.compress(Bytes{0}).size() : 0;
     row.rule.parameter_count = compressor.parameter_count();
     row.settings = compressor.settings();
+    // A model's lockstep width is measured on the machine (models/transformer): it decides only
+    // the speed, so it is recorded here, beside the settings that decide the bytes (and outside
+    // the run's fingerprint, which --resume compares).
+    if (mode == Mode::Chunked && row.verified && row.rule.parameter_count > 0) {
+      row.settings["decode_width"] = compressor.decode_batch_size();
+    }
     rows.push_back(std::move(row));
   }
 

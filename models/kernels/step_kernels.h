@@ -11,6 +11,9 @@
 //    32 elements, whose fused multiply-adds or additions every path performs too), combined by
 //    one fixed tree;
 //  - exp is one branch-free polynomial written with the same operations in every path;
+//  - every forward pass runs with subnormal floats flushed to zero, as inputs and as results
+//    (FlushSubnormals below): a trained model's softmax weights and value products underflow,
+//    and Intel cores take a microcode assist for every subnormal operand (several times slower);
 //  - the KV cache holds IEEE binary16 (half) values or 8-bit codes with a float scale per
 //    position and head, rounded once when written (by the caller, in one place); widening a half
 //    or a code to float is exact in every path.
@@ -24,7 +27,33 @@
 #include <string_view>
 #include <vector>
 
+#if defined(__x86_64__) || defined(__i386__)
+#include <xmmintrin.h>
+#endif
+
 namespace lmc::step_kernels {
+
+// Flush-to-zero and denormals-are-zero (MXCSR bits 15 and 6) for this thread while it lives: a
+// subnormal operand reads as zero and a subnormal result becomes zero, in the scalar and in every
+// vector path alike (both are SSE/AVX instructions under the same MXCSR). On exit only these two
+// control bits go back to what they were; the exception flags raised inside stay set, so a test
+// can check that a forward pass saw no subnormal operand (the denormal flag, bit 1).
+class FlushSubnormals {
+ public:
+#if defined(__x86_64__) || defined(__i386__)
+  static constexpr unsigned kControlBits = 0x8040;
+  FlushSubnormals() : saved_(_mm_getcsr()) { _mm_setcsr(saved_ | kControlBits); }
+  ~FlushSubnormals() { _mm_setcsr((_mm_getcsr() & ~kControlBits) | (saved_ & kControlBits)); }
+
+ private:
+  unsigned saved_;
+#else
+  FlushSubnormals() = default;
+#endif
+ public:
+  FlushSubnormals(const FlushSubnormals&) = delete;
+  FlushSubnormals& operator=(const FlushSubnormals&) = delete;
+};
 
 enum class KernelPath { Scalar, Avx2, Avx512 };
 
@@ -89,6 +118,13 @@ struct Kernels {
                          std::size_t out_stride);
   // a[i] = (a[i] factor) by[i], two roundings.
   void (*scale_each)(float* a, int n, float factor, const float* by);
+  // Writing the KV cache, one scalar function compiled for each path (F16C's conversion and
+  // SSE4.1's rounding where the path has them; the same halves and codes everywhere):
+  // out[c * stride] = x[c], clamped to the largest half and rounded to binary16, for c < n;
+  void (*store_halves)(const float* x, int n, std::uint16_t* out, std::size_t stride);
+  // codes[c * stride] = round(x[c] / s) in [-127, 127] with s = max |x| / 127 (0, and zero codes,
+  // for all zeros), x clamped like the halves; returns s.
+  float (*quantize_codes)(const float* x, int n, std::int8_t* codes, std::size_t stride);
 };
 
 const Kernels& scalar_kernels();

@@ -612,6 +612,35 @@ void matmul(const float* x, std::size_t x_stride, int rows, const float* w, cons
   }
 }
 
+// ---- Writing the KV cache -------------------------------------------------------------------
+// Clamped to the largest half so that no key or value becomes infinite.
+constexpr float kHalfMax = 65504.0f;
+
+float clamped_to_half_range(float x) {
+  x = x < -kHalfMax ? -kHalfMax : x;
+  return x > kHalfMax ? kHalfMax : x;
+}
+
+template <class I>
+void store_halves(const float* x, int n, std::uint16_t* out, std::size_t stride) {
+  for (int c = 0; c < n; ++c) out[c * stride] = float_to_half_bits(clamped_to_half_range(x[c]));
+}
+
+// The 8-bit cache: one head's key (or value) at one position, x[0..n), becomes codes round(x / s)
+// in [-127, 127] with s = max |x| / 127 (s = 0 and zero codes when x is all zeros), clamped like
+// the halves. Returns s.
+template <class I>
+float quantize_codes(const float* x, int n, std::int8_t* codes, std::size_t code_stride) {
+  float largest = 0.0f;
+  for (int c = 0; c < n; ++c) largest = std::max(largest, std::fabs(clamped_to_half_range(x[c])));
+  const float s = largest / 127.0f;
+  for (int c = 0; c < n; ++c) {
+    const float code = s > 0.0f ? std::nearbyint(clamped_to_half_range(x[c]) / s) : 0.0f;
+    codes[c * code_stride] = static_cast<std::int8_t>(std::clamp(code, -127.0f, 127.0f));
+  }
+  return s;
+}
+
 template <class I>
 Kernels make_kernels(KernelPath path, const char* name) {
   return {path,
@@ -628,7 +657,9 @@ Kernels make_kernels(KernelPath path, const char* name) {
           dots_rows<I>,
           attention_scores_rows_int8<I>,
           dots_rows<I, std::int8_t>,
-          scale_each<I>};
+          scale_each<I>,
+          store_halves<I>,
+          quantize_codes<I>};
 }
 
 }  // namespace

@@ -13,13 +13,16 @@
 // channels.
 #include "models/transformer/transformer_predictor.h"
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <bit>
+#include <chrono>
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
+#include <limits>
+#include <map>
+#include <mutex>
 #include <span>
 #include <stdexcept>
 #include <vector>
@@ -120,32 +123,11 @@ Weights load_weights(const Checkpoint& checkpoint, const std::filesystem::path& 
 
 // ---- Forward pass over rows -----------------------------------------------------------------
 
-// Keys and values are cached as IEEE binary16: the attention over the cache is memory-bound (the
-// cache of a 2048-byte chunk is 4 MB in float32 for the 200K model, 16 MB for 3.2M), and halves
-// halve its traffic. Rounded here, in one place, so every kernel path reads the same halves;
-// clamped to the largest half so that no key or value becomes infinite.
-constexpr float kHalfMax = 65504.0f;
-
-float clamped_to_half_range(float x) {
-  x = x < -kHalfMax ? -kHalfMax : x;
-  return x > kHalfMax ? kHalfMax : x;
-}
-
-std::uint16_t to_half(float x) { return float_to_half_bits(clamped_to_half_range(x)); }
-
-// The 8-bit cache (KvCachePrecision::Int8) halves the traffic again: one head's key (or value)
-// at one position, x[0..n), becomes codes round(x / s) in [-127, 127] with s = max |x| / 127
-// (s = 0 and zero codes when x is all zeros), clamped like the halves. Returns s.
-float quantize_head(const float* x, int n, std::int8_t* codes, std::size_t code_stride) {
-  float largest = 0.0f;
-  for (int c = 0; c < n; ++c) largest = std::max(largest, std::fabs(clamped_to_half_range(x[c])));
-  const float s = largest / 127.0f;
-  for (int c = 0; c < n; ++c) {
-    const float code = s > 0.0f ? std::nearbyint(clamped_to_half_range(x[c]) / s) : 0.0f;
-    codes[c * code_stride] = static_cast<std::int8_t>(std::clamp(code, -127.0f, 127.0f));
-  }
-  return s;
-}
+// Keys and values are cached as IEEE binary16 (or 8-bit codes): the attention over the cache is
+// memory-bound, and halves halve its traffic. They are rounded when written, by the kernels'
+// store_halves and quantize_codes (step_kernels.h): one function compiled for each path, so every
+// path reads the same halves, at the speed of its instruction set (F16C's conversion, SSE4.1's
+// rounding) where the x86-64 baseline would call libgcc and libm for each element.
 
 // Copies the first `length` elements of each of `rows` rows from a (rows, stride) matrix to a
 // (rows, new_stride) one.
@@ -206,22 +188,21 @@ struct KvCache {
   }
 
   // Keys and values (each an (heads, head_dim) vector) of `position`.
-  void write(int layer, int position, const float* key, const float* value, int heads,
-             int head_dim) {
+  void write(int layer, int position, const float* key, const float* value, int heads, int head_dim,
+             const step_kernels::Kernels& k) {
     const std::size_t t = position;
     if (precision == KvCachePrecision::Half) {
-      for (std::size_t c = 0; c < static_cast<std::size_t>(heads * head_dim); ++c) {
-        keys[layer][c * stride + t] = to_half(key[c]);
-        values[layer][c * stride + t] = to_half(value[c]);
-      }
+      const int channels = heads * head_dim;
+      k.store_halves(key, channels, &keys[layer][t], stride);
+      k.store_halves(value, channels, &values[layer][t], stride);
       return;
     }
     for (int h = 0; h < heads; ++h) {
       const std::size_t first = static_cast<std::size_t>(h) * head_dim;
       key_scales[layer][h * stride + t] =
-          quantize_head(key + first, head_dim, &key_codes[layer][first * stride + t], stride);
-      value_scales[layer][h * stride + t] =
-          quantize_head(value + first, head_dim, &value_codes[layer][first * stride + t], stride);
+          k.quantize_codes(key + first, head_dim, &key_codes[layer][first * stride + t], stride);
+      value_scales[layer][h * stride + t] = k.quantize_codes(
+          value + first, head_dim, &value_codes[layer][first * stride + t], stride);
     }
   }
 };
@@ -249,6 +230,7 @@ class Forward {
   void run(std::span<const Row> rows, float* probabilities) {
     const int count = static_cast<int>(rows.size());
     if (count == 0) return;
+    const step_kernels::FlushSubnormals flush;  // part of the determinism contract
     const int d = s_.embedding_dim, f = s_.ffn_dim();
     reserve(rows);
     for (int r = 0; r < count; ++r) embed(rows[r], &x_[r * d], r);
@@ -357,7 +339,7 @@ class Forward {
         rotate(&qkv[d + h * head_dim], r);
       }
     }
-    row.cache->write(layer, row.position, &qkv[d], &qkv[2 * d], s_.heads, head_dim);
+    row.cache->write(layer, row.position, &qkv[d], &qkv[2 * d], s_.heads, head_dim, k_);
   }
 
   // One head of `group` (rows first.. of this pass, all of one cache) over each row's positions
@@ -540,28 +522,67 @@ class TransformerLockstep final : public LockstepSessions {
   std::vector<Row> rows_;
 };
 
-// The L3 size the C library reports (sysconf reads it from cpuid on x86-64), or 32 MB where it
-// reports none.
-std::size_t l3_cache_bytes() {
-  const long bytes = sysconf(_SC_LEVEL3_CACHE_SIZE);
-  return bytes > 0 ? static_cast<std::size_t>(bytes) : std::size_t{32} << 20;
+// Chunks per lockstep decoder (docs/LM_SPEED.md), measured where the coder runs. Sharing one pass
+// over the weights between chunks pays while the chunks' KV caches stay in the caches a core
+// gets, and that cannot be read off the machine: a virtual machine reports its share of a large
+// socket's L3 (480 MB on one Intel Xeon), and the old rule built on that figure chose widths the
+// machine could not sustain. So the first decoder of each model shape, cache precision and kernel
+// path in a process times a few lockstep steps at widths 1, 2, 4 and 8 halfway into a chunk (1024
+// cached positions; what the caches hold does not change the time) and keeps the width with the
+// most tokens per second, a wider one having to win by 5 %. LMC_LOCKSTEP_WIDTH=N sets the width
+// instead (speed experiments). Only the speed depends on it: the lockstep decoder's probabilities
+// are those of any other width.
+int measure_lockstep_width(const Weights& weights, const step_kernels::Kernels& kernels,
+                           KvCachePrecision precision) {
+  constexpr int kContext = 1024, kSteps = 8, kTrials = 3;
+  const TransformerShape& s = weights.shape;
+  double best_rate = 0;
+  int best = 1;
+  for (const int width : {1, 2, 4, 8}) {
+    std::vector<KvCache> caches(width, KvCache(precision));
+    for (auto& cache : caches) cache.reserve(s, kContext + kSteps);
+    Forward forward(weights, kernels);
+    std::vector<Row> rows(width);
+    std::vector<float> probabilities(static_cast<std::size_t>(width) * s.vocab_size);
+    double fastest = std::numeric_limits<double>::infinity();
+    for (int trial = 0; trial < kTrials; ++trial) {
+      for (auto& cache : caches) cache.length = kContext;
+      const auto started = std::chrono::steady_clock::now();
+      for (int step = 0; step < kSteps; ++step) {
+        for (int k = 0; k < width; ++k) rows[k] = {&caches[k], caches[k].length, 'e'};
+        forward.run(rows, probabilities.data());
+        for (auto& cache : caches) ++cache.length;
+      }
+      fastest = std::min(
+          fastest,
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+    }
+    const double rate = width * kSteps / std::max(fastest, 1e-9);
+    if (rate > 1.05 * best_rate) {
+      best_rate = rate;
+      best = width;
+    }
+  }
+  return best;
 }
 
-// Chunks per lockstep decoder (docs/LM_SPEED.md): sharing the pass over the weights pays while the
-// chunks' KV caches (at 2048 positions) stay in the part of the L3 one core gets, taken as a
-// quarter of it and at most 32 MB; and at most 4 chunks, since more push the weights and the
-// caches out of L2 for no gain in weight traffic. Measured: on a 32 MB L3 (AMD Zen 5), 4 chunks
-// for 200K (8 were 15 % slower), 2 for 800K, 1 for 3.2M; on a 300 MB L3 shared by many cores
-// (Intel Xeon), compress + verify of 3.2M ran 1.6x faster with 4 chunks than with 1, and 200K
-// 15 % slower with 8 than with 4. Only the speed depends on it: the lockstep decoder's
-// probabilities are those of any other width.
-int preferred_lockstep_width(const TransformerShape& s, KvCachePrecision precision) {
-  static const double budget =
-      static_cast<double>(std::min(l3_cache_bytes() / 4, std::size_t{32} << 20));
-  // Per channel and position: a half, or a code and its share of the head's scale.
-  const double element = precision == KvCachePrecision::Half ? 2.0 : 1.0 + 4.0 / s.head_dim();
-  const double cache_bytes = 2.0 * s.layers * s.embedding_dim * 2048 * element;
-  return std::clamp(static_cast<int>(budget / cache_bytes), 1, 4);
+int lockstep_width_for(const Weights& weights, const step_kernels::Kernels& kernels,
+                       KvCachePrecision precision) {
+  if (const char* forced = std::getenv("LMC_LOCKSTEP_WIDTH"); forced != nullptr && *forced != 0) {
+    const int width = std::atoi(forced);
+    if (width < 1 || width > 64) {
+      throw std::invalid_argument(std::string("LMC_LOCKSTEP_WIDTH=") + forced +
+                                  ": expected a width from 1 to 64");
+    }
+    return width;
+  }
+  static std::mutex mutex;
+  static std::map<std::string, int> measured;
+  const std::string key = weights.shape.to_json().dump() + to_string(precision) + kernels.name;
+  std::lock_guard lock(mutex);
+  const auto found = measured.find(key);
+  if (found != measured.end()) return found->second;
+  return measured[key] = measure_lockstep_width(weights, kernels, precision);
 }
 
 // Positions per forward pass of the blocked encoder: enough rows to reuse each weight and each
@@ -589,9 +610,7 @@ class TransformerPredictor final : public Predictor, public BatchPredictor {
     return std::make_unique<TransformerLockstep>(weights_, kernels_, precision_, count);
   }
 
-  int lockstep_width() const override {
-    return preferred_lockstep_width(weights_.shape, precision_);
-  }
+  int lockstep_width() const override { return lockstep_width_for(weights_, kernels_, precision_); }
 
   void sequence_probabilities(ByteView symbols, std::span<float> out) const override {
     const int n = static_cast<int>(symbols.size()), vocab = vocab_size();

@@ -5,8 +5,13 @@
 #include <optional>
 #include <thread>
 
+#if defined(__x86_64__)
+#include <xmmintrin.h>
+#endif
+
 #include "model_test_support.h"
 #include "models/batch_predictor.h"
+#include "models/kernels/step_kernels.h"
 #include "models/transformer/teacher_forced.h"
 #include "models/transformer/transformer_predictor.h"
 
@@ -193,6 +198,58 @@ TEST(ShippedModels, Int8CacheMovesThe800KAnd3_2MRatesByLessThanFiveHundredthsOfA
   rate_change_points("200k", KvCachePrecision::Int8);
   if (models == 0) GTEST_SKIP() << "no shipped checkpoints";
 }
+
+#if defined(__x86_64__)
+// No subnormal float reaches the model's arithmetic (docs/LM_SPEED.md, determinism contract). With
+// trained weights, softmax weights and value products underflow on real text, and an Intel core
+// takes a microcode assist for each subnormal operand, which made coding several times slower
+// there. The denormal-operand flag of MXCSR (bit 1) is architectural, raised on AMD as on Intel,
+// so this sees the problem on any x86-64: each shipped model encodes a held-out chunk (the blocked
+// encoder) and decodes it in lockstep (the decoder's path), on every kernel path this CPU runs,
+// and the flag must stay clear.
+TEST(ShippedModels, CodingHeldOutTextMeetsNoSubnormalOperand) {
+  LMC_REQUIRE_SHARED_DATA("text/enwiki-2016-sample.xml");
+  constexpr unsigned kDenormalFlag = 0x2, kExceptionFlags = 0x3f;
+  const Bytes data = test::read_bytes(test::shared_data() / "text/enwiki-2016-sample.xml");
+  constexpr std::size_t kChunk = 2048;
+  const std::size_t heldout = data.size() / 10 * 9;
+  Bytes chunk(data.begin() + heldout, data.begin() + heldout + kChunk);
+  for (auto& b : chunk) b &= 0x7f;
+  int models = 0;
+  for (const auto& [name, precision] :
+       {std::pair{"200k", KvCachePrecision::Half}, std::pair{"800k", KvCachePrecision::Int8},
+        std::pair{"3.2m", KvCachePrecision::Half}}) {
+    const std::filesystem::path checkpoint = std::filesystem::path(LMC_SOURCE_DIR) /
+                                             "models/checkpoints" /
+                                             (std::string("transformer-") + name + ".lmct");
+    if (!std::filesystem::exists(checkpoint)) continue;
+    ++models;
+    for (const auto path : step_kernels::supported_paths()) {
+      // The scalar path is slow: the smallest model is enough to check it.
+      if (path == step_kernels::KernelPath::Scalar && std::string(name) != "200k") continue;
+      const std::string where = std::string(name) + " on " + step_kernels::to_string(path);
+      const auto predictor = load_transformer_predictor(checkpoint, path, precision);
+      const auto& batch = dynamic_cast<const BatchPredictor&>(*predictor);
+      std::vector<float> probabilities(kChunk * 256);
+
+      _mm_setcsr(_mm_getcsr() & ~kExceptionFlags);
+      batch.sequence_probabilities(chunk, probabilities);
+      EXPECT_EQ(_mm_getcsr() & kDenormalFlag, 0u) << where << ": encoder";
+
+      const auto lockstep = batch.new_lockstep(2);
+      std::vector<float> step(2 * 256);
+      const int both[] = {0, 1};
+      _mm_setcsr(_mm_getcsr() & ~kExceptionFlags);
+      for (std::size_t t = 0; t < kChunk; ++t) {
+        lockstep->next_probabilities(both, step);
+        for (int k : both) lockstep->append(k, chunk[t]);
+      }
+      EXPECT_EQ(_mm_getcsr() & kDenormalFlag, 0u) << where << ": lockstep decoder";
+    }
+  }
+  if (models == 0) GTEST_SKIP() << "no shipped checkpoints";
+}
+#endif
 
 }  // namespace
 }  // namespace lmc
