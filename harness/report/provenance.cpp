@@ -9,6 +9,7 @@
 
 #include "common/options.h"
 #include "compressors/compressor.h"
+#include "harness/source_revision.h"
 #include "harness/version.h"
 
 namespace lmc {
@@ -43,10 +44,14 @@ std::string host_name() {
 
 }  // namespace
 
+std::string program_banner() {
+  return std::string("bench ") + LMC_VERSION + " (" + source_revision() + ")";
+}
+
 nlohmann::json run_provenance(const std::vector<std::string>& command_line) {
   return {{"program", "lmc-bench"},
           {"version", LMC_VERSION},
-          {"git_revision", LMC_GIT_REVISION},
+          {"git_revision", source_revision()},
           {"host", host_name()},
           {"cpu", cpu_model()},
           {"hardware_threads", sysconf(_SC_NPROCESSORS_ONLN)},
