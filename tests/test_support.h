@@ -1,5 +1,5 @@
-// Helpers shared by the tests: where the shared real data lives, and how a test that needs it
-// behaves when it is absent (skip on a user's clone, fail under CI).
+// Helpers shared by the tests: where the shared real data lives, and how a test that needs data or
+// a tool behaves when it is absent (skip on a user's clone, fail under CI).
 #pragma once
 
 #include <gtest/gtest.h>
@@ -39,15 +39,31 @@ class TempDir {
 
 }  // namespace lmc::test
 
-// Skips the test when `relative` is missing under ../shared/data, unless CI=true (then fails).
-#define LMC_REQUIRE_SHARED_DATA(relative)                                \
-  do {                                                                   \
-    const auto lmc_path_ = ::lmc::test::shared_data() / (relative);      \
-    if (!std::filesystem::exists(lmc_path_)) {                           \
-      if (::lmc::test::running_under_ci()) {                             \
-        FAIL() << "shared data missing under CI: " << lmc_path_;         \
-      }                                                                  \
-      GTEST_SKIP() << "shared data not present (" << lmc_path_           \
-                   << "); golden tests run where ../shared/data exists"; \
-    }                                                                    \
+// Skips the test with `message` (streamed, so "what" << path works) on a user's machine, but
+// fails it under CI=true: CI installs every dependency, so a missing one is a broken setup, not a
+// reason for a test to vanish. The message should say what to install.
+#define LMC_SKIP_UNLESS_CI(message)                                                          \
+  do {                                                                                       \
+    if (::lmc::test::running_under_ci()) FAIL() << message << " (CI=true: must be present)"; \
+    GTEST_SKIP() << message;                                                                 \
+  } while (0)
+
+// Skips (fails under CI) when the file or folder `where`, installed by `install` (a Debian package
+// or a script), is missing.
+#define LMC_REQUIRE_INSTALLED(where, install)                                        \
+  do {                                                                               \
+    const std::filesystem::path lmc_installed_ = (where);                            \
+    if (!std::filesystem::exists(lmc_installed_)) {                                  \
+      LMC_SKIP_UNLESS_CI(lmc_installed_ << " not installed: install " << (install)); \
+    }                                                                                \
+  } while (0)
+
+// Skips (fails under CI) when `relative` is missing under ../shared/data.
+#define LMC_REQUIRE_SHARED_DATA(relative)                                                    \
+  do {                                                                                       \
+    const auto lmc_path_ = ::lmc::test::shared_data() / (relative);                          \
+    if (!std::filesystem::exists(lmc_path_)) {                                               \
+      LMC_SKIP_UNLESS_CI("shared data not present ("                                         \
+                         << lmc_path_ << "); golden tests run where ../shared/data exists"); \
+    }                                                                                        \
   } while (0)

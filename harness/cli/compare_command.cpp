@@ -1,6 +1,7 @@
 // `bench compare`: the regression gate between a new result folder and a baseline.
 #include <iostream>
 #include <memory>
+#include <optional>
 
 #include "common/error.h"
 #include "harness/cli/command.h"
@@ -12,21 +13,28 @@ namespace {
 struct CompareArgs {
   std::string current;
   std::string baseline;
-  double tolerance = 0.1;
+  std::optional<double> tolerance;  // absent: the exact check
 };
 
 int compare_command(const CompareArgs& args) {
-  if (args.tolerance < 0) throw InputError("--tolerance: must be >= 0");
+  if (args.tolerance && *args.tolerance < 0) throw InputError("--tolerance: must be >= 0");
   const nlohmann::json current = load_results(args.current);
   const nlohmann::json baseline = load_results(args.baseline);
-  const Comparison comparison = compare_rows(current["rows"], baseline["rows"], args.tolerance);
-  std::cout << describe(comparison, args.tolerance);
-  std::cout << (comparison.regressed() ? "FAIL" : "OK") << ": " << comparison.worse.size()
-            << " worse, " << comparison.missing.size() << " missing, "
+  const CompareOptions options{args.tolerance};
+  const Comparison comparison = compare_results(current, baseline, options);
+  std::cout << describe(comparison, options);
+  std::cout << (comparison.regressed() ? "FAIL" : "OK") << ": " << comparison.changed.size()
+            << " changed fields, " << comparison.missing.size() << " missing, "
             << comparison.unverified.size() << " no longer verified, "
-            << comparison.other_data.size() << " on other data, " << comparison.improved.size()
-            << " improved, " << comparison.added.size() << " new (tolerance " << args.tolerance
-            << " percentage points)\n";
+            << comparison.other_data.size() << " on other data, " << comparison.added.size()
+            << " new";
+  if (args.tolerance) {
+    std::cout << ", " << comparison.beyond.size() << " rates beyond and "
+              << comparison.within.size() << " within the tolerance of " << *args.tolerance
+              << " percentage points (changed fields not gated)\n";
+  } else {
+    std::cout << " (exact: sizes, counts, rates and settings; timings not gated)\n";
+  }
   return comparison.regressed() ? kExitRegression : kExitOk;
 }
 
@@ -35,10 +43,13 @@ int compare_command(const CompareArgs& args) {
 Command add_compare_command(CLI::App& app) {
   auto args = std::make_shared<CompareArgs>();
   auto* compare = app.add_subcommand(
-      "compare", "Exit 4 if any rate of NEW is worse than BASELINE's by more than the tolerance");
+      "compare",
+      "Exit 4 if any row of NEW differs from BASELINE's in sizes, counts, rates or settings");
   compare->add_option("new", args->current, "Result folder to check")->required();
   compare->add_option("baseline", args->baseline, "Result folder to compare with")->required();
-  compare->add_option("--tolerance", args->tolerance, "Percentage points (default 0.1)");
+  compare->add_option("--tolerance", args->tolerance,
+                      "Rows are approximate: gate only raw and adjusted rates that move by more "
+                      "than this many percentage points, either way (default: exact)");
 
   return {compare, [args](const Invocation&) { return compare_command(*args); }};
 }

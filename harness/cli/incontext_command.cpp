@@ -17,7 +17,6 @@
 #include "harness/run/config.h"
 #include "harness/run/progress.h"
 #include "harness/run/runner.h"
-#include "harness/version.h"
 
 namespace lmc {
 namespace {
@@ -46,9 +45,8 @@ int in_context_command(const InContextArgs& args, const std::vector<std::string>
   RunLog log;
   log.open(out / "in_context.log");
   nlohmann::json provenance = run_provenance(command_line);
-  log("bench " LMC_VERSION " (" LMC_GIT_REVISION "): in-context curves of '" + config.name +
-      "' from " + args.config + " -> " + out.string() + ", first " + std::to_string(args.chunks) +
-      " chunks per dataset");
+  log(program_banner() + ": in-context curves of '" + config.name + "' from " + args.config +
+      " -> " + out.string() + ", first " + std::to_string(args.chunks) + " chunks per dataset");
   std::unique_ptr<ConsoleProgress> progress;
   if (!args.quiet) progress = std::make_unique<ConsoleProgress>(std::cerr, isatty(STDERR_FILENO));
   const auto started = std::chrono::steady_clock::now();

@@ -8,6 +8,7 @@
 #include "datasets/dataset.h"
 #include "harness/cli/command.h"
 #include "harness/report/provenance.h"
+#include "harness/source_revision.h"
 #include "harness/version.h"
 
 namespace lmc {
@@ -44,7 +45,7 @@ int list_command() {
 }  // namespace
 
 int version_command() {
-  std::cout << "bench (lmc-bench) " << LMC_VERSION << " revision " << LMC_GIT_REVISION << "\n";
+  std::cout << "bench (lmc-bench) " << LMC_VERSION << " revision " << source_revision() << "\n";
   const nlohmann::json versions = library_versions();
   for (const auto& [library, version] : versions.items()) {
     std::cout << "  " << library << " "

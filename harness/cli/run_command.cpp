@@ -22,7 +22,7 @@
 #include "harness/run/plan.h"
 #include "harness/run/progress.h"
 #include "harness/run/runner.h"
-#include "harness/version.h"
+#include "harness/source_revision.h"
 
 namespace lmc {
 namespace {
@@ -146,7 +146,7 @@ int run_command(const RunArgs& args, const std::vector<std::string>& command_lin
     // Everything that decides the numbers; a journal only resumes the run that wrote it.
     nlohmann::json decisive = {{"config", config.source},
                                {"verify", config.verify},
-                               {"revision", LMC_GIT_REVISION},
+                               {"revision", source_revision()},
                                {"datasets", dataset_summaries(*prepared)},
                                {"compressors", nlohmann::json::array()}};
     for (const auto& compressor : prepared->datasets.front().compressors) {
@@ -181,8 +181,7 @@ int run_command(const RunArgs& args, const std::vector<std::string>& command_lin
     if (leader) log(line);
   };
   nlohmann::json provenance = run_provenance(command_line);
-  say("bench " LMC_VERSION " (" LMC_GIT_REVISION "): run '" + config.name + "' from " +
-      args.config + " -> " + out.string());
+  say(program_banner() + ": run '" + config.name + "' from " + args.config + " -> " + out.string());
   for (const auto& d : prepared->datasets) {
     std::string line = "dataset " + d.entry->name + ": " + std::to_string(d.chunks) +
                        " chunks of " + std::to_string(config.chunk_size) + " bytes";

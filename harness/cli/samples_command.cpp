@@ -11,7 +11,6 @@
 #include "harness/experiments/generation.h"
 #include "harness/report/provenance.h"
 #include "harness/run/config.h"
-#include "harness/version.h"
 
 namespace lmc {
 namespace {
@@ -37,10 +36,9 @@ int samples_command(const SamplesArgs& args, const std::vector<std::string>& com
   if (!args.quiet) options.log = [&log](const std::string& line) { log(line); };
   options.provenance = run_provenance(command_line);
   const auto started = std::chrono::steady_clock::now();
-  log("bench " LMC_VERSION " (" LMC_GIT_REVISION "): samples '" + config.name + "' from " +
-      args.config + " -> " + out.string() + ", " + std::to_string(config.inputs.size()) +
-      " inputs x " + std::to_string(config.samplers.size()) + " samplers, seed " +
-      std::to_string(config.seed));
+  log(program_banner() + ": samples '" + config.name + "' from " + args.config + " -> " +
+      out.string() + ", " + std::to_string(config.inputs.size()) + " inputs x " +
+      std::to_string(config.samplers.size()) + " samplers, seed " + std::to_string(config.seed));
   const nlohmann::json result = generate_samples(config, out, options);
   char seconds[32];
   std::snprintf(seconds, sizeof seconds, "%.0f",

@@ -10,6 +10,7 @@
 #include "common/cpu_info.h"
 #include "common/options.h"
 #include "compressors/compressor.h"
+#include "harness/source_revision.h"
 #include "harness/version.h"
 
 namespace lmc {
@@ -33,11 +34,19 @@ std::string host_name() {
 
 }  // namespace
 
+std::string program_banner() {
+  return std::string("bench ") + LMC_VERSION + " (" + source_revision() + ")";
+}
+
 nlohmann::json run_provenance(const std::vector<std::string>& command_line) {
-  return {{"program", "lmc-bench"},           {"version", LMC_VERSION},
-          {"git_revision", LMC_GIT_REVISION}, {"host", host_name()},
-          {"cpu", cpu_description()},         {"hardware_threads", sysconf(_SC_NPROCESSORS_ONLN)},
-          {"command", command_line},          {"started_utc", utc_timestamp()}};
+  return {{"program", "lmc-bench"},
+          {"version", LMC_VERSION},
+          {"git_revision", source_revision()},
+          {"host", host_name()},
+          {"cpu", cpu_description()},
+          {"hardware_threads", sysconf(_SC_NPROCESSORS_ONLN)},
+          {"command", command_line},
+          {"started_utc", utc_timestamp()}};
 }
 
 nlohmann::json library_versions() {

@@ -1,5 +1,7 @@
 #include "harness/report/result_sets.h"
 
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <iterator>
@@ -114,13 +116,135 @@ nlohmann::json merge_rows(const std::vector<nlohmann::json>& results) {
   return merged;
 }
 
-Comparison compare_rows(const nlohmann::json& current, const nlohmann::json& baseline,
-                        double tolerance) {
+namespace {
+
+// What a row records that does not decide its bytes, so may differ between two runs of the same
+// source and data: time (machines and loads differ), and the floating-point sums of -log2 p,
+// whose last bits depend on how the chunks were split among threads. Everything else in a row
+// is deterministic and compared.
+constexpr const char* kVolatileFields[] = {"seconds", "decompress_seconds", "mb_per_s",
+                                           "counters.ideal_bits", "counters.escape_bits"};
+
+// Settings that describe the machine or where a file lies, not the bytes: the kernel path (the
+// determinism contract makes scalar, AVX2 and AVX-512 bit-identical), the lockstep width measured
+// on the machine, CPU and thread counts, and file locations (the content hash beside each is
+// compared). Matched as the last components of a setting's path.
+constexpr const char* kMachineSettings[] = {"kernels", "decode_width", "cpu_variant",
+                                            "cpu",     "threads",      "checkpoint",
+                                            "path",    "file",         "tokenizer.library"};
+
+// The run's library versions that do not decide any compressed byte.
+constexpr const char* kIgnoredLibraries[] = {"nlohmann_json"};
+
+bool ends_with_component(const std::string& path, std::string_view suffix) {
+  if (path.size() < suffix.size() ||
+      path.compare(path.size() - suffix.size(), suffix.size(), suffix) != 0) {
+    return false;
+  }
+  return path.size() == suffix.size() || path[path.size() - suffix.size() - 1] == '.';
+}
+
+bool ignored_field(const std::string& field) {
+  for (const char* name : kVolatileFields)
+    if (field == name) return true;
+  if (field.rfind("settings.", 0) == 0) {
+    for (const char* name : kMachineSettings)
+      if (ends_with_component(field, name)) return true;
+  }
+  return false;
+}
+
+std::string json_text(const nlohmann::json* value) {
+  return value == nullptr ? "(absent)" : value->dump();
+}
+
+// Every leaf under `before` and `after` whose value differs, objects walked key by key (so a
+// changed setting is named by its own path). nlohmann compares numbers by value, so 447470 and
+// 447470.0 are equal.
+void diff_fields(const std::string& row, const std::string& prefix, const nlohmann::json* before,
+                 const nlohmann::json* after, std::vector<FieldChange>& out) {
+  if (!prefix.empty() && ignored_field(prefix)) return;
+  if (before != nullptr && after != nullptr && before->is_object() && after->is_object()) {
+    std::map<std::string, std::pair<const nlohmann::json*, const nlohmann::json*>> keys;
+    for (const auto& [key, value] : before->items()) keys[key].first = &value;
+    for (const auto& [key, value] : after->items()) keys[key].second = &value;
+    for (const auto& [key, sides] : keys) {
+      diff_fields(row, prefix.empty() ? key : prefix + "." + key, sides.first, sides.second, out);
+    }
+    return;
+  }
+  if (before == nullptr || after == nullptr || *before != *after) {
+    out.push_back({row, prefix, json_text(before), json_text(after)});
+  }
+}
+
+const nlohmann::json* member(const nlohmann::json& object, const char* key) {
+  return object.is_object() && object.contains(key) ? &object[key] : nullptr;
+}
+
+// The run's library versions, less those that decide no byte.
+nlohmann::json libraries_of(const nlohmann::json& results) {
+  const nlohmann::json* run = member(results, "run");
+  const nlohmann::json* libraries = run != nullptr ? member(*run, "libraries") : nullptr;
+  nlohmann::json versions =
+      libraries != nullptr && libraries->is_object() ? *libraries : nlohmann::json::object();
+  for (const char* name : kIgnoredLibraries) versions.erase(name);
+  return versions;
+}
+
+// The codecs' own versions are in each row's settings too, but the decoders that make the input
+// bytes (libsndfile, stb_image) are only in the run's list.
+void diff_libraries(const nlohmann::json& current, const nlohmann::json& baseline,
+                    std::vector<FieldChange>& out) {
+  const nlohmann::json before = libraries_of(baseline), after = libraries_of(current);
+  diff_fields("run", "libraries", &before, &after, out);
+}
+
+double seconds_of(const nlohmann::json& row) {
+  const nlohmann::json* seconds = member(row, "seconds");
+  return seconds != nullptr && seconds->is_number() ? seconds->get<double>() : 0.0;
+}
+
+void add_timing(TimingSummary& timing, const std::string& key, const nlohmann::json& before,
+                const nlohmann::json& after) {
+  const double b = seconds_of(before), a = seconds_of(after);
+  ++timing.rows;
+  timing.baseline_seconds += b;
+  timing.current_seconds += a;
+  // Relative change, against at least a millisecond so that rows of microseconds do not win.
+  const auto change = [](double from, double to) {
+    return std::abs(to - from) / std::max(from, 1e-3);
+  };
+  if (timing.largest_row.empty() ||
+      change(b, a) > change(timing.largest_baseline, timing.largest_current)) {
+    timing.largest_row = key;
+    timing.largest_baseline = b;
+    timing.largest_current = a;
+  }
+}
+
+// With a tolerance: raw and adjusted rates, either direction.
+void compare_rates(const std::string& key, const nlohmann::json& before,
+                   const nlohmann::json& after, double tolerance, Comparison& comparison) {
+  for (const char* rate : {"raw_rate", "adjusted_rate"}) {
+    const double b = before.at(rate).get<double>();
+    const double a = after.at(rate).get<double>();
+    if (a == b) continue;
+    const RateChange change{key + " (" + rate + ")", b, a};
+    (std::abs(a - b) > tolerance ? comparison.beyond : comparison.within).push_back(change);
+  }
+}
+
+}  // namespace
+
+Comparison compare_results(const nlohmann::json& current, const nlohmann::json& baseline,
+                           const CompareOptions& options) {
   Comparison comparison;
+  comparison.exact = !options.tolerance.has_value();
   std::map<std::string, const nlohmann::json*> now;
-  for (const auto& row : current) now[row_key(row)] = &row;
+  for (const auto& row : current.at("rows")) now[row_key(row)] = &row;
   std::map<std::string, bool> seen;
-  for (const auto& before : baseline) {
+  for (const auto& before : baseline.at("rows")) {
     const std::string key = row_key(before);
     seen[key] = true;
     auto it = now.find(key);
@@ -138,42 +262,69 @@ Comparison compare_rows(const nlohmann::json& current, const nlohmann::json& bas
           std::to_string(after.value("raw_bytes", 0ull)) + " raw bytes");
       continue;
     }
-    for (const char* rate : {"raw_rate", "adjusted_rate"}) {
-      const double b = before.at(rate).get<double>();
-      const double a = after.at(rate).get<double>();
-      const std::string label = key + " (" + rate + ")";
-      if (a > b + tolerance) comparison.worse.push_back({label, b, a});
-      if (a < b - tolerance) comparison.improved.push_back({label, b, a});
-    }
     if (before.value("verified", false) && !after.value("verified", false)) {
       comparison.unverified.push_back(key);
     }
+    diff_fields(key, "", &before, &after, comparison.changed);
+    if (options.tolerance) compare_rates(key, before, after, *options.tolerance, comparison);
+    add_timing(comparison.timing, key, before, after);
   }
   for (const auto& [key, row] : now) {
     if (!seen.count(key)) comparison.added.push_back(key);
   }
+  diff_libraries(current, baseline, comparison.changed);
   return comparison;
 }
 
-std::string describe(const Comparison& comparison, double tolerance) {
-  std::ostringstream out;
+namespace {
+
+void describe_rates(std::ostringstream& out, const char* label,
+                    const std::vector<RateChange>& changes) {
   char line[512];
-  for (const auto& change : comparison.worse) {
-    std::snprintf(line, sizeof line, "WORSE     %s: %.3f %% -> %.3f %% (%+.3f, tolerance %.3f)\n",
-                  change.row.c_str(), change.baseline, change.current,
-                  change.current - change.baseline, tolerance);
-    out << line;
-  }
-  for (const auto& key : comparison.missing) out << "MISSING   " << key << "\n";
-  for (const auto& key : comparison.unverified) out << "UNVERIFIED " << key << "\n";
-  for (const auto& what : comparison.other_data) out << "OTHER DATA " << what << "\n";
-  for (const auto& change : comparison.improved) {
-    std::snprintf(line, sizeof line, "improved  %s: %.3f %% -> %.3f %% (%+.3f)\n",
+  for (const auto& change : changes) {
+    std::snprintf(line, sizeof line, "%s %s: %.6f %% -> %.6f %% (%+.6f)\n", label,
                   change.row.c_str(), change.baseline, change.current,
                   change.current - change.baseline);
     out << line;
   }
+}
+
+void describe_timing(std::ostringstream& out, const TimingSummary& timing) {
+  if (timing.rows == 0) return;
+  char line[512];
+  const double total_change =
+      timing.baseline_seconds > 0
+          ? 100.0 * (timing.current_seconds - timing.baseline_seconds) / timing.baseline_seconds
+          : 0.0;
+  std::snprintf(line, sizeof line,
+                "timing    (reported, not gated) compress seconds of %zu rows: %.3f -> %.3f "
+                "(%+.1f %%); largest change %s: %.3f -> %.3f s\n",
+                timing.rows, timing.baseline_seconds, timing.current_seconds, total_change,
+                timing.largest_row.c_str(), timing.largest_baseline, timing.largest_current);
+  out << line;
+}
+
+}  // namespace
+
+std::string describe(const Comparison& comparison, const CompareOptions& options) {
+  std::ostringstream out;
+  // Exact: a changed field fails; with a tolerance it only explains the rate changes.
+  const char* changed_label = comparison.exact ? "CHANGED  " : "changed  ";
+  for (const auto& change : comparison.changed) {
+    out << changed_label << " " << change.row << ": " << change.field << " " << change.baseline
+        << " -> " << change.current << "\n";
+  }
+  if (options.tolerance) {
+    char label[64];
+    std::snprintf(label, sizeof label, "BEYOND %.3f", *options.tolerance);
+    describe_rates(out, label, comparison.beyond);
+  }
+  for (const auto& key : comparison.missing) out << "MISSING   " << key << "\n";
+  for (const auto& key : comparison.unverified) out << "UNVERIFIED " << key << "\n";
+  for (const auto& what : comparison.other_data) out << "OTHER DATA " << what << "\n";
+  describe_rates(out, "within tolerance", comparison.within);
   for (const auto& key : comparison.added) out << "new       " << key << "\n";
+  describe_timing(out, comparison.timing);
   return out.str();
 }
 

@@ -9,8 +9,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::string_view text(reinterpret_cast<const char*>(data), size);
   lmc::fuzz::accept_documented_errors([&] {
     const nlohmann::json results = lmc::parse_results(text, "fuzz/results.json");
-    const nlohmann::json rows = lmc::merge_rows({results, results});
-    lmc::describe(lmc::compare_rows(rows, results["rows"], 0.1), 0.1);
+    nlohmann::json merged = results;
+    merged["rows"] = lmc::merge_rows({results, results});
+    lmc::describe(lmc::compare_results(merged, results));
+    const lmc::CompareOptions approximate{0.1};
+    lmc::describe(lmc::compare_results(merged, results, approximate), approximate);
   });
   return 0;
 }

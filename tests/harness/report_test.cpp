@@ -68,34 +68,69 @@ TEST(ResultSets, LaterRunReplacesTheSameRow) {
   EXPECT_EQ(merged[2]["dataset"], "b");
 }
 
-TEST(ResultSets, CompareNamesWorseMissingAndImprovedRows) {
-  const nlohmann::json baseline = {
-      row("a", "gzip", "chunked", 50.0, 50.0), row("a", "lzma2", "chunked", 51.0, 51.0),
-      row("a", "png", "chunked", 80.0, 80.0), row("a", "flac", "chunked", 90.0, 90.0)};
-  const nlohmann::json current = {row("a", "gzip", "chunked", 50.05, 50.05),  // within 0.1
-                                  row("a", "lzma2", "chunked", 51.3, 51.3),   // worse
-                                  row("a", "flac", "chunked", 89.0, 89.0),    // improved
-                                  row("a", "zstd", "chunked", 43.0, 43.0)};   // new; png gone
-  const Comparison c = compare_rows(current, baseline, 0.1);
-  ASSERT_EQ(c.worse.size(), 2u);  // raw and adjusted
-  EXPECT_EQ(c.worse[0].row, "a / lzma2 / chunked (raw_rate)");
+nlohmann::json results_of(nlohmann::json rows) {
+  return {{"schema", "lmc-bench/results/1"}, {"rows", std::move(rows)}};
+}
+
+TEST(ResultSets, CompareIsExactByDefaultInBothDirections) {
+  const nlohmann::json baseline =
+      results_of({row("a", "gzip", "chunked", 50.0, 50.0), row("a", "lzma2", "chunked", 51.0, 51.0),
+                  row("a", "png", "chunked", 80.0, 80.0), row("a", "flac", "chunked", 90.0, 90.0)});
+  const nlohmann::json current =
+      results_of({row("a", "gzip", "chunked", 50.0, 50.0),     // unchanged
+                  row("a", "lzma2", "chunked", 51.001, 51.0),  // worse by 0.001
+                  row("a", "flac", "chunked", 89.999, 90.0),   // better by 0.001: a change too
+                  row("a", "zstd", "chunked", 43.0, 43.0)});   // new; png gone
+  const Comparison c = compare_results(current, baseline);
+  ASSERT_EQ(c.changed.size(), 2u);
+  EXPECT_EQ(c.changed[0].row, "a / lzma2 / chunked");
+  EXPECT_EQ(c.changed[0].field, "raw_rate");
+  EXPECT_EQ(c.changed[0].baseline, "51.0");
+  EXPECT_EQ(c.changed[0].current, "51.001");
+  EXPECT_EQ(c.changed[1].row, "a / flac / chunked");
   EXPECT_EQ(c.missing, std::vector<std::string>{"a / png / chunked"});
-  EXPECT_EQ(c.improved.size(), 2u);
   EXPECT_EQ(c.added, std::vector<std::string>{"a / zstd / chunked"});
   EXPECT_TRUE(c.regressed());
-  const std::string text = describe(c, 0.1);
-  EXPECT_NE(text.find("WORSE     a / lzma2 / chunked (raw_rate): 51.000 % -> 51.300 %"),
-            std::string::npos)
+  const std::string text = describe(c);
+  EXPECT_NE(text.find("CHANGED   a / flac / chunked: raw_rate 90.0 -> 89.999\n"), std::string::npos)
       << text;
 
-  EXPECT_FALSE(compare_rows(baseline, baseline, 0.0).regressed());
+  EXPECT_FALSE(compare_results(baseline, baseline).regressed());
   // Rates measured on other data are not comparable: flagged, not compared.
-  const Comparison other =
-      compare_rows(nlohmann::json{row("a", "gzip", "chunked", 40.0, 40.0, 5)},
-                   nlohmann::json{row("a", "gzip", "chunked", 50.0, 50.0, 10)}, 0.1);
+  const Comparison other = compare_results(results_of({row("a", "gzip", "chunked", 40, 40, 5)}),
+                                           results_of({row("a", "gzip", "chunked", 50, 50, 10)}));
   EXPECT_EQ(other.other_data.size(), 1u);
-  EXPECT_TRUE(other.improved.empty());
+  EXPECT_TRUE(other.changed.empty());
   EXPECT_TRUE(other.regressed());
+}
+
+TEST(ResultSets, ATolerancePassesSmallRateChangesEitherWayAndReportsThem) {
+  const nlohmann::json baseline =
+      results_of({row("a", "gzip", "chunked", 50.0, 50.0), row("a", "lzma2", "chunked", 51.0, 51.0),
+                  row("a", "flac", "chunked", 90.0, 90.0)});
+  const nlohmann::json current =
+      results_of({row("a", "gzip", "chunked", 50.05, 50.0),   // within 0.1
+                  row("a", "lzma2", "chunked", 51.3, 51.0),   // worse by more
+                  row("a", "flac", "chunked", 89.8, 90.0)});  // better by more: fails too
+  const CompareOptions approximate{0.1};
+  const Comparison c = compare_results(current, baseline, approximate);
+  ASSERT_EQ(c.within.size(), 1u);
+  EXPECT_EQ(c.within[0].row, "a / gzip / chunked (raw_rate)");
+  ASSERT_EQ(c.beyond.size(), 2u);
+  EXPECT_EQ(c.beyond[0].row, "a / lzma2 / chunked (raw_rate)");
+  EXPECT_EQ(c.beyond[1].row, "a / flac / chunked (raw_rate)");
+  EXPECT_EQ(c.changed.size(), 3u);  // listed, not gated
+  EXPECT_TRUE(c.regressed());
+  const std::string text = describe(c, approximate);
+  EXPECT_NE(text.find("BEYOND 0.100 a / flac / chunked (raw_rate): 90.000000 % -> 89.800000 %"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("within tolerance a / gzip / chunked (raw_rate): 50.000000 % -> 50.050000 %"),
+            std::string::npos)
+      << text;
+  EXPECT_FALSE(compare_results(results_of({row("a", "gzip", "chunked", 50.05, 50.0)}),
+                               results_of({row("a", "gzip", "chunked", 50.0, 50.0)}), approximate)
+                   .regressed());
 }
 
 }  // namespace

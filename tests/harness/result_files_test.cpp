@@ -37,10 +37,10 @@ void expect_input_error(const std::string& text, const std::string& fragment) {
 TEST(ResultFiles, AWellFormedRowIsRead) {
   const auto results = parse_results(results_with_row(kGoodRow), "good/results.json");
   EXPECT_EQ(merge_rows({results, results}).size(), 1u);
-  EXPECT_TRUE(compare_rows(results["rows"], results["rows"], 0.1).worse.empty());
+  EXPECT_FALSE(compare_results(results, results).regressed());
 }
 
-// Each of these reached nlohmann's get<>() or value() in merge_rows / compare_rows / report as a
+// Each of these reached nlohmann's get<>() or value() in merge_rows / compare_results / report as a
 // type_error.
 TEST(ResultFiles, RowValuesOfTheWrongTypeAreInputErrors) {
   expect_input_error(results_with_row(R"({"dataset": 5, "compressor": "gzip", "mode": "chunked",)"
