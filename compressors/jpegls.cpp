@@ -4,6 +4,7 @@
 // SOI, SOF55, SOS, the scan and EOI (docs/PROTOCOL.md section 3).
 #include <charls/charls.h>
 
+#include <algorithm>
 #include <string>
 
 #include "common/error.h"
@@ -31,20 +32,30 @@ class JpeglsCompressor final : public gray_image::GrayImageCompressor {
 
  protected:
   Bytes encode(ByteView pixels, gray_image::Shape shape, Counters&) const override {
-    try {
-      charls::jpegls_encoder encoder;
-      encoder
-          .frame_info({static_cast<std::uint32_t>(shape.width),
-                       static_cast<std::uint32_t>(shape.height), 8, 1})
-          .near_lossless(0)
-          .encoding_options(charls::encoding_options::none);
-      Bytes out(encoder.estimated_destination_size());
-      encoder.destination(out);
-      out.resize(encoder.encode(pixels.data(), pixels.size()));
-      return out;
-    } catch (const charls::jpegls_error& error) {
-      throw std::runtime_error(std::string("jpegls: CharLS failed to encode: ") + error.what());
+    // CharLS's size estimate can fall short on noise (text and random bytes as pixels): retry
+    // with twice the space.
+    std::size_t capacity = 0;
+    for (int attempt = 0; attempt < 4; ++attempt) {
+      try {
+        charls::jpegls_encoder encoder;
+        encoder
+            .frame_info({static_cast<std::uint32_t>(shape.width),
+                         static_cast<std::uint32_t>(shape.height), 8, 1})
+            .near_lossless(0)
+            .encoding_options(charls::encoding_options::none);
+        capacity = std::max(capacity * 2, encoder.estimated_destination_size());
+        Bytes out(capacity);
+        encoder.destination(out);
+        out.resize(encoder.encode(pixels.data(), pixels.size()));
+        return out;
+      } catch (const charls::jpegls_error& error) {
+        if (error.code() != charls::jpegls_errc::destination_buffer_too_small) {
+          throw std::runtime_error(std::string("jpegls: CharLS failed to encode: ") + error.what());
+        }
+      }
     }
+    throw std::runtime_error("jpegls: CharLS needs more than " + std::to_string(capacity) +
+                             " bytes for " + std::to_string(pixels.size()) + " pixels");
   }
 
   Bytes decode(ByteView compressed, std::size_t original_size) const override {

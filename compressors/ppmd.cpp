@@ -98,7 +98,7 @@ class PpmdCompressor final : public Compressor {
   }
 
   Bytes decompress(ByteView compressed, std::size_t original_size) const override {
-    check_container(compressed);
+    const bool coded = check_container(compressed);
     const std::unique_ptr<archive, ReadDeleter> reader(archive_read_new());
     if (!reader) throw std::bad_alloc();
     archive* a = reader.get();
@@ -114,6 +114,8 @@ class PpmdCompressor final : public Compressor {
       throw CorruptDataError("ppmd: the archive's entry is not one regular file");
     }
     const la_int64_t size = archive_entry_size(entry);
+    if (!coded && size != 0)
+      throw CorruptDataError("ppmd: a non-empty file without the PPMd coder");
     if (size < 0 || size > kMaxStreamBytes ||
         (original_size != 0 && static_cast<std::size_t>(size) != original_size)) {
       throw CorruptDataError("ppmd: entry of " + std::to_string(size) + " bytes, expected " +
@@ -150,9 +152,10 @@ class PpmdCompressor final : public Compressor {
 
  private:
   // The archive is what compress() writes: its size matches the start header's pointers, and
-  // its header names the PPMd coder with libarchive's properties. Checked before libarchive
-  // sees the bytes, so trailing bytes are corrupt data and no other coder or model size runs.
-  static void check_container(ByteView compressed) {
+  // its header names the PPMd coder with libarchive's properties (false: no coder, which only
+  // an empty file may lack). Checked before libarchive sees the bytes, so trailing bytes are
+  // corrupt data and no other coder or model size runs.
+  static bool check_container(ByteView compressed) {
     if (compressed.size() < kStartHeader) throw CorruptDataError("ppmd: too short for 7z");
     const std::uint64_t offset = little_endian64(compressed, 12);
     const std::uint64_t length = little_endian64(compressed, 20);
@@ -161,12 +164,9 @@ class PpmdCompressor final : public Compressor {
       throw CorruptDataError("ppmd: 7z start header does not span the " +
                              std::to_string(compressed.size()) + " bytes");
     }
-    if (length == 0) return;  // an empty archive: libarchive finds no entry
     const ByteView header = compressed.subspan(kStartHeader + offset);
-    if (std::search(header.begin(), header.end(), kPpmdCoder.begin(), kPpmdCoder.end()) ==
-        header.end()) {
-      throw CorruptDataError("ppmd: the archive is not coded by PPMd order 6, 16 MiB");
-    }
+    return std::search(header.begin(), header.end(), kPpmdCoder.begin(), kPpmdCoder.end()) !=
+           header.end();
   }
 };
 
