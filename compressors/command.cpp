@@ -204,9 +204,9 @@ class CommandCompressor final : public Compressor {
             {"compress", templates_.compress},
             {"decompress", templates_.decompress},
             {"timeout_s", timeout_s_},
-            {"note",
-             "an external program run through /bin/sh per chunk and per whole stream; the "
-             "timings include starting its processes"}};
+            {"row_note",
+             "external program run through /bin/sh per chunk and per whole stream; timings "
+             "include starting its processes"}};
   }
 
  private:

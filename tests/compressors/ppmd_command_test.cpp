@@ -107,7 +107,7 @@ TEST(Command, SettingsRecordPathVersionAndHash) {
   EXPECT_NE(settings["program_version"].get<std::string>().find("cat"), std::string::npos)
       << settings.dump();
   EXPECT_EQ(settings["program_sha256"].get<std::string>().size(), 64u);
-  EXPECT_NE(settings["note"].get<std::string>().find("timings include"), std::string::npos);
+  EXPECT_NE(settings["row_note"].get<std::string>().find("timings include"), std::string::npos);
 }
 
 TEST(Command, MissingProgramIsAnInputErrorNamingTheKey) {
