@@ -117,6 +117,10 @@ class WavpackCompressor final : public Compressor {
   explicit WavpackCompressor(int extra) : extra_(extra) {}
 
   Bytes compress(ByteView data, Counters&) const override {
+    if (data.empty()) {
+      // libwavpack refuses a stream of 0 samples; the harness never produces empty chunks.
+      throw InputError("wavpack: cannot encode 0 bytes (a WavPack stream needs one sample)");
+    }
     Bytes out;
     out.reserve(data.size() / 2 + 256);
     BlockSink sink{&out};

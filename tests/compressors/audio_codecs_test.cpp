@@ -38,6 +38,8 @@ TEST(Wavpack, RoundTrips) {
   EXPECT_LT(c->compress(tone(2048)).size(), 1536u);
 }
 
+TEST(Wavpack, EmptyInputIsAnInputError) { EXPECT_THROW(wavpack()->compress(Bytes{}), InputError); }
+
 TEST(Wavpack, RoundTripsRealAudio) {
   LMC_REQUIRE_SHARED_DATA("audio/librispeech");
   const auto c = wavpack();
