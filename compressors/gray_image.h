@@ -75,7 +75,7 @@ class GrayImageCompressor : public Compressor {
     const std::size_t pixels = width * height;
     const std::string claimed =
         name_ + ": image of " + std::to_string(width) + "x" + std::to_string(height) + " pixels";
-    if (width == 0 || height == 0 || (height != 0 && pixels / height != width)) {
+    if (width == 0 || height == 0 || pixels / height != width) {
       throw CorruptDataError(claimed);
     }
     if (original_size != 0 && pixels != original_size) {
