@@ -18,10 +18,22 @@ CompressorKind flac_paper_kind();
 CompressorKind zstd_kind();
 CompressorKind brotli_kind();
 CompressorKind bzip2_kind();
+CompressorKind jxl_kind();
+CompressorKind webp_kind();
+CompressorKind jpegls_kind();
+CompressorKind jpeg2000_kind();
+CompressorKind wavpack_kind();
+
+// PPMd in libarchive's 7-Zip writer (a text codec; listed with the others).
+CompressorKind ppmd_kind();
+// Any program as a compressor (command.cpp). Not in the list below: it has required options and
+// runs programs, so the fuzz targets and their seed writer leave it out; registry.cpp adds it.
+CompressorKind command_kind();
 
 inline std::vector<CompressorKind> classical_compressor_kinds() {
-  return {gzip_kind(),       lzma2_kind(), png_kind(),    flac_kind(),
-          flac_paper_kind(), zstd_kind(),  brotli_kind(), bzip2_kind()};
+  return {gzip_kind(),   lzma2_kind(),    png_kind(),     flac_kind(), flac_paper_kind(),
+          zstd_kind(),   brotli_kind(),   bzip2_kind(),   jxl_kind(),  webp_kind(),
+          jpegls_kind(), jpeg2000_kind(), wavpack_kind(), ppmd_kind()};
 }
 
 }  // namespace lmc

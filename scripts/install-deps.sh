@@ -13,6 +13,9 @@ packages=(
   libflac-dev libflac++-dev liblzma-dev libpng-dev libzstd-dev libbrotli-dev libbz2-dev
   libcli11-dev libgtest-dev libbenchmark-dev libsentencepiece-dev
   libavcodec-dev libavformat-dev libavutil-dev ffmpeg
+  # the strongest lossless codecs beside the paper's (docs/PROTOCOL.md section 3.1), and the two
+  # programs configs/strong.json runs through the command kind (PPMd also comes from libarchive)
+  libjxl-dev libwebp-dev libcharls-dev libopenjp2-7-dev libwavpack-dev zpaq 7zip
   # bench data fetch: downloads, archives, checksums
   libcurl4-openssl-dev libarchive-dev libssl-dev
   # one run over several processes or machines (mpirun -n N bench run ...)

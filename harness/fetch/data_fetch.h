@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "harness/fetch/digest.h"
+#include "common/digest.h"
 #include "harness/fetch/http_download.h"
 
 namespace lmc {

@@ -56,6 +56,17 @@ nlohmann::json row_to_json(const RowResult& row) {
 
 namespace {
 
+// The row's note, then what its compressor asks every row of it to say (settings.row_note: the
+// command kind's "timings include starting the processes").
+std::string row_note(const nlohmann::json& row) {
+  std::string note = row.value("note", "");
+  if (row.contains("settings") && row["settings"].is_object() &&
+      row["settings"].contains("row_note") && row["settings"]["row_note"].is_string()) {
+    note += (note.empty() ? "" : "; ") + row["settings"]["row_note"].get<std::string>();
+  }
+  return note;
+}
+
 std::string format(const char* pattern, double value) {
   char buffer[64];
   std::snprintf(buffer, sizeof buffer, pattern, value);
@@ -96,9 +107,8 @@ TableLayout layout_table(const nlohmann::json& rows) {
     add_unique(layout.datasets, dataset);
     add_unique(chunk == "whole" ? whole : chunked, std::make_pair(chunk, compressor));
     layout.cells[{chunk, compressor, dataset}] = &row;
-    if (row.contains("note") && !row["note"].get<std::string>().empty()) {
-      add_unique(layout.notes, dataset + " / " + compressor + " / " + chunk + ": " +
-                                   row["note"].get<std::string>());
+    if (const std::string note = row_note(row); !note.empty()) {
+      add_unique(layout.notes, dataset + " / " + compressor + " / " + chunk + ": " + note);
     }
   }
   layout.row_keys = whole;
@@ -157,7 +167,7 @@ std::string results_csv(const nlohmann::json& rows) {
         << format("%.6f", row.at("seconds").get<double>()) << ',' << row.at("verified_chunks")
         << ',' << format("%.6f", row.at("decompress_seconds").get<double>()) << ','
         << format("%.3f", row.at("mb_per_s").get<double>()) << ',' << row.at("parameters") << ','
-        << row.at("output_bytes") << ',' << csv_field(row.value("note", "")) << '\n';
+        << row.at("output_bytes") << ',' << csv_field(row_note(row)) << '\n';
   }
   return csv.str();
 }

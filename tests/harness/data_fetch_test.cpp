@@ -22,7 +22,7 @@
 
 #include "common/error.h"
 #include "harness/bench_cli.h"
-#include "harness/fetch/digest.h"
+#include "common/digest.h"
 #include "test_support.h"
 
 namespace lmc {

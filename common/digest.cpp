@@ -1,4 +1,4 @@
-#include "harness/fetch/digest.h"
+#include "common/digest.h"
 
 #include <openssl/evp.h>
 
