@@ -62,9 +62,14 @@ nlohmann::json library_versions() {
       for (const auto& [key, value] : settings.items()) {
         const auto suffix = key.rfind("_version");
         if (suffix == std::string::npos || suffix + 8 != key.size()) continue;
-        const std::string library = key == "library_version" && settings.contains("library")
-                                        ? settings["library"].get<std::string>()
-                                        : key.substr(0, suffix);
+        const bool named = settings.contains("library") && settings["library"].is_string();
+        std::string library = key.substr(0, suffix);
+        if (named && key == "library_version") {
+          library = settings["library"].get<std::string>();
+        } else if (named && (library == "encoder" || library == "decoder")) {
+          // Two libraries version their halves apart (brotli, libwebp): "libwebp decoder".
+          library = settings["library"].get<std::string>() + " " + library;
+        }
         versions[library] = value;
       }
     } catch (const std::exception&) {
