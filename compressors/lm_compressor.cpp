@@ -13,10 +13,6 @@ namespace lmc {
 
 namespace {
 
-// Symbols the mapping can produce: the compressor never codes anything else, so a decoder that
-// meets another symbol has left the encoder's path.
-constexpr int kSevenBitAlphabet = 128;
-
 // Turns a model's output into the coder's distribution, naming the position when the model
 // misbehaves (a NaN from a broken checkpoint should say where it appeared).
 void assign_or_explain(CodingDistribution& distribution, std::span<const float> probabilities,
@@ -29,10 +25,13 @@ void assign_or_explain(CodingDistribution& distribution, std::span<const float> 
   }
 }
 
-void require_seven_bit_vocab(int vocab_size) {
-  if (vocab_size < kSevenBitAlphabet) {
-    throw InputError("lm: the model predicts " + std::to_string(vocab_size) +
-                     " symbols; the 7-bit image of the data needs at least 128");
+// The symbols the mapping can produce (mapped_alphabet): the compressor never codes anything
+// else, so a decoder that meets another symbol has left the encoder's path.
+void require_alphabet(int vocab_size, SevenBitMapping mapping) {
+  if (vocab_size < mapped_alphabet(mapping)) {
+    throw InputError("lm: the model predicts " + std::to_string(vocab_size) + " symbols; the " +
+                     std::string(to_string(mapping)) + " image of the data needs at least " +
+                     std::to_string(mapped_alphabet(mapping)));
   }
 }
 
@@ -56,12 +55,12 @@ LmCompressor::LmCompressor(std::shared_ptr<const Predictor> predictor, SevenBitM
   model_.vocab_size = predictor_->vocab_size();
   model_.parameter_count = predictor_->parameter_count();
   model_.description = predictor_->describe();
-  require_seven_bit_vocab(model_.vocab_size);
+  require_alphabet(model_.vocab_size, mapping_);
 }
 
 LmCompressor::LmCompressor(SequenceScorer scorer, LmModelInfo model, SevenBitMapping mapping)
     : scorer_(std::move(scorer)), model_(std::move(model)), mapping_(mapping) {
-  require_seven_bit_vocab(model_.vocab_size);
+  require_alphabet(model_.vocab_size, mapping_);
 }
 
 Bytes LmCompressor::compress(ByteView data, Counters& counters) const {
@@ -150,9 +149,9 @@ Bytes LmCompressor::decompress(ByteView compressed, std::size_t original_size) c
     session->next_probabilities(probabilities);
     assign_or_explain(distribution, probabilities, i);
     const int symbol = decoder.decode(distribution);
-    if (symbol >= kSevenBitAlphabet) {
+    if (symbol >= mapped_alphabet(mapping_)) {
       throw CorruptDataError("lm: byte " + std::to_string(i) + " decodes to symbol " +
-                             std::to_string(symbol) + ", outside the 7-bit alphabet");
+                             std::to_string(symbol) + ", outside the mapping's alphabet");
     }
     symbols.push_back(static_cast<std::uint8_t>(symbol));
     session->append(symbol);
@@ -194,9 +193,9 @@ std::vector<Compressor::Decoded> LmCompressor::decompress_batch(
       const std::size_t i = symbols.size();
       assign_or_explain(distribution, std::span<const float>(&probabilities[a * vocab], vocab), i);
       const int symbol = decoders[k].decode(distribution);
-      if (symbol >= kSevenBitAlphabet) {
+      if (symbol >= mapped_alphabet(mapping_)) {
         decoded[k].error = "lm: byte " + std::to_string(i) + " decodes to symbol " +
-                           std::to_string(symbol) + ", outside the 7-bit alphabet";
+                           std::to_string(symbol) + ", outside the mapping's alphabet";
         continue;
       }
       symbols.push_back(static_cast<std::uint8_t>(symbol));

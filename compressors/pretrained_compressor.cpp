@@ -130,6 +130,11 @@ PretrainedCompressor::PretrainedCompressor(PretrainedModel model, int top_k,
       estimate_(estimate),
       batched_(estimate && model_.window_logits && model_.tokenizer->bos()),
       candidates_(seven_bit_candidates(*model_.tokenizer)) {
+  if (mapping_ == SevenBitMapping::Identity) {
+    throw InputError(
+        "pretrained: a tokenizer's model codes the 7-bit image of text; the identity mapping "
+        "(all 8 bits, bench compress) is for the byte Transformers and classical codecs");
+  }
   if (model_.predictor->vocab_size() != model_.tokenizer->vocab_size()) {
     throw InputError(
         "pretrained: the model predicts " + std::to_string(model_.predictor->vocab_size()) +

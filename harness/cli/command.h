@@ -41,6 +41,9 @@ Command add_incontext_command(CLI::App& app);
 Command add_samples_command(CLI::App& app);
 Command add_train_command(CLI::App& app);
 Command add_generate_command(CLI::App& app);
+Command add_decode_command(CLI::App& app);
+Command add_compress_command(CLI::App& app);
+Command add_decompress_command(CLI::App& app);
 
 // `bench --version`: version, source revision and the libraries that produce the bytes.
 int version_command();

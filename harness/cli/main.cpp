@@ -30,9 +30,10 @@ int main_with_exit_code(int argc, char** argv) {
   app.add_flag("--version", show_version, "Print version and library versions");
   // In the order `bench --help` lists them.
   const std::vector<Command> commands = {
-      add_run_command(app),       add_list_command(app),    add_report_command(app),
-      add_incontext_command(app), add_samples_command(app), add_compare_command(app),
-      add_data_command(app),      add_train_command(app),   add_generate_command(app),
+      add_run_command(app),       add_list_command(app),     add_report_command(app),
+      add_incontext_command(app), add_samples_command(app),  add_compare_command(app),
+      add_data_command(app),      add_train_command(app),    add_generate_command(app),
+      add_decode_command(app),    add_compress_command(app), add_decompress_command(app),
   };
 
   try {

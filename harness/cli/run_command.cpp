@@ -22,6 +22,7 @@
 #include "harness/run/plan.h"
 #include "harness/run/progress.h"
 #include "harness/run/runner.h"
+#include "harness/run/saved_streams.h"
 #include "harness/source_revision.h"
 
 namespace lmc {
@@ -35,8 +36,9 @@ struct RunArgs {
   bool quiet = false;
   bool no_figures = false;
   bool resume = false;
-  bool plan = false;   // price every row and stop
-  unsigned ranks = 0;  // --plan: MPI processes to price for (0: this run's)
+  bool plan = false;            // price every row and stop
+  unsigned ranks = 0;           // --plan: MPI processes to price for (0: this run's)
+  std::string save_compressed;  // folder for the chunked rows' streams (empty: not kept)
 };
 
 // Set by SIGINT / SIGTERM while a run is in progress: the run stops at chunk boundaries and its
@@ -63,6 +65,71 @@ nlohmann::json dataset_summaries(const PreparedRun& run) {
   }
   return list;
 }
+
+// `--save-compressed DIR`: one container per chunked row, its chunks spilled to DIR as they come
+// (in any order) and written in chunk order once the run has succeeded.
+class SavedRows {
+ public:
+  SavedRows(const PreparedRun& run, const std::filesystem::path& folder,
+            const std::function<void(const std::string&)>& log)
+      : folder_(folder) {
+    std::filesystem::create_directories(folder_);
+    const auto rows = plan_rows(run);
+    writers_.resize(rows.size());
+    for (std::size_t r = 0; r < rows.size(); ++r) {
+      const PlannedRow& row = rows[r];
+      const PreparedDataset& d = run.datasets[row.dataset];
+      const CompressorEntry& entry = run.config->compressors[row.compressor];
+      const Compressor& compressor = *d.compressors[row.compressor];
+      if (row.mode != Mode::Chunked) continue;
+      if (!compressor.verifiable()) {
+        log("note: " + entry.name + " only estimates its sizes; its streams are not saved");
+        continue;
+      }
+      const nlohmann::json data = {{"dataset",
+                                    {{"name", d.entry->name},
+                                     {"kind", d.entry->kind},
+                                     {"options", d.entry->options.json()},
+                                     {"provenance", d.dataset->provenance()}}},
+                                   {"first_chunk", 0},
+                                   {"chunks", row.chunks}};
+      const std::string file = saved_stream_file_name(d.entry->name, entry.name);
+      writers_[r] = {file, row.chunks, &compressor,
+                     std::make_unique<StreamContainerWriter>(
+                         folder_ / ("." + file + ".part"),
+                         saved_stream_header(entry, compressor, run.config->chunk_size,
+                                             d.entry->mapping, data))};
+    }
+  }
+
+  void add(std::size_t row, std::uint64_t chunk, ByteView original, ByteView compressed) {
+    Row& saved = writers_.at(row);
+    if (!saved.writer) return;
+    saved.writer->add(chunk, original, saved.compressor->expected_roundtrip(original), compressed);
+  }
+
+  void write_all(const std::function<void(const std::string&)>& log) {
+    std::size_t files = 0;
+    for (Row& saved : writers_) {
+      if (!saved.writer) continue;
+      saved.writer->write_file(folder_ / saved.file, saved.chunks);
+      saved.writer.reset();
+      ++files;
+    }
+    log("saved the compressed chunks of " + std::to_string(files) + " rows in " + folder_.string() +
+        " (bench decode " + folder_.string() + " decodes them)");
+  }
+
+ private:
+  struct Row {
+    std::string file;
+    std::uint64_t chunks = 0;
+    const Compressor* compressor = nullptr;
+    std::unique_ptr<StreamContainerWriter> writer;
+  };
+  std::filesystem::path folder_;
+  std::vector<Row> writers_;
+};
 
 // What a run's process reports to rank 0 when its share of the work is over.
 struct ShardOutcome {
@@ -119,6 +186,17 @@ void on_every_rank(const Cluster& cluster, Step step) {
 int run_command(const RunArgs& args, const std::vector<std::string>& command_line,
                 const Cluster& cluster) {
   const bool leader = cluster.rank() == 0;
+  if (!args.save_compressed.empty() && args.resume) {
+    throw InputError(
+        "--save-compressed cannot be combined with --resume: the chunks an earlier attempt "
+        "finished were not kept; run again without --resume (delete the output folder's "
+        "journal) to save every stream");
+  }
+  if (!args.save_compressed.empty() && cluster.distributed()) {
+    throw InputError(
+        "--save-compressed runs in one process only (each MPI rank codes its own "
+        "share of the chunks); run without mpirun to save the streams");
+  }
   // Everything is read and checked before any output exists.
   RunConfig config;
   std::optional<PreparedRun> prepared;
@@ -223,6 +301,14 @@ int run_command(const RunArgs& args, const std::vector<std::string>& command_lin
   options.interrupt = &g_interrupted;
   options.shard = static_cast<std::size_t>(cluster.rank());
   options.shards = static_cast<std::size_t>(cluster.size());
+  std::optional<SavedRows> saved;
+  if (!args.save_compressed.empty()) {
+    saved.emplace(*prepared, args.save_compressed, say);
+    options.save_compressed = [&](std::size_t row, std::uint64_t chunk, ByteView original,
+                                  ByteView compressed) {
+      saved->add(row, chunk, original, compressed);
+    };
+  }
   std::signal(SIGINT, request_stop);
   std::signal(SIGTERM, request_stop);
   std::signal(SIGHUP, request_stop);
@@ -284,6 +370,7 @@ int run_command(const RunArgs& args, const std::vector<std::string>& command_lin
                             {"rows", nlohmann::json::array()}};
   for (const auto& row : rows) results["rows"].push_back(row_to_json(row));
   write_results(out, results);
+  if (saved) saved->write_all(say);
   journal.reset();
   RunJournal::remove_all(out);  // the results hold everything the journals saved
   log("wrote " + (out / "results.json").string() + ", results.csv, table.md, table.tex");
@@ -311,6 +398,9 @@ Command add_run_command(CLI::App& app) {
   run->add_option("--ranks", args->ranks,
                   "With --plan: price for this many MPI processes (default: as started)")
       ->check(CLI::PositiveNumber);
+  run->add_option("--save-compressed", args->save_compressed,
+                  "Write each chunked row's compressed chunks to DIR, one container per row "
+                  "(docs/PROTOCOL.md section 8; bench decode DIR decodes them)");
   run->add_flag("--resume", args->resume,
                 "Continue an interrupted run from the journal in its output folder");
   return {run, [args](const Invocation& invocation) {

@@ -151,7 +151,9 @@ DatasetEntry parse_dataset(const nlohmann::json& object, const std::string& key_
     const auto& value = object.at("lm_mapping");
     auto mapping = value.is_string() ? parse_mapping(value.get<std::string>()) : std::nullopt;
     if (!mapping) {
-      throw InputError(where + "lm_mapping: expected \"clear_top_bit\" or \"shift_right\", got " +
+      throw InputError(where +
+                       "lm_mapping: expected \"clear_top_bit\", \"shift_right\" or "
+                       "\"identity\", got " +
                        value.dump());
     }
     entry.mapping = *mapping;

@@ -111,7 +111,8 @@ std::vector<PartialResult> evaluate_range(const Dataset& dataset, ChunkRange ran
                                           std::span<const Compressor* const> compressors,
                                           const EvaluationLabel& label, bool verify,
                                           ProgressSink* progress, const std::atomic<bool>* stop,
-                                          const RangeCheckpoint* checkpoint) {
+                                          const RangeCheckpoint* checkpoint,
+                                          const CompressedChunkSaver* saver) {
   std::vector<PartialResult> partials(compressors.size());
   std::uint64_t piece_first = range.first;
   auto piece_started = std::chrono::steady_clock::now();
@@ -151,6 +152,11 @@ std::vector<PartialResult> evaluate_range(const Dataset& dataset, ChunkRange ran
       if (verify && compressor.verifiable()) {
         verify_group(compressor, chunks, compressed, partial, label.compressors[c], label.dataset,
                      range.first + i);
+      }
+      if (saver != nullptr) {
+        for (std::uint64_t g = 0; g < group; ++g) {
+          (*saver)(c, range.first + i + g, chunks[g], compressed[g]);
+        }
       }
       if (progress != nullptr) {
         const std::size_t lane = label.progress_lanes.empty() ? 0 : label.progress_lanes[c];
@@ -498,9 +504,14 @@ std::vector<RowResult> execute_run(const PreparedRun& run, const RunOptions& opt
                 keep(done.first, partials);
                 next_first = done.first + done.count;
               }};
+          const CompressedChunkSaver saver = [&](std::size_t c, std::uint64_t chunk,
+                                                 ByteView original, ByteView compressed) {
+            options.save_compressed(members[c], chunk, original, compressed);
+          };
           const auto partials = evaluate_range(*run.datasets[d].dataset, range, compressors, label,
                                                options.verify, options.progress, &stop,
-                                               options.journal != nullptr ? &checkpoint : nullptr);
+                                               options.journal != nullptr ? &checkpoint : nullptr,
+                                               options.save_compressed ? &saver : nullptr);
           keep(next_first, partials);
         });
       }

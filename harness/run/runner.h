@@ -105,6 +105,10 @@ struct RunOptions {
   // chunk: a kill then loses at most this much work per thread).
   std::chrono::milliseconds journal_interval{60'000};
   std::function<void(const std::string&)> log = [](const std::string&) {};
+  // Receives every compressed chunk of the chunked rows (row index in plan_rows order, chunk
+  // index, the chunk, its stream), from any thread, in any order. Empty: nothing is kept.
+  std::function<void(std::size_t row, std::uint64_t chunk, ByteView original, ByteView compressed)>
+      save_compressed;
 };
 
 std::vector<RowResult> execute_run(const PreparedRun& run, const RunOptions& options);
@@ -146,15 +150,21 @@ struct EvaluationLabel {
 // With a `checkpoint`, a long range is saved in pieces: at most every `interval`, save() gets the
 // chunks finished since the last piece with their partials, and evaluation goes on with fresh
 // partials; the returned partials then cover only the chunks after the last piece.
+//
+// With a `saver`, every compressed chunk is handed to it (compressor index, chunk index, the
+// chunk, its compressed stream) once it is verified: `bench run --save-compressed`.
 struct RangeCheckpoint {
   std::chrono::milliseconds interval{60'000};
   std::function<void(ChunkRange done, const std::vector<PartialResult>& partials)> save;
 };
+using CompressedChunkSaver = std::function<void(std::size_t compressor, std::uint64_t chunk,
+                                                ByteView original, ByteView compressed)>;
 std::vector<PartialResult> evaluate_range(const Dataset& dataset, ChunkRange range,
                                           std::span<const Compressor* const> compressors,
                                           const EvaluationLabel& label, bool verify,
                                           ProgressSink* progress, const std::atomic<bool>* stop,
-                                          const RangeCheckpoint* checkpoint = nullptr);
+                                          const RangeCheckpoint* checkpoint = nullptr,
+                                          const CompressedChunkSaver* saver = nullptr);
 
 // Unchunked evaluation: chunks [0, chunks) as one stream, decoded alongside and compared, so
 // memory stays bounded for streaming codecs.

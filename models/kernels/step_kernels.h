@@ -33,6 +33,12 @@
 
 namespace lmc::step_kernels {
 
+// The determinism contract's version (docs/LM_SPEED.md, "Determinism contract"): the sequence of
+// float operations every kernel path performs. Saved streams record it (docs/PROTOCOL.md section
+// 8); change it whenever a change to the kernels, the coder's quantisation or a predictor's
+// arithmetic can change a probability's bits, since streams coded before no longer decode.
+inline constexpr int kContractVersion = 1;
+
 // Flush-to-zero and denormals-are-zero (MXCSR bits 15 and 6) for this thread while it lives: a
 // subnormal operand reads as zero and a subnormal result becomes zero, in the scalar and in every
 // vector path alike (both are SSE/AVX instructions under the same MXCSR). On exit only these two
