@@ -7,13 +7,29 @@
 # records the CPU that wrote it (header "writer"); tests/golden/streams/README.md names it. The
 # test GoldenStreams.* decodes them with `bench decode` on whatever machine runs the suite.
 #
-# Usage: scripts/golden-streams.sh [BENCH]   (default build/harness/bench; from the repository root)
+# --add writes only the streams that are not there yet (a codec or model added to config.json),
+# and leaves every committed stream as its first writer made it: regenerating them all would
+# hide exactly the drift they exist to catch.
+#
+# Usage: scripts/golden-streams.sh [--add] [BENCH]   (default build/harness/bench; from the
+# repository root)
 set -eu
 cd "$(dirname "$0")/.."
+add=false
+if [ "${1:-}" = "--add" ]; then add=true; shift; fi
 bench=${1:-build/harness/bench}
 golden=tests/golden/streams
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
+if $add; then
+  "$bench" run "$golden/config.json" --out "$out/run" --quiet --no-figures --save-compressed "$out/streams"
+  for stream in "$out"/streams/*.lmcs; do
+    [ -e "$golden/$(basename "$stream")" ] && continue
+    cp "$stream" "$golden/" && echo "added $golden/$(basename "$stream")"
+  done
+  "$bench" decode "$golden" --quiet
+  exit 0
+fi
 rm -f "$golden"/*.lmcs
 "$bench" run "$golden/config.json" --out "$out/run" --quiet --no-figures --save-compressed "$golden"
 python3 -c 'import random, sys; r = random.Random(29); sys.stdout.buffer.write(bytes(r.randrange(256) for _ in range(1024)))' > "$out/random.bin"

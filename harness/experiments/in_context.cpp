@@ -76,6 +76,7 @@ std::vector<InContextCurve> measure_in_context(const PreparedRun& run, std::uint
       curve.chunks =
           std::min<std::uint64_t>(chunks[d].size(), entry.num_chunks.value_or(chunks[d].size()));
       curve.parameters = compressor.parameter_count();
+      curve.settings = compressor.settings();
       curve.prefix_bytes = grid;
       lane_units[c] += curve.chunks;
       curves.push_back(std::move(curve));
@@ -141,6 +142,7 @@ nlohmann::json in_context_json(const std::vector<InContextCurve>& curves, std::s
                              {"compressor_kind", curve.compressor_kind},
                              {"chunks", curve.chunks},
                              {"parameters", curve.parameters},
+                             {"settings", curve.settings},
                              {"points", points}});
   }
   return out;

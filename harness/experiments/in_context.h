@@ -22,6 +22,9 @@ struct InContextCurve {
   std::string dataset, dataset_kind, compressor, compressor_kind;
   std::uint64_t chunks = 0;      // chunks averaged over
   std::uint64_t parameters = 0;  // > 0 for language models
+  // The compressor's settings as results.json records them (model hash, KV cache, kernel path),
+  // so a curve names the exact model that drew it.
+  nlohmann::json settings;
   std::vector<std::size_t> prefix_bytes;
   std::vector<double> rates;  // % per prefix length
 };

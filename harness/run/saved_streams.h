@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -28,6 +29,14 @@ namespace lmc {
 nlohmann::json saved_stream_header(const CompressorEntry& entry, const Compressor& compressor,
                                    std::size_t chunk_size, SevenBitMapping mapping,
                                    nlohmann::json data);
+
+// The hashes of the model files (checkpoint, tokenizer) that decide a compressor's probabilities:
+// every "...fnv1a64" value of its settings, by key path ("model.checkpoint_fnv1a64").
+std::map<std::string, std::string> model_file_hashes(const nlohmann::json& settings);
+
+// The model files among a compressor's options: its non-empty Path options.
+std::vector<std::string> model_path_options(const CompressorKind& kind,
+                                            const nlohmann::json& options);
 
 // "enwiki__lm-200k.lmcs": one file per row, from names made safe for a file system.
 std::string saved_stream_file_name(const std::string& dataset, const std::string& compressor);

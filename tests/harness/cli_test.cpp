@@ -166,6 +166,8 @@ TEST_F(CliTest, InContextWritesCurvesForEveryDatasetAndCompressor) {
   EXPECT_EQ(gzip_text["points"][0]["bytes"], 1);
   EXPECT_EQ(gzip_text["points"][0]["rate"], 2100.0);  // one byte: 21 bytes of gzip
   EXPECT_LT(gzip_text["points"].back()["rate"].get<double>(), 50.0);
+  // Each curve records its compressor's settings, as a results.json row does.
+  EXPECT_EQ(gzip_text["settings"]["level"], 9) << gzip_text.dump();
   EXPECT_NE(result.output.find("| text | gzip | 3 |"), std::string::npos) << result.output;
   EXPECT_TRUE(std::filesystem::exists(out / "in_context.csv"));
 
