@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -23,10 +24,25 @@ namespace lmc {
 
 namespace {
 
-// The PPMd coder record of the 7z header as libarchive writes it: method id 03 04 01, five
-// property bytes: order 6, memory 2^24 (little endian).
-constexpr std::array<std::uint8_t, 9> kPpmdCoder = {0x03, 0x04, 0x01, 0x05, 0x06,
-                                                    0x00, 0x00, 0x00, 0x01};
+// The header database compress() writes, byte for byte but for three fields: the packed size
+// and the unpacked size (7z variable-length numbers) and the data's CRC-32. Between them: one pack
+// stream at position 0; one folder of one coder, PPMd (method 03 04 01) with libarchive's five
+// property bytes, order 6 and 2^24 bytes of model memory; one file "c" with attributes 0x81a48020.
+// The decoder refuses any other header before libarchive parses it: a hostile one could declare
+// billions of files or folders, or gigabytes of model memory, and libarchive would allocate them
+// (the ppmd fuzzer found a 4.4 GB calloc from a 60-byte archive).
+constexpr std::array<std::uint8_t, 6> kBeforePackedSize = {0x01, 0x04, 0x06, 0x00, 0x01, 0x09};
+constexpr std::array<std::uint8_t, 17> kBeforeUnpackedSize = {0x00, 0x07, 0x0b, 0x01, 0x00, 0x01,
+                                                              0x23, 0x03, 0x04, 0x01, 0x05, 0x06,
+                                                              0x00, 0x00, 0x00, 0x01, 0x0c};
+constexpr std::array<std::uint8_t, 4> kBeforeCrc = {0x00, 0x08, 0x0a, 0x01};
+constexpr std::array<std::uint8_t, 21> kFileRecord = {0x00, 0x00, 0x05, 0x01, 0x11, 0x05, 0x00,
+                                                      0x63, 0x00, 0x00, 0x00, 0x15, 0x06, 0x01,
+                                                      0x00, 0x20, 0x80, 0xa4, 0x81, 0x00, 0x00};
+// An empty file has no stream and no coder: the header is the file record alone.
+constexpr std::array<std::uint8_t, 26> kEmptyFileHeader = {
+    0x01, 0x05, 0x01, 0x0e, 0x01, 0x80, 0x0f, 0x01, 0x80, 0x11, 0x05, 0x00, 0x63,
+    0x00, 0x00, 0x00, 0x15, 0x06, 0x01, 0x00, 0x20, 0x80, 0xa4, 0x81, 0x00, 0x00};
 constexpr std::size_t kStartHeader = 32;
 constexpr la_int64_t kMaxStreamBytes = la_int64_t{1} << 30;
 
@@ -61,6 +77,47 @@ std::uint64_t little_endian64(ByteView bytes, std::size_t at) {
   for (int i = 7; i >= 0; --i) value = value << 8 | bytes[at + static_cast<std::size_t>(i)];
   return value;
 }
+
+// Reads a 7z header database front to back; every step says whether the bytes matched.
+class HeaderCursor {
+ public:
+  explicit HeaderCursor(ByteView bytes) : bytes_(bytes) {}
+
+  template <std::size_t N>
+  bool literal(const std::array<std::uint8_t, N>& expected) {
+    if (bytes_.size() - at_ < N || !std::equal(expected.begin(), expected.end(), &bytes_[at_])) {
+      return false;
+    }
+    at_ += N;
+    return true;
+  }
+
+  // A 7z number: the first byte's leading one bits count the little-endian bytes that follow;
+  // its remaining bits are the value's high bits.
+  bool number(std::uint64_t& value) {
+    if (at_ >= bytes_.size()) return false;
+    const std::uint8_t first = bytes_[at_++];
+    int extra = 0;
+    while (extra < 8 && (first & (0x80 >> extra)) != 0) ++extra;
+    if (bytes_.size() - at_ < static_cast<std::size_t>(extra)) return false;
+    value = 0;
+    for (int i = 0; i < extra; ++i) value |= std::uint64_t{bytes_[at_++]} << (8 * i);
+    if (extra < 8) value |= std::uint64_t(first & ((0x80 >> extra) - 1)) << (8 * extra);
+    return true;
+  }
+
+  bool skip(std::size_t n) {
+    if (bytes_.size() - at_ < n) return false;
+    at_ += n;
+    return true;
+  }
+
+  bool at_end() const { return at_ == bytes_.size(); }
+
+ private:
+  ByteView bytes_;
+  std::size_t at_ = 0;
+};
 
 class PpmdCompressor final : public Compressor {
  public:
@@ -98,7 +155,12 @@ class PpmdCompressor final : public Compressor {
   }
 
   Bytes decompress(ByteView compressed, std::size_t original_size) const override {
-    const bool coded = check_container(compressed);
+    const std::uint64_t declared = check_container(compressed);
+    if (declared > static_cast<std::uint64_t>(kMaxStreamBytes) ||
+        (original_size != 0 && declared != original_size)) {
+      throw CorruptDataError("ppmd: entry of " + std::to_string(declared) + " bytes, expected " +
+                             std::to_string(original_size));
+    }
     const std::unique_ptr<archive, ReadDeleter> reader(archive_read_new());
     if (!reader) throw std::bad_alloc();
     archive* a = reader.get();
@@ -110,17 +172,11 @@ class PpmdCompressor final : public Compressor {
     if (archive_read_next_header(a, &entry) != ARCHIVE_OK) {
       throw CorruptDataError("ppmd: unreadable 7z header: " + error_of(a));
     }
-    if (archive_entry_filetype(entry) != AE_IFREG || !archive_entry_size_is_set(entry)) {
-      throw CorruptDataError("ppmd: the archive's entry is not one regular file");
+    if (archive_entry_filetype(entry) != AE_IFREG || !archive_entry_size_is_set(entry) ||
+        archive_entry_size(entry) != static_cast<la_int64_t>(declared)) {
+      throw CorruptDataError("ppmd: the archive's entry is not the one regular file declared");
     }
     const la_int64_t size = archive_entry_size(entry);
-    if (!coded && size != 0)
-      throw CorruptDataError("ppmd: a non-empty file without the PPMd coder");
-    if (size < 0 || size > kMaxStreamBytes ||
-        (original_size != 0 && static_cast<std::size_t>(size) != original_size)) {
-      throw CorruptDataError("ppmd: entry of " + std::to_string(size) + " bytes, expected " +
-                             std::to_string(original_size));
-    }
     Bytes out(static_cast<std::size_t>(size));
     std::size_t done = 0;
     while (done < out.size()) {
@@ -151,11 +207,10 @@ class PpmdCompressor final : public Compressor {
   }
 
  private:
-  // The archive is what compress() writes: its size matches the start header's pointers, and
-  // its header names the PPMd coder with libarchive's properties (false: no coder, which only
-  // an empty file may lack). Checked before libarchive sees the bytes, so trailing bytes are
-  // corrupt data and no other coder or model size runs.
-  static bool check_container(ByteView compressed) {
+  // The archive is what compress() writes: its size matches the start header's pointers, and its
+  // header database is the template above (a coded file) or kEmptyFileHeader. Returns the file
+  // size the header declares. Checked before libarchive sees the bytes.
+  static std::uint64_t check_container(ByteView compressed) {
     if (compressed.size() < kStartHeader) throw CorruptDataError("ppmd: too short for 7z");
     const std::uint64_t offset = little_endian64(compressed, 12);
     const std::uint64_t length = little_endian64(compressed, 20);
@@ -165,8 +220,23 @@ class PpmdCompressor final : public Compressor {
                              std::to_string(compressed.size()) + " bytes");
     }
     const ByteView header = compressed.subspan(kStartHeader + offset);
-    return std::search(header.begin(), header.end(), kPpmdCoder.begin(), kPpmdCoder.end()) !=
-           header.end();
+    HeaderCursor empty(header);
+    if (offset == 0 && empty.literal(kEmptyFileHeader) && empty.at_end()) return 0;
+    HeaderCursor cursor(header);
+    std::uint64_t packed = 0, unpacked = 0;
+    if (!cursor.literal(kBeforePackedSize) || !cursor.number(packed) ||
+        !cursor.literal(kBeforeUnpackedSize) || !cursor.number(unpacked) ||
+        !cursor.literal(kBeforeCrc) || !cursor.skip(4) || !cursor.literal(kFileRecord) ||
+        !cursor.at_end()) {
+      throw CorruptDataError(
+          "ppmd: the 7z header is not the one file coded by PPMd (order 6, 16 MiB) that this "
+          "codec writes");
+    }
+    if (packed != offset) {
+      throw CorruptDataError("ppmd: the 7z header's packed size " + std::to_string(packed) +
+                             " differs from the " + std::to_string(offset) + " bytes stored");
+    }
+    return unpacked;
   }
 };
 

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <algorithm>
+#include <array>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -41,6 +43,33 @@ TEST(Ppmd, DamageIsCorruptData) {
   test::expect_rejects_damage(*make_codec(ppmd_kind()), /*has_checksum=*/true);
   const auto c = make_codec(ppmd_kind());
   EXPECT_THROW(c->decompress(c->compress(text_like(2048, 5)), 2047), CorruptDataError);
+}
+
+// A 7z header other than the one file this codec writes is refused before libarchive parses it:
+// the ppmd fuzzer's archive (tests/fuzz/crashes/ppmd/) declares 0x0fffffffe2 files, for which
+// libarchive called calloc for 4.4 GB. The same holds for a header naming another coder.
+TEST(Ppmd, ForeignHeadersAreRefusedBeforeLibarchiveAllocates) {
+  const auto c = make_codec(ppmd_kind());
+  const Bytes crash = test::read_file(test::source_dir() /
+                                      "tests/fuzz/crashes/ppmd/"
+                                      "ppmd-oom-99b7ef81747ea973bc78e0b55ed7e325cd6c0642");
+  // The fuzz target gives the codec the input after its first three bytes (an original size).
+  const Bytes archive(crash.begin() + 3, crash.end());
+  try {
+    c->decompress(archive, 0);
+    ADD_FAILURE() << "a header declaring billions of files decoded";
+  } catch (const CorruptDataError& error) {
+    EXPECT_NE(std::string(error.what()).find("is not the one file coded by PPMd"),
+              std::string::npos)
+        << error.what();
+  }
+  // A real stream whose coder properties ask for 2^30 bytes of model memory instead of 2^24.
+  Bytes stream = c->compress(text_like(4096, 7));
+  const std::array<std::uint8_t, 6> props = {0x05, 0x06, 0x00, 0x00, 0x00, 0x01};
+  auto at = std::search(stream.begin(), stream.end(), props.begin(), props.end());
+  ASSERT_NE(at, stream.end());
+  at[5] = 0x40;
+  EXPECT_THROW(c->decompress(stream, 4096), CorruptDataError);
 }
 
 TEST(Ppmd, HeaderAndSettings) {
