@@ -23,6 +23,7 @@ CompressorKind webp_kind();
 CompressorKind jpegls_kind();
 CompressorKind jpeg2000_kind();
 CompressorKind wavpack_kind();
+CompressorKind alac_kind();
 
 // PPMd in libarchive's 7-Zip writer (a text codec; listed with the others).
 CompressorKind ppmd_kind();
@@ -33,7 +34,7 @@ CompressorKind command_kind();
 inline std::vector<CompressorKind> classical_compressor_kinds() {
   return {gzip_kind(),   lzma2_kind(),    png_kind(),     flac_kind(), flac_paper_kind(),
           zstd_kind(),   brotli_kind(),   bzip2_kind(),   jxl_kind(),  webp_kind(),
-          jpegls_kind(), jpeg2000_kind(), wavpack_kind(), ppmd_kind()};
+          jpegls_kind(), jpeg2000_kind(), wavpack_kind(), alac_kind(), ppmd_kind()};
 }
 
 }  // namespace lmc

@@ -1,5 +1,6 @@
-// Owning handles for the libavcodec/libavformat objects the flac-paper codec uses, and the
-// one error-text helper. Each handle frees with the function FFmpeg pairs with its allocator.
+// Owning handles for the libavcodec/libavformat objects of the kinds that run FFmpeg's audio
+// encoders (compressors/libav_audio.h), and the one error-text helper. Each handle frees with the
+// function FFmpeg pairs with its allocator.
 #pragma once
 
 extern "C" {
