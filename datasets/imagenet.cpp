@@ -1,7 +1,8 @@
 // imagenet: a folder tree of JPEG/PNG images, each turned into gray 32x64 tiles (docs/PROTOCOL.md
 // section 2). Gray is the plain mean of R, G and B truncated to uint8, as the paper did, not luma
 // weights. Tiles are cut in raster order and partial edge tiles are dropped, so an image of
-// W x H pixels gives floor(H / 32) * floor(W / 64) chunks, known from its header alone.
+// W x H pixels gives floor(H / 32) * floor(W / 64) chunks, known from its header alone. JPEGs are
+// decoded as Pillow decodes them (datasets/jpeg_image.h), PNGs by stb_image.
 #include <stb_image.h>
 
 #include <cstring>
@@ -17,6 +18,7 @@
 #include "common/error.h"
 #include "datasets/corpus_files.h"
 #include "datasets/dataset.h"
+#include "datasets/jpeg_image.h"
 
 namespace lmc {
 
@@ -33,6 +35,11 @@ struct ImageSize {
   int height = 0;
 };
 
+// Which library decodes JPEG files (option "jpeg_decoder"); PNG is stb_image's either way.
+enum class JpegDecoder { LibjpegTurbo, StbImage };
+constexpr std::string_view kLibjpegTurbo = "libjpeg-turbo";
+constexpr std::string_view kStbImage = "stb_image";
+
 struct ImageCatalog {
   std::string key;  // "datasets[1].path", for errors while reading
   std::string folder;
@@ -41,6 +48,7 @@ struct ImageCatalog {
   FileChunkIndex tiles;
   std::size_t tile_rows = 0;
   std::size_t chunk_size = 0;
+  JpegDecoder jpeg_decoder = JpegDecoder::LibjpegTurbo;
 };
 
 struct StbiFree {
@@ -48,13 +56,13 @@ struct StbiFree {
 };
 using StbiPixels = std::unique_ptr<stbi_uc, StbiFree>;
 
-// stb_image delivers 1 (gray), 2 (gray, alpha), 3 (RGB) or 4 (RGBA) interleaved channels; 16-bit
-// PNGs arrive already reduced to 8 bits.
-Bytes to_gray(const stbi_uc* pixels, std::size_t count, int channels) {
+// The decoders deliver 1 (gray), 2 (gray, alpha), 3 (RGB) or 4 (RGBA) interleaved channels;
+// stb_image reduces 16-bit PNGs to 8 bits.
+Bytes to_gray(const std::uint8_t* pixels, std::size_t count, int channels) {
   Bytes gray(count);
   const auto stride = static_cast<std::size_t>(channels);
   for (std::size_t i = 0; i < count; ++i) {
-    const stbi_uc* p = pixels + i * stride;
+    const std::uint8_t* p = pixels + i * stride;
     gray[i] = channels >= 3 ? static_cast<std::uint8_t>((p[0] + p[1] + p[2]) / 3) : p[0];
   }
   return gray;
@@ -63,7 +71,7 @@ Bytes to_gray(const stbi_uc* pixels, std::size_t count, int channels) {
 enum class ImageFormat { Png, Jpeg };
 
 // stb_image decodes whatever format it recognises in the bytes (GIF, PSD, TGA, ...), whatever
-// the file's name: only the two formats this corpus holds get that far.
+// the file's name: only the two formats this corpus holds get that far, each to its decoder.
 ImageFormat image_format(ByteView head, const std::filesystem::path& path, const std::string& key) {
   constexpr std::uint8_t kPng[] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
   constexpr std::uint8_t kJpeg[] = {0xff, 0xd8, 0xff};
@@ -120,6 +128,66 @@ std::string stbi_reason() {
   return reason != nullptr ? reason : "unknown stb_image error";
 }
 
+bool decoded_by_libjpeg(ImageFormat format, const ImageCatalog& catalog) {
+  return format == ImageFormat::Jpeg && catalog.jpeg_decoder == JpegDecoder::LibjpegTurbo;
+}
+
+// Width and height from the header alone: counting tiles must not decode a million images.
+ImageSize read_image_size(const std::filesystem::path& path, const ImageCatalog& catalog) {
+  const std::string cannot_read =
+      catalog.key + ": cannot read the image header of " + path.string();
+  if (decoded_by_libjpeg(image_format(path, catalog.key), catalog)) {
+    const JpegReader jpeg(path, cannot_read);
+    return {jpeg.width(), jpeg.height()};
+  }
+  ImageSize size;
+  int channels = 0;
+  if (!stbi_info(path.c_str(), &size.width, &size.height, &channels)) {
+    throw InputError(cannot_read + " (" + stbi_reason() + ")");
+  }
+  return size;
+}
+
+// The size in the header when the file is decoded must still be the one counted when the dataset
+// was opened: a file replaced meanwhile by a larger one must not get past max_pixels.
+void check_unchanged(ImageSize now, ImageSize counted, const std::filesystem::path& path,
+                     const std::string& key) {
+  if (now.width == counted.width && now.height == counted.height) return;
+  throw InputError(key + ": " + path.string() + " is " + std::to_string(now.width) + "x" +
+                   std::to_string(now.height) + " pixels but its header said " +
+                   std::to_string(counted.width) + "x" + std::to_string(counted.height) +
+                   " (changed since the dataset was opened?)");
+}
+
+Bytes decode_gray_with_libjpeg(ByteView file, const std::filesystem::path& path, ImageSize counted,
+                               const std::string& key) {
+  JpegReader jpeg(file, key + ": cannot decode " + path.string());
+  check_unchanged({jpeg.width(), jpeg.height()}, counted, path, key);
+  const DecodedJpeg image = jpeg.decode();
+  return to_gray(image.pixels.data(), static_cast<std::size_t>(image.width) * image.height,
+                 image.channels);
+}
+
+Bytes decode_gray_with_stb_image(ByteView file, ImageFormat format,
+                                 const std::filesystem::path& path, ImageSize counted,
+                                 const std::string& key) {
+  if (format == ImageFormat::Png) check_png_chunks(file, path, key);
+  if (file.size() > static_cast<std::size_t>(std::numeric_limits<int>::max())) {
+    throw InputError(key + ": " + path.string() + " is larger than 2 GiB");
+  }
+  const int length = static_cast<int>(file.size());
+  ImageSize size;
+  int channels = 0;
+  if (!stbi_info_from_memory(file.data(), length, &size.width, &size.height, &channels)) {
+    throw InputError(key + ": cannot decode " + path.string() + ": " + stbi_reason());
+  }
+  check_unchanged(size, counted, path, key);
+  StbiPixels pixels(
+      stbi_load_from_memory(file.data(), length, &size.width, &size.height, &channels, 0));
+  if (!pixels) throw InputError(key + ": cannot decode " + path.string() + ": " + stbi_reason());
+  return to_gray(pixels.get(), static_cast<std::size_t>(size.width) * size.height, channels);
+}
+
 class ImageTileReader : public PerFileChunkReader {
  public:
   ImageTileReader(std::shared_ptr<const ImageCatalog> catalog, std::uint64_t first)
@@ -128,31 +196,14 @@ class ImageTileReader : public PerFileChunkReader {
 
  private:
   void open_file(std::size_t file, std::uint64_t /*first_tile*/) override {
-    const CorpusFile& image = catalog_->files[file];
-    const ImageSize expected = catalog_->sizes[file];
-    int width = 0, height = 0, channels = 0;
-    const Bytes file_bytes = read_file(image.path, catalog_->key);
-    if (image_format(file_bytes, image.path, catalog_->key) == ImageFormat::Png) {
-      check_png_chunks(file_bytes, image.path, catalog_->key);
-    }
-    if (file_bytes.size() > static_cast<std::size_t>(std::numeric_limits<int>::max())) {
-      throw InputError(catalog_->key + ": " + image.path.string() + " is larger than 2 GiB");
-    }
-    StbiPixels pixels(stbi_load_from_memory(file_bytes.data(), static_cast<int>(file_bytes.size()),
-                                            &width, &height, &channels, 0));
-    if (!pixels) {
-      throw InputError(catalog_->key + ": cannot decode " + image.path.string() + ": " +
-                       stbi_reason());
-    }
-    if (width != expected.width || height != expected.height) {
-      throw InputError(catalog_->key + ": " + image.path.string() + " decodes to " +
-                       std::to_string(width) + "x" + std::to_string(height) +
-                       " pixels but its header said " + std::to_string(expected.width) + "x" +
-                       std::to_string(expected.height) +
-                       " (changed since the dataset was opened?)");
-    }
-    gray_ = to_gray(pixels.get(), static_cast<std::size_t>(width) * height, channels);
-    width_ = static_cast<std::size_t>(width);
+    const std::filesystem::path& path = catalog_->files[file].path;
+    const ImageSize counted = catalog_->sizes[file];
+    const Bytes bytes = read_file(path, catalog_->key);
+    const ImageFormat format = image_format(bytes, path, catalog_->key);
+    gray_ = decoded_by_libjpeg(format, *catalog_)
+                ? decode_gray_with_libjpeg(bytes, path, counted, catalog_->key)
+                : decode_gray_with_stb_image(bytes, format, path, counted, catalog_->key);
+    width_ = static_cast<std::size_t>(counted.width);
   }
 
   void read_chunk(std::uint64_t tile, std::span<std::uint8_t> chunk) override {
@@ -199,7 +250,13 @@ class ImageDataset : public Dataset {
                      " columns, raster order, partial edge tiles dropped"},
         {"gray", "(R + G + B) / 3 truncated; gray images as stored; alpha ignored"},
         {"order", "sorted by relative path (bytes), or as listed in include"},
-        {"decoder", "stb_image"},
+        {"decoder",
+         {{"jpeg", catalog_->jpeg_decoder == JpegDecoder::LibjpegTurbo
+                       ? "libjpeg-turbo " + libjpeg_turbo_version() +
+                             " as Pillow runs it: islow DCT, fancy upsampling, 4 components "
+                             "read as Adobe CMYK and made RGB by Pillow's formula"
+                       : std::string(kStbImage)},
+          {"png", std::string(kStbImage)}}},
     };
   }
 
@@ -212,7 +269,19 @@ std::vector<OptionSpec> image_options() {
   options.push_back({"max_pixels", OptionType::Integer, 100'000'000,
                      "largest image accepted, in pixels (width x height from its header); the "
                      "largest ILSVRC images have about 40 million"});
+  options.push_back({"jpeg_decoder", OptionType::String, std::string(kLibjpegTurbo),
+                     "\"libjpeg-turbo\": JPEG pixels as Pillow decodes them, as the paper's "
+                     "authors read ImageNet; \"stb_image\": stb_image's, which differ by 1-2 "
+                     "levels on about 2 % of gray pixels"});
   return options;
+}
+
+JpegDecoder jpeg_decoder_option(const Options& options) {
+  const std::string name = options.string("jpeg_decoder");
+  if (name == kLibjpegTurbo) return JpegDecoder::LibjpegTurbo;
+  if (name == kStbImage) return JpegDecoder::StbImage;
+  throw InputError(options.key_path("jpeg_decoder") + ": \"" + name + "\" is not \"" +
+                   std::string(kLibjpegTurbo) + "\" or \"" + std::string(kStbImage) + "\"");
 }
 
 std::unique_ptr<Dataset> make_imagenet(const Options& options, std::size_t chunk_size) {
@@ -227,22 +296,16 @@ std::unique_ptr<Dataset> make_imagenet(const Options& options, std::size_t chunk
   catalog->folder = options.string("path");
   catalog->chunk_size = chunk_size;
   catalog->tile_rows = chunk_size / kTileColumns;
+  catalog->jpeg_decoder = jpeg_decoder_option(options);
   catalog->files = select_corpus_files(options, kImageExtensions, kHowToGet);
   // Checked on the header, before anything is decoded: a crafted 60000x60000 header would
-  // otherwise become a multi-gigabyte allocation in stb_image.
+  // otherwise become a multi-gigabyte allocation in the decoder.
   const auto max_pixels_option = options.integer("max_pixels");
   if (max_pixels_option <= 0)
     throw InputError(options.key_path("max_pixels") + ": must be positive");
   const auto max_pixels = static_cast<std::uint64_t>(max_pixels_option);
   for (const auto& image : catalog->files) {
-    // The header alone gives the size: counting tiles must not decode a million images.
-    ImageSize size;
-    int channels = 0;
-    image_format(image.path, catalog->key);
-    if (!stbi_info(image.path.c_str(), &size.width, &size.height, &channels)) {
-      throw InputError(catalog->key + ": cannot read the image header of " + image.path.string() +
-                       " (" + stbi_reason() + ")");
-    }
+    const ImageSize size = read_image_size(image.path, *catalog);
     const auto pixels =
         static_cast<std::uint64_t>(size.width) * static_cast<std::uint64_t>(size.height);
     if (pixels > max_pixels) {
@@ -270,8 +333,9 @@ DatasetKind imagenet_kind() {
   return {
       .name = "imagenet",
       .summary =
-          "JPEG/PNG images under a folder (sorted by path), gray = mean of R, G, B, cut "
-          "into 32x64 tiles (chunk_size/64 rows for other chunk sizes)",
+          "JPEG/PNG images under a folder (sorted by path; JPEG decoded as Pillow decodes it, "
+          "with libjpeg-turbo), gray = mean of R, G, B, cut into 32x64 tiles (chunk_size/64 rows "
+          "for other chunk sizes)",
       .options = image_options(),
       .default_mapping = SevenBitMapping::ShiftRight,
       .make = make_imagenet,

@@ -9,8 +9,8 @@ packages=(
   # build
   g++ cmake make pkg-config git
   # libraries (the design card)
-  libtorch-dev nlohmann-json3-dev libeigen3-dev libsndfile1-dev libstb-dev zlib1g-dev
-  libflac-dev libflac++-dev liblzma-dev libpng-dev libzstd-dev libbrotli-dev libbz2-dev
+  libtorch-dev nlohmann-json3-dev libeigen3-dev libsndfile1-dev libstb-dev libjpeg62-turbo-dev
+  zlib1g-dev libflac-dev libflac++-dev liblzma-dev libpng-dev libzstd-dev libbrotli-dev libbz2-dev
   libcli11-dev libgtest-dev libbenchmark-dev libsentencepiece-dev
   libavcodec-dev libavformat-dev libavutil-dev ffmpeg
   # the strongest lossless codecs beside the paper's (docs/PROTOCOL.md section 3.1), and the two
@@ -30,6 +30,8 @@ packages=(
   python3 python3-matplotlib jupyter-nbconvert python3-ipykernel
   # the TorchScript test traces a tiny model and trains a tokenizer (tests/models)
   python3-torch python3-sentencepiece
+  # the JPEG tests compare the imagenet tiles with Pillow's, the paper's decoder (tests/datasets)
+  python3-pil python3-numpy
   # sample corpora for the demo
   dict-gcide python3-skimage pocketsphinx-testdata
 )

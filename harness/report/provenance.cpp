@@ -10,6 +10,7 @@
 #include "common/cpu_info.h"
 #include "common/options.h"
 #include "compressors/compressor.h"
+#include "datasets/jpeg_image.h"
 #include "harness/source_revision.h"
 #include "harness/version.h"
 
@@ -79,6 +80,7 @@ nlohmann::json library_versions() {
   sf_command(nullptr, SFC_GET_LIB_VERSION, sndfile.data(), static_cast<int>(sndfile.size()));
   versions["libsndfile"] = sndfile.data();
   versions["stb_image"] = "Debian libstb";
+  versions["libjpeg-turbo"] = libjpeg_turbo_version();
   versions["nlohmann_json"] = std::to_string(NLOHMANN_JSON_VERSION_MAJOR) + "." +
                               std::to_string(NLOHMANN_JSON_VERSION_MINOR) + "." +
                               std::to_string(NLOHMANN_JSON_VERSION_PATCH);

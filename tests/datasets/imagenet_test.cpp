@@ -2,6 +2,7 @@
 #include <stb_image_write.h>
 #include <zlib.h>
 
+#include <cstdlib>
 #include <functional>
 
 #include "datasets/dataset_testing.h"
@@ -51,6 +52,49 @@ std::uint8_t test_rgb(int x, int y, int channel) {
 
 std::uint8_t expected_gray(int x, int y) {
   return static_cast<std::uint8_t>((test_rgb(x, y, 0) + test_rgb(x, y, 1) + test_rgb(x, y, 2)) / 3);
+}
+
+// A baseline 4:2:0 JPEG of test_rgb (stb_image_write), quality 90.
+void write_jpeg(const fs::path& path, int width, int height) {
+  fs::create_directories(path.parent_path());
+  Bytes pixels(static_cast<std::size_t>(width) * height * 3);
+  for (std::size_t i = 0; i < pixels.size(); ++i) {
+    const auto pixel = static_cast<int>(i / 3);
+    pixels[i] = test_rgb(pixel % width, pixel / width, static_cast<int>(i % 3));
+  }
+  ASSERT_NE(stbi_write_jpg(path.c_str(), width, height, 3, pixels.data(), 90), 0) << path;
+}
+
+// tests/datasets/pillow_tiles.py, which needs Debian's python3-pil and python3-numpy.
+void run_pillow_tiles(const std::string& arguments) {
+  const std::string command = "/usr/bin/python3 '" +
+                              (source_dir() / "tests/datasets/pillow_tiles.py").string() + "' " +
+                              arguments;
+  ASSERT_EQ(std::system(command.c_str()), 0) << command;
+}
+
+#define LMC_REQUIRE_PILLOW()                                   \
+  LMC_REQUIRE_INSTALLED(                                       \
+      "/usr/lib/python3/dist-packages/PIL/JpegImagePlugin.py", \
+      "the Debian packages python3-pil and python3-numpy (scripts/install-deps.sh)")
+
+// The dataset's tiles against Pillow's tiles of the same folder (the paper's authors' decoder and
+// protocol), byte for byte.
+void expect_pillow_tiles(const Dataset& dataset, const fs::path& folder) {
+  TempDir scratch;
+  const fs::path pillow_file = scratch.path() / "pillow.tiles";
+  run_pillow_tiles("tiles '" + folder.string() + "' '" + pillow_file.string() + "'");
+  const Bytes pillow = read_file(pillow_file);
+  Bytes ours;
+  for (const auto& tile : read_chunks(dataset)) append(ours, tile);
+  ASSERT_EQ(ours.size(), pillow.size());
+  std::size_t differing = 0, first = 0;
+  for (std::size_t i = 0; i < ours.size(); ++i) {
+    if (ours[i] != pillow[i] && differing++ == 0) first = i;
+  }
+  EXPECT_EQ(differing, 0u) << "gray pixels of " << ours.size()
+                           << " differ from Pillow's, first in tile "
+                           << first / dataset.chunk_size();
 }
 
 TEST(ImagenetDataset, TilesAreRasterOrderedGrayMeansWithEdgesDropped) {
@@ -244,6 +288,19 @@ TEST(ImagenetDataset, HugeImageHeaderIsRefusedBeforeDecoding) {
   EXPECT_NE(error.find("cannot read the image header of " + (dir.path() / "huge.png").string()),
             std::string::npos)
       << error;
+  // The same from a JPEG's frame header (SOI, SOF0 of 1 component, SOS: all libjpeg's header
+  // reader needs).
+  write_file(dir.path() / "huge.png", png_header_only(64, 32));
+  const Bytes jpeg_header = {0xff, 0xd8,                                                   // SOI
+                             0xff, 0xc0, 0, 11, 8, 0x4e, 0x20, 0x4e, 0x20, 1, 1, 0x11, 0,  // SOF0
+                             0xff, 0xda, 0, 8,  1, 1,    0,    0,    0x3f, 0};             // SOS
+  write_file(dir.path() / "huge.jpg", jpeg_header);
+  error = input_error_of([&] { make_dataset("imagenet", {{"path", dir.path().string()}}); });
+  EXPECT_NE(error.find("huge.jpg says it is 20000x20000 = 400000000 pixels, more than the limit "),
+            std::string::npos)
+      << error;
+  fs::remove(dir.path() / "huge.jpg");
+  fs::remove(dir.path() / "huge.png");
   // The limit is the config's to raise (or lower).
   error = input_error_of([&] {
     make_dataset("imagenet", {{"path", dir.path().string()}, {"max_pixels", 1000}});
@@ -255,6 +312,64 @@ TEST(ImagenetDataset, HugeImageHeaderIsRefusedBeforeDecoding) {
     make_dataset("imagenet", {{"path", dir.path().string()}, {"max_pixels", 0}});
   });
   EXPECT_NE(error.find("datasets[0].max_pixels: must be positive"), std::string::npos) << error;
+}
+
+TEST(ImagenetDataset, JpegTilesArePillowsForEachKindOfJpeg) {
+  LMC_REQUIRE_PILLOW();
+  TempDir dir;
+  // Gray, colour at 4:4:4, 4:2:2 and 4:2:0, progressive, Adobe CMYK.
+  run_pillow_tiles("jpegs '" + dir.path().string() + "'");
+  const auto dataset = make_dataset("imagenet", {{"path", dir.path().string()}});
+  ASSERT_EQ(dataset->available_chunks(), 6u * 9u);  // 203 x 97 pixels: 3 x 3 tiles each
+  expect_pillow_tiles(*dataset, dir.path());
+  const auto decoder = dataset->provenance().at("decoder");
+  EXPECT_EQ(decoder.at("jpeg").get<std::string>().rfind("libjpeg-turbo 2.", 0), 0u) << decoder;
+  EXPECT_EQ(decoder.at("png"), "stb_image");
+
+  // stb_image stays available, and is another decoder: it upsamples chroma and converts CMYK its
+  // own way.
+  const auto stb =
+      make_dataset("imagenet", {{"path", dir.path().string()}, {"jpeg_decoder", "stb_image"}});
+  EXPECT_EQ(stb->provenance().at("decoder").at("jpeg"), "stb_image");
+  EXPECT_NE(read_chunks(*stb), read_chunks(*dataset));
+  const auto error = input_error_of([&] {
+    make_dataset("imagenet", {{"path", dir.path().string()}, {"jpeg_decoder", "pillow"}});
+  });
+  EXPECT_EQ(error,
+            "datasets[0].jpeg_decoder: \"pillow\" is not \"libjpeg-turbo\" or \"stb_image\"");
+}
+
+TEST(ImagenetDataset, DamagedJpegIsAnInputErrorNamingTheFile) {
+  TempDir dir;
+  const fs::path path = dir.path() / "photo.jpg";
+  write_jpeg(path, 256, 64);
+  const Bytes whole = read_file(path);
+  ASSERT_EQ(read_chunks(*make_dataset("imagenet", {{"path", dir.path().string()}})).size(), 8u);
+
+  // Cut in the middle of the scan: the header is intact, the pixels are not all there.
+  write_file(path, ByteView(whole).first(whole.size() / 2));
+  const auto dataset = make_dataset("imagenet", {{"path", dir.path().string()}});
+  auto error = input_error_of([&] { read_chunks(*dataset); });
+  EXPECT_EQ(error,
+            "datasets[0].path: cannot decode " + path.string() + ": Premature end of JPEG file");
+
+  // Cut inside the header: refused when the dataset is opened.
+  write_file(path, ByteView(whole).first(100));
+  error = input_error_of([&] { make_dataset("imagenet", {{"path", dir.path().string()}}); });
+  EXPECT_EQ(error, "datasets[0].path: cannot read the image header of " + path.string() +
+                       ": Premature end of JPEG file");
+
+  // A frame header of 2 components, which Pillow does not read either.
+  Bytes two = whole;
+  for (std::size_t i = 0; i + 9 < two.size(); ++i) {
+    if (two[i] == 0xff && two[i + 1] == 0xc0) {
+      two[i + 9] = 2;
+      break;
+    }
+  }
+  write_file(path, two);
+  error = input_error_of([&] { make_dataset("imagenet", {{"path", dir.path().string()}}); });
+  EXPECT_NE(error.find(path.string() + ": "), std::string::npos) << error;
 }
 
 TEST(ImagenetDataset, FolderWithoutImagesIsRejected) {
@@ -275,6 +390,15 @@ TEST(ImagenetDatasetGolden, ImagenetSample) {
   // The last image decodes to exactly as many tiles as its header promised.
   const auto tail = read_chunks(*dataset, 17085 - 40);
   EXPECT_EQ(tail.size(), 40u);
+}
+
+// The reference rates of ../shared/data/README.md were computed on Pillow's tiles: ours are the
+// same bytes, so gzip and LZMA2 match them exactly (tests/golden).
+TEST(ImagenetDatasetGolden, JpegTilesArePillowsOnTheSample) {
+  LMC_REQUIRE_SHARED_DATA("images/imagenet-sample");
+  LMC_REQUIRE_PILLOW();
+  const fs::path folder = shared_data() / "images/imagenet-sample";
+  expect_pillow_tiles(*make_dataset("imagenet", {{"path", folder.string()}}), folder);
 }
 
 // The demo's photographs: scikit-image's sample data (python3-skimage). Skipped without it (failed

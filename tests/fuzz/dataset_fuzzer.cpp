@@ -1,5 +1,6 @@
-// A corpus reader (datasets/) on one arbitrary file: the image reader (JPEG/PNG through stb_image),
-// the audio reader (FLAC/WAV through libsndfile) or the text reader (plain or gzip through zlib).
+// A corpus reader (datasets/) on one arbitrary file: the image reader (JPEG through libjpeg-turbo,
+// PNG through stb_image), the audio reader (FLAC/WAV through libsndfile) or the text reader
+// (plain or gzip through zlib).
 // Built once per kind: LMC_FUZZ_DATASET names its `DatasetKind xxx_kind()`, LMC_FUZZ_FILE the
 // file name (the readers pick files by extension; the decoders go by the content).
 //

@@ -1,8 +1,10 @@
 // Golden tests: the harness on the real data of ../shared/data against the reference values in
-// its README, computed with the authors' toolchain (Python gzip/lzma, Pillow, ffmpeg). gzip and
-// LZMA2 use the same zlib and liblzma, so they must match to 0.01 points; PNG (libpng vs
-// Pillow) within 1 point; on ImageNet the JPEG decoders differ (stb_image vs libjpeg-turbo), so
-// gzip and LZMA2 there are held to 0.5 points and the difference is printed.
+// its README, computed with the authors' toolchain (Python gzip/lzma, Pillow, ffmpeg), with the
+// tolerances README.md states (Reproduced Table 1). gzip, LZMA2 and ffmpeg-FLAC run the same
+// libraries on the same bytes (ImageNet's JPEGs are decoded as Pillow decodes them), so every
+// row is exact: within the reference's rounding to 3 decimals. So is PNG chunked; PNG whole
+// differs by what the README gives (libpng and Pillow split the IDAT stream of a large image
+// differently), each row held to its measured difference rounded up. Differences are printed.
 #include <gtest/gtest.h>
 
 #include <cstdio>
@@ -15,10 +17,13 @@
 namespace lmc {
 namespace {
 
+// The reference values have 3 decimals.
+constexpr double kExact = 0.0005;
+
 struct Reference {
   double chunked;
   double whole;
-  double tolerance;
+  double whole_tolerance = kExact;  // chunked rows are exact
 };
 
 using References = std::map<std::string, Reference>;  // compressor -> reference
@@ -42,13 +47,14 @@ void check_against_reference(const nlohmann::json& dataset, const References& re
     const Reference& reference = references.at(row.compressor);
     const bool chunked = row.mode == Mode::Chunked;
     const double expected = chunked ? reference.chunked : reference.whole;
+    const double tolerance = chunked ? kExact : reference.whole_tolerance;
     std::printf(
         "golden %-16s %-10s %-9s chunks %6llu  measured %8.3f %%  reference %8.3f %%  "
         "difference %+.3f\n",
         row.dataset.c_str(), row.compressor.c_str(), chunked ? "chunked" : "whole",
         static_cast<unsigned long long>(row.totals.chunks), row.rates.raw_rate, expected,
         row.rates.raw_rate - expected);
-    EXPECT_NEAR(row.rates.raw_rate, expected, reference.tolerance)
+    EXPECT_NEAR(row.rates.raw_rate, expected, tolerance)
         << row.dataset << " / " << row.compressor << " / " << to_string(row.mode);
     EXPECT_EQ(row.totals.verified_chunks, row.totals.chunks);
   }
@@ -60,30 +66,30 @@ TEST(Table1Golden, EnwikiText) {
   LMC_REQUIRE_SHARED_DATA("text/enwiki-2016-sample.xml");
   check_against_reference(
       {{"name", "enwiki-2016"}, {"kind", "enwik"}, {"path", shared("text/enwiki-2016-sample.xml")}},
-      {{"gzip", {49.882, 34.627, 0.01}},
-       {"lzma2", {51.735, 26.572, 0.01}},
-       {"png", {88.020, 77.329, 1.0}},
-       {"flac-paper", {89.000, 89.435, 0.1}}});
+      {{"gzip", {49.882, 34.627}},
+       {"lzma2", {51.735, 26.572}},
+       {"png", {88.020, 77.329, 0.15}},  // measured +0.140
+       {"flac-paper", {89.000, 89.435}}});
 }
 
 TEST(Table1Golden, LibriSpeech) {
   LMC_REQUIRE_SHARED_DATA("audio/librispeech");
   check_against_reference(
       {{"name", "librispeech"}, {"kind", "librispeech"}, {"path", shared("audio/librispeech")}},
-      {{"gzip", {42.916, 41.000, 0.01}},
-       {"lzma2", {41.522, 34.760, 0.01}},
-       {"png", {39.856, 36.514, 1.0}},
-       {"flac-paper", {35.989, 36.479, 0.1}}});
+      {{"gzip", {42.916, 41.000}},
+       {"lzma2", {41.522, 34.760}},
+       {"png", {39.856, 36.514, 0.06}},  // measured -0.055
+       {"flac-paper", {35.989, 36.479}}});
 }
 
 TEST(Table1Golden, LibriVox) {
   LMC_REQUIRE_SHARED_DATA("audio/librivox");
   check_against_reference(
       {{"name", "librivox"}, {"kind", "librispeech"}, {"path", shared("audio/librivox")}},
-      {{"gzip", {42.475, 38.881, 0.01}},
-       {"lzma2", {42.246, 33.353, 0.01}},
-       {"png", {38.533, 33.800, 1.0}},
-       {"flac-paper", {34.273, 34.734, 0.1}}});
+      {{"gzip", {42.475, 38.881}},
+       {"lzma2", {42.246, 33.353}},
+       {"png", {38.533, 33.800, 0.04}},  // measured +0.038
+       {"flac-paper", {34.273, 34.734}}});
 }
 
 TEST(Table1Golden, ImageNet) {
@@ -91,13 +97,14 @@ TEST(Table1Golden, ImageNet) {
   check_against_reference({{"name", "imagenet-sample"},
                            {"kind", "imagenet"},
                            {"path", shared("images/imagenet-sample")}},
-                          {{"gzip", {74.144, 76.851, 0.5}},
-                           {"lzma2", {67.398, 63.236, 0.5}},
-                           {"png", {66.732, 63.526, 1.0}},
-                           {"flac-paper", {65.064, 65.900, 0.5}}});
+                          {{"gzip", {74.144, 76.851}},
+                           {"lzma2", {67.398, 63.236}},
+                           {"png", {66.732, 63.526, 0.04}},  // measured +0.033
+                           {"flac-paper", {65.064, 65.900}}});
 }
 
-// The paper's Random column, chunked, one decimal: gzip 100.1, LZMA2 100.0, PNG 103.2.
+// The paper's Random column, chunked, one decimal: gzip 100.1, LZMA2 100.0, PNG 103.2, matched
+// within that rounding.
 TEST(Table1Golden, RandomBytes) {
   const nlohmann::json config = {
       {"name", "golden-random"},
