@@ -8,6 +8,7 @@
 
 #include "common/atomic_file.h"
 #include "common/human_format.h"
+#include "common/json.h"
 #include "harness/report/paper_reference.h"
 
 namespace lmc {
@@ -160,8 +161,7 @@ std::optional<double> number_at(const nlohmann::json& row, const char* key) {
   return row[key].get<double>();
 }
 std::optional<std::uint64_t> count_at(const nlohmann::json& row, const char* key) {
-  if (!row.contains(key) || !row[key].is_number_unsigned()) return std::nullopt;
-  return row[key].get<std::uint64_t>();
+  return row.contains(key) ? exact_integer<std::uint64_t>(row[key]) : std::nullopt;
 }
 
 // Three significant digits below 100 ("0.27", "45.2"), whole numbers above.
