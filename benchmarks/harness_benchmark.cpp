@@ -83,7 +83,7 @@ void BM_HarnessRange(benchmark::State& state) {
   const auto codec = make_codec(codec_name(static_cast<int>(state.range(0))));
   const MemoryDataset dataset;
   const Compressor* codecs[] = {codec.get()};
-  const EvaluationLabel label{"memory", {"codec"}, {}};
+  const EvaluationRows label{.dataset = "memory", .compressors = {"codec"}};
   for (auto _ : state) {
     auto partials =
         evaluate_range(dataset, {0, kChunks}, codecs, label, /*verify=*/true, nullptr, nullptr);

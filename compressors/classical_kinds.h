@@ -30,6 +30,9 @@ CompressorKind ppmd_kind();
 // Any program as a compressor (command.cpp). Not in the list below: it has required options and
 // runs programs, so the fuzz targets and their seed writer leave it out; registry.cpp adds it.
 CompressorKind command_kind();
+// The harness's ceiling (copy.cpp): output = input. Not in the list below: it codes nothing, so
+// there is no decoder to fuzz (a length check and a memcpy); registry.cpp adds it.
+CompressorKind copy_kind();
 
 inline std::vector<CompressorKind> classical_compressor_kinds() {
   return {gzip_kind(),   lzma2_kind(),    png_kind(),     flac_kind(), flac_paper_kind(),

@@ -291,6 +291,7 @@ CompressorKind command_kind() {
                       options.string("version_command")},
             timeout_s);
       },
+      .default_repetitions = 1,  // a process started per chunk
   };
 }
 

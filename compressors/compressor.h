@@ -110,6 +110,10 @@ struct CompressorKind {
   std::string summary;
   std::vector<OptionSpec> options;
   std::function<std::unique_ptr<Compressor>(const Options&, const CodecContext&)> make;
+  // Times a run codes each chunk unless the config says otherwise (docs/PROTOCOL.md section 9):
+  // the median of three passes for a codec that takes milliseconds per chunk, one pass for a kind
+  // that takes seconds (language models, programs started per chunk).
+  unsigned default_repetitions = 3;
 };
 
 const std::vector<CompressorKind>& compressor_kinds();

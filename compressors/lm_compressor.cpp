@@ -309,6 +309,7 @@ CompressorKind lm_kind() {
            "in docs/LM_SPEED.md)"},
       },
       make_lm,
+      /*default_repetitions=*/1,  // seconds per chunk
   };
 }
 

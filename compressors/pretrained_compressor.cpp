@@ -370,6 +370,7 @@ CompressorKind pretrained_kind() {
            "next-token probabilities kept per step (the rest is reached by an escape)"},
       },
       make_pretrained,
+      /*default_repetitions=*/1,  // seconds per chunk
   };
 }
 

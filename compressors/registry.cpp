@@ -13,6 +13,7 @@ namespace lmc {
 const std::vector<CompressorKind>& compressor_kinds() {
   static const std::vector<CompressorKind> kinds = [] {
     std::vector<CompressorKind> all = classical_compressor_kinds();
+    all.push_back(copy_kind());
     all.push_back(command_kind());
     all.push_back(lm_kind());
     all.push_back(pretrained_kind());

@@ -27,9 +27,11 @@ std::string describe_options(const std::vector<OptionSpec>& options) {
 
 int list_command() {
   std::cout << "Compressors (config: {\"name\": label, \"kind\": kind (defaults to name), "
-               "options...}):\n";
+               "\"repetitions\": passes over each chunk, options...}):\n";
   for (const auto& kind : compressor_kinds()) {
-    std::cout << "  " << kind.name << ": " << kind.summary << "\n"
+    std::cout << "  " << kind.name << ": " << kind.summary << " [" << kind.default_repetitions
+              << (kind.default_repetitions == 1 ? " repetition" : " repetitions")
+              << " by default]\n"
               << describe_options(kind.options);
   }
   std::cout << "\nDataset kinds (config: {\"name\": label, \"kind\": kind, \"num_chunks\": cap, "

@@ -21,6 +21,7 @@
 #include "harness/run/journal.h"
 #include "harness/run/plan.h"
 #include "harness/run/progress.h"
+#include "harness/run/resident_memory.h"
 #include "harness/run/runner.h"
 #include "harness/run/saved_streams.h"
 #include "harness/source_revision.h"
@@ -38,6 +39,7 @@ struct RunArgs {
   bool resume = false;
   bool plan = false;            // price every row and stop
   unsigned ranks = 0;           // --plan: MPI processes to price for (0: this run's)
+  unsigned repetitions = 0;     // every row's, over the config's (0: the config's)
   std::string save_compressed;  // folder for the chunked rows' streams (empty: not kept)
 };
 
@@ -208,6 +210,10 @@ int run_command(const RunArgs& args, const std::vector<std::string>& command_lin
     if (args.plan) stand_in_for_missing_data(source, std::cerr);
     config = parse_run_config(source);
     if (args.no_verify) config.verify = false;
+    if (args.repetitions > 0) {
+      config.repetitions = args.repetitions;
+      for (CompressorEntry& entry : config.compressors) entry.repetitions = args.repetitions;
+    }
     try {
       prepared.emplace(prepare_run(config));
     } catch (const InputError& e) {
@@ -222,7 +228,7 @@ int run_command(const RunArgs& args, const std::vector<std::string>& command_lin
                            : std::filesystem::path(args.out);
     std::filesystem::create_directories(out);
     // Everything that decides the numbers; a journal only resumes the run that wrote it.
-    nlohmann::json decisive = {{"config", config.source},
+    nlohmann::json decisive = {{"config", byte_deciding_config(config.source)},
                                {"verify", config.verify},
                                {"revision", source_revision()},
                                {"datasets", dataset_summaries(*prepared)},
@@ -312,6 +318,10 @@ int run_command(const RunArgs& args, const std::vector<std::string>& command_lin
   std::signal(SIGINT, request_stop);
   std::signal(SIGTERM, request_stop);
   std::signal(SIGHUP, request_stop);
+  // What the process holds before any row runs (models loaded, data opened): the floor of every
+  // row's peak memory.
+  return_free_heap();
+  const std::uint64_t base_rss_bytes = resident_bytes();
   const auto started = std::chrono::steady_clock::now();
   std::vector<RowResult> rows;
   ShardOutcome mine;
@@ -362,6 +372,8 @@ int run_command(const RunArgs& args, const std::vector<std::string>& command_lin
   provenance["processes"] = cluster.size();
   if (cluster.distributed()) provenance["mpi"] = Cluster::library();
   provenance["verify"] = config.verify;
+  provenance["peak_rss"] = MemoryWindows().method();
+  provenance["base_rss_bytes"] = base_rss_bytes;
   provenance["libraries"] = library_versions();
   nlohmann::json results = {{"schema", "lmc-bench/results/1"},
                             {"run", provenance},
@@ -395,6 +407,10 @@ Command add_run_command(CLI::App& app) {
   run->add_flag("--plan", args->plan,
                 "Print each row's chunks, estimated CPU time and peak memory (from timing its "
                 "first chunks), with totals in core-hours and wall hours; write nothing");
+  run->add_option("--repetitions", args->repetitions,
+                  "Code every chunk of every row N times (over the config's repetitions): the "
+                  "seconds are the median pass, with min and max")
+      ->check(CLI::Range(1, 100));
   run->add_option("--ranks", args->ranks,
                   "With --plan: price for this many MPI processes (default: as started)")
       ->check(CLI::PositiveNumber);

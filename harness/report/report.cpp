@@ -3,15 +3,21 @@
 #include <cmath>
 #include <cstdio>
 #include <map>
+#include <optional>
 #include <sstream>
 
 #include "common/atomic_file.h"
+#include "common/human_format.h"
+#include "common/json.h"
 #include "harness/report/paper_reference.h"
 
 namespace lmc {
 
 nlohmann::json row_to_json(const RowResult& row) {
-  const double seconds = row.totals.compress_seconds;
+  const RepeatedSeconds& compress = row.totals.compress_seconds;
+  const RepeatedSeconds& decompress = row.totals.decompress_seconds;
+  const double seconds = compress.median();
+  const bool measured = row.totals.peak_rss_bytes > 0;  // else null: no window measured it
   nlohmann::json j = {
       {"dataset", row.dataset},
       {"compressor", row.compressor},
@@ -32,8 +38,16 @@ nlohmann::json row_to_json(const RowResult& row) {
       {"adjusted_rate", row.rates.adjusted_rate},
       {"bits_per_byte", row.rates.bits_per_byte},
       {"seconds", seconds},
-      {"decompress_seconds", row.totals.decompress_seconds},
+      {"seconds_min", compress.min()},
+      {"seconds_max", compress.max()},
+      {"decompress_seconds", decompress.median()},
+      {"decompress_seconds_min", decompress.min()},
+      {"decompress_seconds_max", decompress.max()},
+      {"repetitions", compress.repetitions()},
       {"mb_per_s", seconds > 0 ? row.totals.raw_bytes / seconds / 1e6 : 0.0},
+      {"peak_rss_bytes", measured ? nlohmann::json(row.totals.peak_rss_bytes) : nullptr},
+      {"peak_rss_growth_bytes",
+       measured ? nlohmann::json(row.totals.peak_rss_growth_bytes) : nullptr},
       {"verified_chunks", row.totals.verified_chunks},
       {"verified", row.verified},
       {"decodable", row.decodable},
@@ -140,6 +154,67 @@ std::string difference_cell(const nlohmann::json* row) {
                 row->at("raw_rate").get<double>() - row->at("paper_raw_rate").get<double>());
 }
 
+// A row's number, or nullopt when the row lacks it (results of a build before it was recorded) or
+// holds null (a peak that was not measured).
+std::optional<double> number_at(const nlohmann::json& row, const char* key) {
+  if (!row.contains(key) || !row[key].is_number()) return std::nullopt;
+  return row[key].get<double>();
+}
+std::optional<std::uint64_t> count_at(const nlohmann::json& row, const char* key) {
+  return row.contains(key) ? exact_integer<std::uint64_t>(row[key]) : std::nullopt;
+}
+
+// Three significant digits below 100 ("0.27", "45.2"), whole numbers above.
+std::string short_number(double value) { return format(value >= 100 ? "%.0f" : "%.3g", value); }
+
+// "112 ms (74.5-126)": the median of the repetitions in a unit chosen by it, and their range in
+// the same unit; the median alone for one repetition or a row recorded before repetitions.
+std::string seconds_cell(const nlohmann::json& row, const std::string& key, const char* dash) {
+  const auto median = number_at(row, key.c_str());
+  if (!median) return "-";
+  const auto [scale, unit] = *median >= 1      ? std::pair{1.0, " s"}
+                             : *median >= 1e-3 ? std::pair{1e3, " ms"}
+                                               : std::pair{1e6, " us"};
+  std::string cell = short_number(*median * scale) + unit;
+  const auto low = number_at(row, (key + "_min").c_str());
+  const auto high = number_at(row, (key + "_max").c_str());
+  const auto repetitions = count_at(row, "repetitions");
+  if (low && high && repetitions && *repetitions > 1) {
+    cell += " (" + short_number(*low * scale) + dash + short_number(*high * scale) + ")";
+  }
+  return cell;
+}
+
+// The time and memory columns of one row: repetitions, compress and decompress seconds, MB/s and
+// peak resident memory. `dash` separates a range ("-" in Markdown, "--" in LaTeX).
+std::vector<std::string> timing_cells(const nlohmann::json& row, const char* dash) {
+  const auto repetitions = count_at(row, "repetitions");
+  const auto speed = number_at(row, "mb_per_s");
+  const auto peak = count_at(row, "peak_rss_bytes");
+  const auto growth = count_at(row, "peak_rss_growth_bytes");
+  const bool decoded = row.value("verified", true);
+  return {repetitions ? std::to_string(*repetitions) : "-", seconds_cell(row, "seconds", dash),
+          decoded ? seconds_cell(row, "decompress_seconds", dash) : "-",
+          speed ? short_number(*speed) : "-",
+          peak ? format_bytes(*peak) + (growth ? " (+" + format_bytes(*growth) + ")" : "") : "-"};
+}
+
+constexpr const char* kTimingColumns[] = {"repetitions", "compress", "decompress", "MB/s",
+                                          "peak RSS"};
+
+// The rows of the timing table, dataset by dataset, each in the rate table's row order.
+std::vector<std::pair<std::string, const nlohmann::json*>> timing_rows(const TableLayout& layout) {
+  std::vector<std::pair<std::string, const nlohmann::json*>> rows;
+  for (const auto& dataset : layout.datasets) {
+    for (const auto& [chunk, compressor] : layout.row_keys) {
+      if (const auto* cell = find_cell(layout, chunk, compressor, dataset)) {
+        rows.emplace_back(chunk, cell);
+      }
+    }
+  }
+  return rows;
+}
+
 std::string latex_escape(const std::string& text) {
   std::string out;
   for (char c : text) {
@@ -155,7 +230,8 @@ std::string results_csv(const nlohmann::json& rows) {
   std::ostringstream csv;
   csv << "dataset,compressor,mode,chunk_size,chunks,raw_bytes,compressed_bytes,raw_rate,"
          "adjusted_rate,bits_per_byte,seconds,verified_chunks,decompress_seconds,mb_per_s,"
-         "parameters,output_bytes,note\n";
+         "parameters,output_bytes,note,seconds_min,seconds_max,decompress_seconds_min,"
+         "decompress_seconds_max,repetitions,peak_rss_bytes,peak_rss_growth_bytes\n";
   for (const auto& row : rows) {
     csv << csv_field(row.at("dataset")) << ',' << csv_field(row.at("compressor")) << ','
         << row.at("mode").get<std::string>() << ',' << row.at("chunk_size") << ','
@@ -167,7 +243,17 @@ std::string results_csv(const nlohmann::json& rows) {
         << format("%.6f", row.at("seconds").get<double>()) << ',' << row.at("verified_chunks")
         << ',' << format("%.6f", row.at("decompress_seconds").get<double>()) << ','
         << format("%.3f", row.at("mb_per_s").get<double>()) << ',' << row.at("parameters") << ','
-        << row.at("output_bytes") << ',' << csv_field(row_note(row)) << '\n';
+        << row.at("output_bytes") << ',' << csv_field(row_note(row));
+    for (const char* key :
+         {"seconds_min", "seconds_max", "decompress_seconds_min", "decompress_seconds_max"}) {
+      const auto value = number_at(row, key);
+      csv << ',' << (value ? format("%.6f", *value) : "");
+    }
+    for (const char* key : {"repetitions", "peak_rss_bytes", "peak_rss_growth_bytes"}) {
+      const auto value = count_at(row, key);
+      csv << ',' << (value ? std::to_string(*value) : "");
+    }
+    csv << '\n';
   }
   return csv.str();
 }
@@ -202,6 +288,22 @@ std::string table_markdown(const nlohmann::json& rows, bool paper_columns) {
     md << '\n';
     for (const auto& note : layout.notes) md << "- " << note << '\n';
   }
+  md << "\nTime and memory per row: compress and decompress seconds are the median of the row's "
+        "repetitions (min-max in brackets), summed over its chunks; MB/s = raw MB / median "
+        "compress seconds; peak RSS = the process's peak resident memory in the row's first "
+        "group of chunks or stream pass, run alone, harness and loaded models included, and in "
+        "brackets its rise during that window (docs/PROTOCOL.md section 9).\n\n"
+        "| dataset | chunk | compressor |";
+  for (const char* column : kTimingColumns) md << ' ' << column << " |";
+  md << "\n|---|---|---|";
+  for (std::size_t i = 0; i < std::size(kTimingColumns); ++i) md << "---:|";
+  md << '\n';
+  for (const auto& [chunk, row] : timing_rows(layout)) {
+    md << "| " << row->at("dataset").get<std::string>() << " | " << chunk << " | "
+       << row->at("compressor").get<std::string>() << " |";
+    for (const auto& cell : timing_cells(*row, "-")) md << ' ' << cell << " |";
+    md << '\n';
+  }
   return md.str();
 }
 
@@ -234,6 +336,18 @@ std::string table_latex(const nlohmann::json& rows, bool paper_columns) {
       tex << " & " << rate_cell(cell, "raw_rate") << " & " << rate_cell(cell, "adjusted_rate");
       if (paper_columns) tex << " & " << paper_cell(cell) << " & " << difference_cell(cell);
     }
+    tex << " \\\\\n";
+  }
+  tex << "\\bottomrule\n\\end{tabular}\n\n";
+  tex << "% Time (median of the repetitions, min--max) and peak resident memory per row.\n";
+  tex << "\\begin{tabular}{lll" << std::string(std::size(kTimingColumns), 'r')
+      << "}\n\\toprule\nDataset & Chunk & Compressor";
+  for (const char* column : kTimingColumns) tex << " & " << latex_escape(column);
+  tex << " \\\\\n\\midrule\n";
+  for (const auto& [chunk, row] : timing_rows(layout)) {
+    tex << latex_escape(row->at("dataset").get<std::string>()) << " & " << chunk << " & "
+        << latex_escape(row->at("compressor").get<std::string>());
+    for (const auto& cell : timing_cells(*row, "--")) tex << " & " << latex_escape(cell);
     tex << " \\\\\n";
   }
   tex << "\\bottomrule\n\\end{tabular}\n";

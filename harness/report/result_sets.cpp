@@ -25,7 +25,7 @@ nlohmann::json load_results(const std::filesystem::path& dir) {
 namespace {
 
 // The keys of a row that report and compare read, and the JSON type each must have.
-enum class RowValue { String, Number, Unsigned, Boolean };
+enum class RowValue { String, Number, Unsigned, UnsignedOrNull, Boolean };
 struct RowKey {
   const char* name;
   RowValue type;
@@ -45,6 +45,16 @@ constexpr RowKey kRowKeys[] = {
     {"dataset_kind", RowValue::String, false},
     {"compressor_kind", RowValue::String, false},
     {"parameters", RowValue::Unsigned, false},
+    {"seconds", RowValue::Number, false},
+    {"seconds_min", RowValue::Number, false},
+    {"seconds_max", RowValue::Number, false},
+    {"decompress_seconds", RowValue::Number, false},
+    {"decompress_seconds_min", RowValue::Number, false},
+    {"decompress_seconds_max", RowValue::Number, false},
+    {"mb_per_s", RowValue::Number, false},
+    {"repetitions", RowValue::Unsigned, false},
+    {"peak_rss_bytes", RowValue::UnsignedOrNull, false},  // null: not measured
+    {"peak_rss_growth_bytes", RowValue::UnsignedOrNull, false},
 };
 
 bool has_type(const nlohmann::json& value, RowValue type) {
@@ -55,6 +65,8 @@ bool has_type(const nlohmann::json& value, RowValue type) {
       return value.is_number();
     case RowValue::Unsigned:
       return value.is_number_unsigned();
+    case RowValue::UnsignedOrNull:
+      return value.is_number_unsigned() || value.is_null();
     case RowValue::Boolean:
       return value.is_boolean();
   }
@@ -119,11 +131,22 @@ nlohmann::json merge_rows(const std::vector<nlohmann::json>& results) {
 namespace {
 
 // What a row records that does not decide its bytes, so may differ between two runs of the same
-// source and data: time (machines and loads differ), and the floating-point sums of -log2 p,
-// whose last bits depend on how the chunks were split among threads. Everything else in a row
-// is deterministic and compared.
-constexpr const char* kVolatileFields[] = {"seconds", "decompress_seconds", "mb_per_s",
-                                           "counters.ideal_bits", "counters.escape_bits"};
+// source and data: time and its spread (machines and loads differ), how many repetitions timed it
+// (a run may ask for more or fewer), the process's peak memory (allocators and libraries differ),
+// and the floating-point sums of -log2 p, whose last bits depend on how the chunks were split
+// among threads. Everything else in a row is deterministic and compared.
+constexpr const char* kVolatileFields[] = {"seconds",
+                                           "seconds_min",
+                                           "seconds_max",
+                                           "decompress_seconds",
+                                           "decompress_seconds_min",
+                                           "decompress_seconds_max",
+                                           "mb_per_s",
+                                           "repetitions",
+                                           "peak_rss_bytes",
+                                           "peak_rss_growth_bytes",
+                                           "counters.ideal_bits",
+                                           "counters.escape_bits"};
 
 // Settings that describe the machine or where a file lies, not the bytes: the kernel path (the
 // determinism contract makes scalar, AVX2 and AVX-512 bit-identical), the lockstep width measured

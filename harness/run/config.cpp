@@ -103,6 +103,19 @@ std::int64_t positive_integer(const nlohmann::json& value, const std::string& pa
   return value.get<std::int64_t>();
 }
 
+// Enough to see the spread of a fast codec; more only multiplies the run time.
+constexpr std::int64_t kMaxRepetitions = 100;
+
+unsigned repetitions_at(const nlohmann::json& object, const std::string& where) {
+  const std::string path = where + "repetitions";
+  const std::int64_t value = positive_integer(object.at("repetitions"), path);
+  if (value > kMaxRepetitions) {
+    throw InputError(path + ": at most " + std::to_string(kMaxRepetitions) + ", got " +
+                     std::to_string(value));
+  }
+  return static_cast<unsigned>(value);
+}
+
 std::string kind_names(const auto& kinds) {
   std::string names;
   for (const auto& k : kinds) names += (names.empty() ? "" : ", ") + k.name;
@@ -180,9 +193,29 @@ CompressorEntry parse_compressor(const nlohmann::json& object, const std::string
   if (object.contains("num_chunks")) {
     entry.num_chunks = positive_integer(object.at("num_chunks"), where + "num_chunks");
   }
-  entry.options =
-      Options::validate(object, kind->options, key_path, {"name", "kind", "num_chunks"});
+  if (object.contains("repetitions")) entry.repetitions = repetitions_at(object, where);
+  entry.options = Options::validate(object, kind->options, key_path,
+                                    {"name", "kind", "num_chunks", "repetitions"});
   return entry;
+}
+
+unsigned repetitions_of(const RunConfig& config, const CompressorEntry& entry) {
+  if (entry.repetitions) return *entry.repetitions;
+  if (config.repetitions) return *config.repetitions;
+  const CompressorKind* kind = find_compressor_kind(entry.kind);
+  return kind != nullptr ? kind->default_repetitions : 1;  // a compressor made outside the registry
+}
+
+nlohmann::json byte_deciding_config(const nlohmann::json& source) {
+  nlohmann::json config = source;
+  if (!config.is_object()) return config;
+  config.erase("repetitions");
+  if (config.contains("compressors") && config["compressors"].is_array()) {
+    for (auto& entry : config["compressors"]) {
+      if (entry.is_object()) entry.erase("repetitions");
+    }
+  }
+  return config;
 }
 
 namespace {
@@ -203,7 +236,7 @@ RunConfig parse_run_config(const nlohmann::json& config) {
   if (!config.is_object()) throw InputError("config: expected a JSON object");
   check_known_keys(config,
                    {"name", "description", "chunk_size", "datasets", "compressors", "modes",
-                    "threads", "verify"},
+                    "threads", "repetitions", "verify"},
                    "");
   RunConfig run;
   run.source = config;
@@ -254,6 +287,7 @@ RunConfig parse_run_config(const nlohmann::json& config) {
   if (config.contains("threads")) {
     run.threads = static_cast<unsigned>(positive_integer(config["threads"], "threads"));
   }
+  if (config.contains("repetitions")) run.repetitions = repetitions_at(config, "");
   if (config.contains("verify")) {
     if (!config["verify"].is_boolean()) throw InputError("verify: expected true or false");
     run.verify = config["verify"].get<bool>();

@@ -33,6 +33,8 @@ struct CompressorEntry {
   // Evaluate this compressor on the first num_chunks chunks of each dataset only (slow
   // language models in a demo); the row says so.
   std::optional<std::uint64_t> num_chunks;
+  // Times each chunk is coded (docs/PROTOCOL.md section 9); absent: the config's, else the kind's.
+  std::optional<unsigned> repetitions;
   Options options;
   std::string key_path;  // "compressors[0]"
 };
@@ -45,6 +47,7 @@ struct RunConfig {
   std::vector<CompressorEntry> compressors;
   std::vector<Mode> modes;
   unsigned threads = 1;
+  std::optional<unsigned> repetitions;  // every compressor without its own
   bool verify = true;
   nlohmann::json source;  // the JSON after overrides, for provenance
 };
@@ -55,6 +58,14 @@ void apply_override(nlohmann::json& config, const std::string& assignment);
 
 // Validates every key (types, ranges, unknown keys, registry kinds and their options).
 RunConfig parse_run_config(const nlohmann::json& config);
+
+// How many times the rows of `entry` code each chunk: its own `repetitions`, else the config's,
+// else its kind's default (1 for the slow kinds: language models, programs, libFLAC).
+unsigned repetitions_of(const RunConfig& config, const CompressorEntry& entry);
+
+// The config JSON less the keys that decide no byte and no count (`repetitions`): what a run
+// journal's fingerprint covers, so a run resumes with other repetitions.
+nlohmann::json byte_deciding_config(const nlohmann::json& source);
 
 // The checks every config reader shares. `where` ("datasets[1].") prefixes the key in messages;
 // an unknown key's message lists `known` in the order given.

@@ -3,33 +3,15 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
-#include <fstream>
 #include <map>
 #include <string>
 
 #include "common/human_format.h"
+#include "harness/run/resident_memory.h"
 
 namespace lmc {
 
 namespace {
-
-std::uint64_t status_field(const char* field) {
-  std::ifstream status("/proc/self/status");
-  const std::string prefix = std::string(field) + ":";
-  for (std::string line; std::getline(status, line);) {
-    if (line.rfind(prefix, 0) == 0) return std::stoull(line.substr(prefix.size())) * 1024;  // kB
-  }
-  return 0;
-}
-
-// Starts a new peak: the kernel resets VmHWM to the current resident set when "5" is written to
-// clear_refs (Linux 4.0+). False where that is not allowed; the peak then covers all so far.
-bool reset_peak_resident() {
-  std::ofstream clear("/proc/self/clear_refs");
-  clear << "5";
-  clear.flush();
-  return static_cast<bool>(clear);
-}
 
 double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -70,29 +52,28 @@ std::pair<std::uint64_t, double> time_row(const PreparedRun& run, const PlannedR
       std::min<std::uint64_t>(std::max<std::uint64_t>(1, options.budget.max_chunks), row.chunks);
   if (row.mode == Mode::Unchunked) {
     // A stream cannot stop at a time limit: it is timed on `limit` chunks, finish included.
-    const PartialResult result =
-        evaluate_unchunked(*prepared.dataset, limit, compressor, dataset_name, compressor_name,
-                           options.verify, nullptr, nullptr);
-    return {limit, result.compress_seconds + result.decompress_seconds};
+    const StreamRow stream{
+        .dataset = dataset_name, .compressor = compressor_name, .repetitions = row.repetitions};
+    const PartialResult result = evaluate_unchunked(*prepared.dataset, limit, compressor, stream,
+                                                    options.verify, nullptr, nullptr);
+    return {limit, result.compress_seconds.total() + result.decompress_seconds.total()};
   }
   const Compressor* const compressors[] = {&compressor};
-  const EvaluationLabel label{dataset_name, {compressor_name}, {}};
+  const EvaluationRows rows{
+      .dataset = dataset_name, .compressors = {compressor_name}, .repetitions = {row.repetitions}};
   const auto started = std::chrono::steady_clock::now();
   std::uint64_t timed = 0;
   double seconds = 0;
   while (timed < limit && (timed == 0 || seconds_since(started) < options.budget.max_seconds)) {
-    const auto partials = evaluate_range(*prepared.dataset, {timed, 1}, compressors, label,
+    const auto partials = evaluate_range(*prepared.dataset, {timed, 1}, compressors, rows,
                                          options.verify, nullptr, nullptr);
-    seconds += partials[0].compress_seconds + partials[0].decompress_seconds;
+    seconds += partials[0].compress_seconds.total() + partials[0].decompress_seconds.total();
     ++timed;
   }
   return {timed, seconds};
 }
 
 }  // namespace
-
-std::uint64_t resident_bytes() { return status_field("VmRSS"); }
-std::uint64_t peak_resident_bytes() { return status_field("VmHWM"); }
 
 RunEstimate estimate_run(const PreparedRun& run, const PlanOptions& options) {
   const RunConfig& config = *run.config;
@@ -102,7 +83,8 @@ RunEstimate estimate_run(const PreparedRun& run, const PlanOptions& options) {
   estimate.base_rss_bytes = resident_bytes();
   char budget[160];
   std::snprintf(budget, sizeof budget,
-                "each row timed on its first chunks (up to %llu, or %.2g s), compress%s",
+                "each row timed on its first chunks (up to %llu, or %.2g s), compress%s, every "
+                "repetition",
                 static_cast<unsigned long long>(options.budget.max_chunks),
                 options.budget.max_seconds, options.verify ? " + verify" : " only (--no-verify)");
   estimate.calibration = budget;

@@ -69,8 +69,4 @@ std::string plan_summary(const RunEstimate& estimate);
 // random bytes than on text, images or speech (an upper estimate).
 void stand_in_for_missing_data(nlohmann::json& source, std::ostream& notes);
 
-// Resident set of this process now and its peak, from /proc/self/status (0 where unknown).
-std::uint64_t resident_bytes();
-std::uint64_t peak_resident_bytes();
-
 }  // namespace lmc

@@ -8,7 +8,9 @@
 #include <thread>
 
 #include "common/error.h"
+#include "common/hash.h"
 #include "harness/run/journal.h"
+#include "harness/run/resident_memory.h"
 #include "harness/run/task_pool.h"
 
 namespace lmc {
@@ -44,17 +46,17 @@ std::string chunk_label(const std::string& compressor, const std::string& datase
 
 bool stopped(const std::atomic<bool>* stop) { return stop != nullptr && stop->load(); }
 
-// Decodes a group of compressed chunks in one decompress_batch call and compares each with what
-// the round trip must give; the first failure throws RoundTripError naming its chunk.
+// Decodes a group of compressed chunks in one decompress_batch call, timed into `seconds`, and
+// compares each with what the round trip must give; the first failure throws RoundTripError
+// naming its chunk.
 void verify_group(const Compressor& compressor, const std::vector<Bytes>& chunks,
-                  const std::vector<Bytes>& compressed, PartialResult& partial,
+                  const std::vector<Bytes>& compressed, double& seconds,
                   const std::string& compressor_name, const std::string& dataset_name,
                   std::uint64_t first_index) {
   std::vector<ByteView> streams(compressed.begin(), compressed.end());
   std::vector<std::size_t> sizes;
   for (const auto& chunk : chunks) sizes.push_back(chunk.size());
-  const auto decoded = timed(partial.decompress_seconds,
-                             [&] { return compressor.decompress_batch(streams, sizes); });
+  const auto decoded = timed(seconds, [&] { return compressor.decompress_batch(streams, sizes); });
   for (std::size_t g = 0; g < chunks.size(); ++g) {
     const std::string what = chunk_label(compressor_name, dataset_name, first_index + g);
     if (!decoded[g].error.empty()) {
@@ -65,8 +67,75 @@ void verify_group(const Compressor& compressor, const std::vector<Bytes>& chunks
                            ": decoded bytes differ from the input (" +
                            std::to_string(decoded[g].bytes.size()) + " bytes decoded)");
     }
-    partial.verified_chunks += 1;
   }
+}
+
+// A codec whose passes over the same input differ is not deterministic: a finding, never noise.
+[[noreturn]] void throw_nondeterministic(const std::string& what, unsigned pass,
+                                         unsigned repetitions, ByteView first, ByteView again) {
+  const auto differ = std::mismatch(first.begin(), first.end(), again.begin(), again.end());
+  throw RoundTripError("not deterministic: " + what + ": pass " + std::to_string(pass + 1) +
+                       " of " + std::to_string(repetitions) + " gave " +
+                       std::to_string(again.size()) + " bytes, pass 1 gave " +
+                       std::to_string(first.size()) + ", first difference at byte " +
+                       std::to_string(differ.first - first.begin()));
+}
+
+// Compresses each chunk of a group once per repetition, back to back, pass r timed into
+// partial.compress_seconds.passes[r]; every pass must give the first pass's bytes. Counters and
+// sizes count the first pass.
+void compress_group(const Compressor& compressor, const std::vector<Bytes>& chunks,
+                    std::vector<Bytes>& compressed, PartialResult& partial,
+                    const std::string& compressor_name, const std::string& dataset_name,
+                    std::uint64_t first_index) {
+  std::vector<double>& passes = partial.compress_seconds.passes;
+  const auto repetitions = static_cast<unsigned>(passes.size());
+  compressed.resize(chunks.size());
+  Counters uncounted;
+  for (std::size_t g = 0; g < chunks.size(); ++g) {
+    compressed[g] =
+        timed(passes[0], [&] { return compressor.compress(chunks[g], partial.counters); });
+    for (unsigned r = 1; r < repetitions; ++r) {
+      const Bytes again =
+          timed(passes[r], [&] { return compressor.compress(chunks[g], uncounted); });
+      if (again != compressed[g]) {
+        throw_nondeterministic(chunk_label(compressor_name, dataset_name, first_index + g), r,
+                               repetitions, compressed[g], again);
+      }
+    }
+    partial.chunks += 1;
+    partial.raw_bytes += chunks[g].size();
+    partial.compressed_bytes += compressed[g].size();
+  }
+}
+
+// Zero totals for each compressor of a range, with one pass per repetition.
+std::vector<PartialResult> empty_partials(const EvaluationRows& rows, std::size_t compressors) {
+  std::vector<PartialResult> partials(compressors);
+  for (std::size_t c = 0; c < compressors; ++c) {
+    const unsigned repetitions = rows.repetitions.empty() ? 1 : std::max(1u, rows.repetitions[c]);
+    partials[c].compress_seconds = RepeatedSeconds::zeros(repetitions);
+    partials[c].decompress_seconds = RepeatedSeconds::zeros(repetitions);
+  }
+  return partials;
+}
+
+// Runs `work` as a window of `row` in `memory` (when there is one), keeping what it measured.
+template <typename Work>
+void in_memory_window(MemoryWindows* memory, const std::string& row, PartialResult& partial,
+                      Work&& work) {
+  if (memory == nullptr) {
+    work();
+    return;
+  }
+  const WindowPeak peak = memory->run(row, work);
+  partial.peak_rss_bytes = std::max(partial.peak_rss_bytes, peak.peak_bytes);
+  partial.peak_rss_growth_bytes = std::max(partial.peak_rss_growth_bytes, peak.growth_bytes);
+}
+
+// A row's name among the windows of a run.
+std::string window_row(const std::string& dataset, const std::string& compressor, Mode mode) {
+  return dataset + " / " + compressor + " / " + std::string(to_string(mode));
 }
 
 }  // namespace
@@ -109,11 +178,11 @@ std::vector<ChunkRange> split_into_ranges(std::uint64_t chunks, std::uint64_t ra
 
 std::vector<PartialResult> evaluate_range(const Dataset& dataset, ChunkRange range,
                                           std::span<const Compressor* const> compressors,
-                                          const EvaluationLabel& label, bool verify,
+                                          const EvaluationRows& rows, bool verify,
                                           ProgressSink* progress, const std::atomic<bool>* stop,
                                           const RangeCheckpoint* checkpoint,
                                           const CompressedChunkSaver* saver) {
-  std::vector<PartialResult> partials(compressors.size());
+  std::vector<PartialResult> partials = empty_partials(rows, compressors.size());
   std::uint64_t piece_first = range.first;
   auto piece_started = std::chrono::steady_clock::now();
   auto reader = dataset.open(range.first);
@@ -130,7 +199,7 @@ std::vector<PartialResult> evaluate_range(const Dataset& dataset, ChunkRange ran
     chunks.resize(group, Bytes(dataset.chunk_size()));
     for (std::uint64_t g = 0; g < group; ++g) {
       if (!reader->next(chunks[g])) {
-        throw InputError("dataset '" + label.dataset + "' ended at chunk " +
+        throw InputError("dataset '" + rows.dataset + "' ended at chunk " +
                          std::to_string(range.first + i + g) + ", before the " +
                          std::to_string(range.first + range.count) + " chunks it announced");
       }
@@ -138,37 +207,36 @@ std::vector<PartialResult> evaluate_range(const Dataset& dataset, ChunkRange ran
     for (std::size_t c = 0; c < compressors.size(); ++c) {
       const Compressor& compressor = *compressors[c];
       PartialResult& partial = partials[c];
-      const double seconds_before = partial.compress_seconds + partial.decompress_seconds;
-      compressed.resize(group);
-      std::uint64_t group_bytes = 0;
-      for (std::uint64_t g = 0; g < group; ++g) {
-        compressed[g] = timed(partial.compress_seconds,
-                              [&] { return compressor.compress(chunks[g], partial.counters); });
-        partial.chunks += 1;
-        partial.raw_bytes += chunks[g].size();
-        partial.compressed_bytes += compressed[g].size();
-        group_bytes += chunks[g].size();
-      }
-      if (verify && compressor.verifiable()) {
-        verify_group(compressor, chunks, compressed, partial, label.compressors[c], label.dataset,
-                     range.first + i);
-      }
+      const double seconds_before =
+          partial.compress_seconds.total() + partial.decompress_seconds.total();
+      const std::string row = window_row(rows.dataset, rows.compressors[c], Mode::Chunked);
+      in_memory_window(rows.memory, row, partial, [&] {
+        compress_group(compressor, chunks, compressed, partial, rows.compressors[c], rows.dataset,
+                       range.first + i);
+        if (!verify || !compressor.verifiable()) return;
+        for (double& seconds : partial.decompress_seconds.passes) {
+          verify_group(compressor, chunks, compressed, seconds, rows.compressors[c], rows.dataset,
+                       range.first + i);
+        }
+        partial.verified_chunks += group;
+      });
       if (saver != nullptr) {
         for (std::uint64_t g = 0; g < group; ++g) {
           (*saver)(c, range.first + i + g, chunks[g], compressed[g]);
         }
       }
       if (progress != nullptr) {
-        const std::size_t lane = label.progress_lanes.empty() ? 0 : label.progress_lanes[c];
-        progress->advance(lane, group, group_bytes,
-                          partial.compress_seconds + partial.decompress_seconds - seconds_before);
+        const std::size_t lane = rows.progress_lanes.empty() ? 0 : rows.progress_lanes[c];
+        progress->advance(
+            lane, group, group * dataset.chunk_size(),
+            partial.compress_seconds.total() + partial.decompress_seconds.total() - seconds_before);
       }
     }
     i += group;
     if (checkpoint != nullptr && i < range.count &&
         std::chrono::steady_clock::now() - piece_started >= checkpoint->interval) {
       checkpoint->save({piece_first, range.first + i - piece_first}, partials);
-      partials.assign(compressors.size(), PartialResult{});
+      partials = empty_partials(rows, compressors.size());
       piece_first = range.first + i;
       piece_started = std::chrono::steady_clock::now();
     }
@@ -222,14 +290,24 @@ class StreamComparator {
 
 }  // namespace
 
-PartialResult evaluate_unchunked(const Dataset& dataset, std::uint64_t chunks,
-                                 const Compressor& compressor, const std::string& dataset_name,
-                                 const std::string& compressor_name, bool verify,
-                                 ProgressSink* progress, const std::atomic<bool>* stop,
-                                 std::size_t progress_lane) {
-  PartialResult result;
-  verify = verify && compressor.verifiable();
-  const std::string what = "compressor '" + compressor_name + "' on dataset '" + dataset_name + "'";
+namespace {
+
+// One pass of an unchunked stream: its sizes and seconds, and the hash of its compressed bytes
+// (passes of one row must give the same stream).
+struct StreamPass {
+  std::uint64_t chunks = 0;
+  std::uint64_t raw_bytes = 0;
+  std::uint64_t compressed_bytes = 0;
+  std::uint64_t stream_hash = kFnv1a64Basis;
+  double compress_seconds = 0;
+  double decompress_seconds = 0;
+  bool verified = false;
+};
+
+StreamPass code_stream(const Dataset& dataset, std::uint64_t chunks, const Compressor& compressor,
+                       const StreamRow& row, const std::string& what, bool verify,
+                       ProgressSink* progress, const std::atomic<bool>* stop) {
+  StreamPass pass;
   auto encoder = compressor.stream_encoder();
   auto decoder = verify ? compressor.stream_decoder() : nullptr;
   StreamComparator comparator(what, dataset.chunk_size());
@@ -238,10 +316,11 @@ PartialResult evaluate_unchunked(const Dataset& dataset, std::uint64_t chunks,
 
   // Hands freshly compressed bytes to the decoder and checks what comes out.
   auto decode_step = [&](bool last) {
-    result.compressed_bytes += compressed.size();
+    pass.compressed_bytes += compressed.size();
+    pass.stream_hash = fnv1a64(compressed, pass.stream_hash);
     if (decoder) {
       try {
-        timed(result.decompress_seconds, [&] {
+        timed(pass.decompress_seconds, [&] {
           decoder->write(compressed, decoded);
           if (last) decoder->finish(decoded);
         });
@@ -258,26 +337,67 @@ PartialResult evaluate_unchunked(const Dataset& dataset, std::uint64_t chunks,
   Bytes chunk(dataset.chunk_size());
   for (std::uint64_t i = 0; i < chunks && !stopped(stop); ++i) {
     if (!reader->next(chunk)) {
-      throw InputError("dataset '" + dataset_name + "' ended at chunk " + std::to_string(i) +
+      throw InputError("dataset '" + row.dataset + "' ended at chunk " + std::to_string(i) +
                        ", before the " + std::to_string(chunks) + " chunks it announced");
     }
     if (decoder) comparator.expect(chunk);
-    const double seconds_before = result.compress_seconds + result.decompress_seconds;
-    timed(result.compress_seconds, [&] { encoder->write(chunk, compressed); });
-    result.chunks += 1;
-    result.raw_bytes += chunk.size();
+    const double seconds_before = pass.compress_seconds + pass.decompress_seconds;
+    timed(pass.compress_seconds, [&] { encoder->write(chunk, compressed); });
+    pass.chunks += 1;
+    pass.raw_bytes += chunk.size();
     decode_step(false);
     if (progress != nullptr) {
-      progress->advance(progress_lane, 1, chunk.size(),
-                        result.compress_seconds + result.decompress_seconds - seconds_before);
+      progress->advance(row.progress_lane, 1, chunk.size(),
+                        pass.compress_seconds + pass.decompress_seconds - seconds_before);
     }
   }
-  if (result.chunks < chunks) return result;  // stopped: the stream stays unfinished
-  timed(result.compress_seconds, [&] { encoder->finish(compressed); });
+  if (pass.chunks < chunks) return pass;  // stopped: the stream stays unfinished
+  timed(pass.compress_seconds, [&] { encoder->finish(compressed); });
   decode_step(true);
   if (decoder) {
     comparator.finish();
-    result.verified_chunks = result.chunks;
+    pass.verified = true;
+  }
+  return pass;
+}
+
+}  // namespace
+
+PartialResult evaluate_unchunked(const Dataset& dataset, std::uint64_t chunks,
+                                 const Compressor& compressor, const StreamRow& row, bool verify,
+                                 ProgressSink* progress, const std::atomic<bool>* stop) {
+  verify = verify && compressor.verifiable();
+  const std::string what = "compressor '" + row.compressor + "' on dataset '" + row.dataset + "'";
+  const unsigned repetitions = std::max(1u, row.repetitions);
+  PartialResult result;
+  result.compress_seconds = RepeatedSeconds::zeros(repetitions);
+  result.decompress_seconds = RepeatedSeconds::zeros(repetitions);
+  std::uint64_t first_hash = 0;
+  for (unsigned r = 0; r < repetitions; ++r) {
+    StreamPass pass;
+    in_memory_window(
+        row.memory, window_row(row.dataset, row.compressor, Mode::Unchunked), result, [&] {
+          pass = code_stream(dataset, chunks, compressor, row, what, verify, progress, stop);
+        });
+    if (pass.chunks < chunks) {  // stopped midway: no result to keep
+      result.chunks = pass.chunks;
+      return result;
+    }
+    result.compress_seconds.passes[r] = pass.compress_seconds;
+    result.decompress_seconds.passes[r] = pass.decompress_seconds;
+    if (r == 0) {
+      result.chunks = pass.chunks;
+      result.raw_bytes = pass.raw_bytes;
+      result.compressed_bytes = pass.compressed_bytes;
+      result.verified_chunks = pass.verified ? pass.chunks : 0;
+      first_hash = pass.stream_hash;
+    } else if (pass.compressed_bytes != result.compressed_bytes || pass.stream_hash != first_hash) {
+      throw RoundTripError(
+          "not deterministic: " + what + " (unchunked stream): pass " + std::to_string(r + 1) +
+          " of " + std::to_string(repetitions) + " gave " + std::to_string(pass.compressed_bytes) +
+          " bytes (FNV-1a " + hex64(pass.stream_hash) + "), pass 1 gave " +
+          std::to_string(result.compressed_bytes) + " (FNV-1a " + hex64(first_hash) + ")");
+    }
   }
   return result;
 }
@@ -309,14 +429,14 @@ const JournalEntry* find_unchunked_piece(const RunJournal* journal, const RowRes
 // null); returns the ranges of [0, chunks) still to do. InputError when recorded ranges overlap
 // or overrun: the journal does not describe this run.
 std::vector<ChunkRange> merge_chunked_pieces(const RunJournal* journal,
-                                             const EvaluationLabel& label, std::uint64_t chunks,
+                                             const EvaluationRows& group_rows, std::uint64_t chunks,
                                              std::vector<RowResult>* rows,
                                              const std::vector<std::size_t>& members) {
   std::vector<const JournalEntry*> done;
   if (journal != nullptr) {
     for (const JournalEntry& entry : journal->entries()) {
-      if (entry.mode == "chunked" && entry.dataset == label.dataset &&
-          entry.compressors == label.compressors) {
+      if (entry.mode == "chunked" && entry.dataset == group_rows.dataset &&
+          entry.compressors == group_rows.compressors) {
         done.push_back(&entry);
       }
     }
@@ -329,7 +449,7 @@ std::vector<ChunkRange> merge_chunked_pieces(const RunJournal* journal,
     if (entry->first < next || entry->count > chunks || entry->first > chunks - entry->count) {
       throw InputError(journal->path().string() + ": chunks " + std::to_string(entry->first) +
                        ".." + std::to_string(entry->first + entry->count) + " of dataset '" +
-                       label.dataset + "' overlap another piece or pass its " +
+                       group_rows.dataset + "' overlap another piece or pass its " +
                        std::to_string(chunks) + " chunks; the journal is not this run's");
     }
     if (entry->first > next) missing.push_back({next, entry->first - next});
@@ -362,8 +482,9 @@ std::vector<PlannedRow> plan_rows(const PreparedRun& run,
           }
           continue;
         }
-        rows.push_back(
-            {d, c, mode, std::min(prepared.chunks, entry.num_chunks.value_or(prepared.chunks))});
+        rows.push_back({d, c, mode,
+                        std::min(prepared.chunks, entry.num_chunks.value_or(prepared.chunks)),
+                        repetitions_of(config, entry)});
       }
     }
   }
@@ -407,6 +528,7 @@ std::vector<RowResult> execute_run(const PreparedRun& run, const RunOptions& opt
   }
 
   TaskPool pool;
+  MemoryWindows memory;
   std::atomic<bool> local_stop{false};
   std::atomic<bool>& stop = options.interrupt != nullptr ? *options.interrupt : local_stop;
   std::mutex merge_mutex;
@@ -444,14 +566,16 @@ std::vector<RowResult> execute_run(const PreparedRun& run, const RunOptions& opt
       continue;
     }
     if (!take_task()) continue;
-    lane_units[lane->second] += p.chunks;
-    total_bytes += p.chunks * config.chunk_size;
+    // Each repetition codes the whole stream again and reports its progress again.
+    lane_units[lane->second] += p.chunks * p.repetitions;
+    total_bytes += p.chunks * p.repetitions * config.chunk_size;
     pool.add([&, r] {
       const PlannedRow& p = plan[r];
+      const StreamRow stream{rows[r].dataset, rows[r].compressor, lane_of_row[r], p.repetitions,
+                             &memory};
       PartialResult result = evaluate_unchunked(*run.datasets[p.dataset].dataset, p.chunks,
                                                 *run.datasets[p.dataset].compressors[p.compressor],
-                                                rows[r].dataset, rows[r].compressor, options.verify,
-                                                options.progress, &stop, lane_of_row[r]);
+                                                stream, options.verify, options.progress, &stop);
       if (result.chunks < p.chunks) return;  // stopped midway: an unfinished stream is no result
       if (options.journal != nullptr) {
         options.journal->append(
@@ -463,16 +587,17 @@ std::vector<RowResult> execute_run(const PreparedRun& run, const RunOptions& opt
   }
   for (const auto& [key, members] : chunked_groups) {
     const auto [d, chunks] = key;
-    EvaluationLabel label{run.datasets[d].entry->name, {}, {}};
+    EvaluationRows group_rows{.dataset = run.datasets[d].entry->name, .memory = &memory};
     std::vector<const Compressor*> compressors;
     for (std::size_t r : members) {
-      label.compressors.push_back(rows[r].compressor);
-      label.progress_lanes.push_back(lane_of_row[r]);
+      group_rows.compressors.push_back(rows[r].compressor);
+      group_rows.progress_lanes.push_back(lane_of_row[r]);
+      group_rows.repetitions.push_back(plan[r].repetitions);
       compressors.push_back(run.datasets[d].compressors[plan[r].compressor].get());
     }
     // Every shard works out the same gaps; only shard 0 counts what the journal already has.
     const std::vector<ChunkRange> missing = merge_chunked_pieces(
-        options.journal, label, chunks, options.shard == 0 ? &rows : nullptr, members);
+        options.journal, group_rows, chunks, options.shard == 0 ? &rows : nullptr, members);
     std::uint64_t missing_chunks = 0;
     for (const ChunkRange& gap : missing) missing_chunks += gap.count;
     journaled_units += (chunks - missing_chunks) * members.size();
@@ -483,14 +608,14 @@ std::vector<RowResult> execute_run(const PreparedRun& run, const RunOptions& opt
         if (!take_task()) continue;
         for (std::size_t r : members) lane_units[lane_of_row[r]] += range.count;
         total_bytes += range.count * members.size() * config.chunk_size;
-        pool.add([&, d, range, compressors, label, members] {
+        pool.add([&, d, range, compressors, group_rows, members] {
           // Each finished piece (all of the range, or a part saved on the way, or what an
           // interrupted range finished) is journaled and merged; the pieces never overlap.
           std::uint64_t next_first = range.first;
           const auto keep = [&](std::uint64_t first, const std::vector<PartialResult>& partials) {
             if (partials.empty() || partials[0].chunks == 0) return;
             if (options.journal != nullptr) {
-              options.journal->append({label.dataset, "chunked", label.compressors, first,
+              options.journal->append({group_rows.dataset, "chunked", group_rows.compressors, first,
                                        partials[0].chunks, partials});
             }
             std::lock_guard lock(merge_mutex);
@@ -508,8 +633,8 @@ std::vector<RowResult> execute_run(const PreparedRun& run, const RunOptions& opt
                                                  ByteView original, ByteView compressed) {
             options.save_compressed(members[c], chunk, original, compressed);
           };
-          const auto partials = evaluate_range(*run.datasets[d].dataset, range, compressors, label,
-                                               options.verify, options.progress, &stop,
+          const auto partials = evaluate_range(*run.datasets[d].dataset, range, compressors,
+                                               group_rows, options.verify, options.progress, &stop,
                                                options.journal != nullptr ? &checkpoint : nullptr,
                                                options.save_compressed ? &saver : nullptr);
           keep(next_first, partials);

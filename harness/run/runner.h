@@ -120,6 +120,7 @@ struct PlannedRow {
   std::size_t compressor = 0;
   Mode mode = Mode::Chunked;
   std::uint64_t chunks = 0;
+  unsigned repetitions = 1;  // passes over each chunk (repetitions_of)
 };
 
 // The rows execute_run evaluates, in table order: per dataset, per mode, per compressor.
@@ -137,15 +138,25 @@ struct ChunkRange {
 // Splits [0, chunks) into consecutive ranges of at most `range_size` chunks.
 std::vector<ChunkRange> split_into_ranges(std::uint64_t chunks, std::uint64_t range_size);
 
-// Names used in error messages.
-struct EvaluationLabel {
-  std::string dataset;
-  std::vector<std::string> compressors;
-  std::vector<std::size_t> progress_lanes;  // one per compressor; empty: all on lane 0
+class MemoryWindows;
+
+// The rows a range of chunks is evaluated for: names for messages, and per compressor its
+// progress lane and repetitions.
+struct EvaluationRows {
+  std::string dataset{};
+  std::vector<std::string> compressors{};
+  std::vector<std::size_t> progress_lanes{};  // one per compressor; empty: all on lane 0
+  std::vector<unsigned> repetitions{};        // one per compressor; empty: 1 each
+  // Measures the peak memory of each compressor's first group of chunks; nullptr: nothing is.
+  MemoryWindows* memory = nullptr;
 };
 
 // Chunked evaluation of one range: the chunks are read once and given to every compressor.
 // Returns one partial per compressor. Throws RoundTripError naming compressor, dataset, chunk.
+//
+// Each compressor codes each chunk as many times as its repetitions say, each pass timed on its
+// own; the streams of every pass must be byte-identical (RoundTripError otherwise: the codec is
+// not deterministic), and every pass's decoding is verified. Counters count the first pass.
 //
 // With a `checkpoint`, a long range is saved in pieces: at most every `interval`, save() gets the
 // chunks finished since the last piece with their partials, and evaluation goes on with fresh
@@ -161,19 +172,26 @@ using CompressedChunkSaver = std::function<void(std::size_t compressor, std::uin
                                                 ByteView original, ByteView compressed)>;
 std::vector<PartialResult> evaluate_range(const Dataset& dataset, ChunkRange range,
                                           std::span<const Compressor* const> compressors,
-                                          const EvaluationLabel& label, bool verify,
+                                          const EvaluationRows& rows, bool verify,
                                           ProgressSink* progress, const std::atomic<bool>* stop,
                                           const RangeCheckpoint* checkpoint = nullptr,
                                           const CompressedChunkSaver* saver = nullptr);
 
 // Unchunked evaluation: chunks [0, chunks) as one stream, decoded alongside and compared, so
-// memory stays bounded for streaming codecs.
+// memory stays bounded for streaming codecs. With repetitions, the whole stream is coded again,
+// each pass timed on its own and its stream compared with the first's (length and FNV-1a 64);
+// the first pass's peak memory is measured in `memory` (when not nullptr).
 // Stopped before its last chunk, it returns what it read with the stream left unfinished
 // (result.chunks < chunks): no result to keep.
+struct StreamRow {
+  std::string dataset{};
+  std::string compressor{};
+  std::size_t progress_lane = 0;
+  unsigned repetitions = 1;
+  MemoryWindows* memory = nullptr;
+};
 PartialResult evaluate_unchunked(const Dataset& dataset, std::uint64_t chunks,
-                                 const Compressor& compressor, const std::string& dataset_name,
-                                 const std::string& compressor_name, bool verify,
-                                 ProgressSink* progress, const std::atomic<bool>* stop,
-                                 std::size_t progress_lane = 0);
+                                 const Compressor& compressor, const StreamRow& row, bool verify,
+                                 ProgressSink* progress, const std::atomic<bool>* stop);
 
 }  // namespace lmc

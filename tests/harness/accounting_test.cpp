@@ -73,5 +73,79 @@ TEST(Accounting, PartialsMergeExactlyInAnyOrder) {
   EXPECT_EQ(parsed.counters, ab.counters);
 }
 
+TEST(RepeatedSeconds, MedianOfAnOddCountIsTheMiddlePass) {
+  const RepeatedSeconds s{{0.9, 0.2, 0.5}};
+  EXPECT_DOUBLE_EQ(s.median(), 0.5);
+  EXPECT_DOUBLE_EQ(s.min(), 0.2);
+  EXPECT_DOUBLE_EQ(s.max(), 0.9);
+  EXPECT_DOUBLE_EQ(s.total(), 1.6);
+  EXPECT_EQ(s.repetitions(), 3u);
+}
+
+TEST(RepeatedSeconds, MedianOfAnEvenCountIsTheMeanOfTheMiddleTwo) {
+  EXPECT_DOUBLE_EQ((RepeatedSeconds{{4.0, 1.0, 3.0, 2.0}}.median()), 2.5);
+  EXPECT_DOUBLE_EQ((RepeatedSeconds{{0.25, 0.75}}.median()), 0.5);
+  EXPECT_DOUBLE_EQ((RepeatedSeconds{{0.25}}.median()), 0.25);
+  EXPECT_DOUBLE_EQ(RepeatedSeconds{}.median(), 0);  // nothing recorded
+}
+
+// A row's pass r is the sum of every piece's pass r, whichever order the pieces merge in.
+TEST(RepeatedSeconds, PiecesAddPassByPass) {
+  RepeatedSeconds row;  // a row before its first piece adopts the piece's passes
+  row += RepeatedSeconds{{1.0, 0.5, 0.75}};
+  row += RepeatedSeconds{{2.0, 1.0, 1.25}};
+  EXPECT_EQ(row.passes, (std::vector<double>{3.0, 1.5, 2.0}));
+  EXPECT_DOUBLE_EQ(row.median(), 2.0);
+  RepeatedSeconds other_order{{2.0, 1.0, 1.25}};
+  other_order += RepeatedSeconds{{1.0, 0.5, 0.75}};
+  EXPECT_EQ(other_order.passes, row.passes);
+  row += RepeatedSeconds{};  // a piece that recorded nothing changes nothing
+  EXPECT_EQ(row.passes, (std::vector<double>{3.0, 1.5, 2.0}));
+}
+
+// A run resumed with fewer repetitions: the row keeps the passes every piece ran.
+TEST(RepeatedSeconds, PiecesWithFewerRepetitionsKeepTheCommonPasses) {
+  RepeatedSeconds row{{1.0, 0.5, 0.75}};
+  row += RepeatedSeconds{{2.0, 1.0}};
+  EXPECT_EQ(row.passes, (std::vector<double>{3.0, 1.5}));
+  RepeatedSeconds fewer_first{{2.0, 1.0}};
+  fewer_first += RepeatedSeconds{{1.0, 0.5, 0.75}};
+  EXPECT_EQ(fewer_first.passes, row.passes);
+}
+
+TEST(Accounting, PeakMemoryMergesByItsMaximumAndSurvivesJson) {
+  PartialResult a = totals_of(1, 2048, 900);
+  a.compress_seconds = {{0.25, 0.125, 0.5}};
+  a.decompress_seconds = {{0.0625, 0.03125, 0.046875}};
+  a.peak_rss_bytes = 300'000'000;
+  a.peak_rss_growth_bytes = 2'000'000;
+  PartialResult b = totals_of(1, 2048, 800);
+  b.compress_seconds = {{0.5, 0.25, 0.125}};
+  b.decompress_seconds = {{0.0625, 0.0625, 0.0625}};
+  b.peak_rss_bytes = 250'000'000;
+  b.peak_rss_growth_bytes = 9'000'000;
+  a += b;
+  EXPECT_EQ(a.peak_rss_bytes, 300'000'000u);
+  EXPECT_EQ(a.peak_rss_growth_bytes, 9'000'000u);
+  EXPECT_EQ(a.compress_seconds.passes, (std::vector<double>{0.75, 0.375, 0.625}));
+
+  const PartialResult parsed = nlohmann::json(a).get<PartialResult>();
+  EXPECT_EQ(parsed.compress_seconds.passes, a.compress_seconds.passes);
+  EXPECT_EQ(parsed.decompress_seconds.passes, a.decompress_seconds.passes);
+  EXPECT_EQ(parsed.peak_rss_bytes, a.peak_rss_bytes);
+  EXPECT_EQ(parsed.peak_rss_growth_bytes, a.peak_rss_growth_bytes);
+
+  // A journal line of a build before repetitions: one number of seconds, no peak memory.
+  nlohmann::json old = nlohmann::json(a);
+  old["compress_seconds"] = 0.5;
+  old["decompress_seconds"] = 0.25;
+  old.erase("peak_rss_bytes");
+  old.erase("peak_rss_growth_bytes");
+  const PartialResult from_old = old.get<PartialResult>();
+  EXPECT_EQ(from_old.compress_seconds.passes, (std::vector<double>{0.5}));
+  EXPECT_EQ(from_old.decompress_seconds.passes, (std::vector<double>{0.25}));
+  EXPECT_EQ(from_old.peak_rss_bytes, 0u);
+}
+
 }  // namespace
 }  // namespace lmc

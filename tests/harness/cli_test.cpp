@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "harness/bench_cli.h"
+#include "harness/run/resident_memory.h"
 #include "test_support.h"
 
 namespace lmc {
@@ -80,12 +81,64 @@ TEST_F(CliTest, RunWritesEveryResultFile) {
   EXPECT_EQ(csv.substr(0, csv.find('\n')),
             "dataset,compressor,mode,chunk_size,chunks,raw_bytes,compressed_bytes,raw_rate,"
             "adjusted_rate,bits_per_byte,seconds,verified_chunks,decompress_seconds,mb_per_s,"
-            "parameters,output_bytes,note");
+            "parameters,output_bytes,note,seconds_min,seconds_max,decompress_seconds_min,"
+            "decompress_seconds_max,repetitions,peak_rss_bytes,peak_rss_growth_bytes");
   EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 13);
   const std::string table = read_text(out / "table.md");
   EXPECT_NE(table.find("| whole | gzip |"), std::string::npos) << table;
   EXPECT_NE(table.find("| 2048 | png |"), std::string::npos) << table;
   EXPECT_NE(read_text(out / "table.tex").find("\\toprule"), std::string::npos);
+}
+
+// Every row is timed over its repetitions (the classical codecs' default: 3, or --repetitions) and
+// records the median with min and max, and the process's peak memory while its first window ran.
+TEST_F(CliTest, RowsRecordTheSpreadOfTheirSecondsAndTheirPeakMemory) {
+  config_["compressors"].push_back({{"name", "copy"}});
+  config_["compressors"][1]["repetitions"] = 2;  // lzma2
+  for (const std::string repetitions : {"", " --repetitions 4"}) {
+    const auto out = dir_.path() / ("out" + std::to_string(repetitions.size()));
+    const auto result = run_bench("run " + write_config(config_) + " --out " + out.string() +
+                                  " --set datasets[1].num_chunks=20 --quiet" + repetitions);
+    ASSERT_EQ(result.exit_code, 0) << result.output;
+    const auto results = nlohmann::json::parse(read_text(out / "results.json"));
+    ASSERT_EQ(results["rows"].size(), 2u * 4 * 2);
+    const bool measurable = MemoryWindows().available();
+    EXPECT_EQ(results["run"]["peak_rss"].get<std::string>().starts_with("not measured"),
+              !measurable);
+    EXPECT_GT(results["run"]["base_rss_bytes"].get<std::uint64_t>(), 1'000'000u);
+    for (const auto& row : results["rows"]) {
+      const unsigned expected = !repetitions.empty() ? 4 : row["compressor"] == "lzma2" ? 2 : 3;
+      EXPECT_EQ(row["repetitions"], expected) << row.dump();
+      EXPECT_GT(row["seconds_min"].get<double>(), 0) << row.dump();
+      EXPECT_LE(row["seconds_min"].get<double>(), row["seconds"].get<double>()) << row.dump();
+      EXPECT_LE(row["seconds"].get<double>(), row["seconds_max"].get<double>()) << row.dump();
+      EXPECT_LE(row["decompress_seconds_min"].get<double>(),
+                row["decompress_seconds"].get<double>());
+      EXPECT_LE(row["decompress_seconds"].get<double>(),
+                row["decompress_seconds_max"].get<double>());
+      EXPECT_EQ(row["verified_chunks"], row["chunks"]) << row.dump();  // once, not per pass
+      if (measurable) {
+        EXPECT_GT(row["peak_rss_bytes"].get<std::uint64_t>(), 1'000'000u) << row.dump();
+        EXPECT_LE(row["peak_rss_growth_bytes"].get<std::uint64_t>(),
+                  row["peak_rss_bytes"].get<std::uint64_t>());
+      } else {
+        EXPECT_TRUE(row["peak_rss_bytes"].is_null()) << row.dump();
+      }
+      if (row["compressor"] == "copy") {
+        EXPECT_EQ(row["output_bytes"], row["raw_bytes"]);
+        EXPECT_EQ(row["raw_rate"].get<double>(), 100.0);
+      }
+    }
+    const std::string table = read_text(out / "table.md");
+    EXPECT_NE(table.find("| dataset | chunk | compressor | repetitions | compress | decompress | "
+                         "MB/s | peak RSS |"),
+              std::string::npos)
+        << table;
+    EXPECT_NE(table.find(!repetitions.empty() ? "| random | whole | copy | 4 | "
+                                              : "| random | whole | copy | 3 | "),
+              std::string::npos)
+        << table;
+  }
 }
 
 TEST_F(CliTest, FewerChunksThanRequestedIsReported) {
@@ -151,6 +204,21 @@ TEST_F(CliTest, ResumeNeedsTheJournalOfTheSameRun) {
   result = run_bench("run " + config + " --out " + out.string() + " --resume");
   EXPECT_EQ(result.exit_code, 2);
   EXPECT_NE(result.output.find("belongs to another run"), std::string::npos) << result.output;
+
+  // Repetitions decide no byte: a run resumes with other ones (the fingerprint is the same),
+  // while a setting that decides the bytes makes it another run.
+  const auto fingerprint = [&](const std::string& options) {
+    const auto refused =
+        run_bench("run " + config + " --out " + out.string() + " --resume " + options);
+    const std::string marker = "this config gives ";
+    const auto at = refused.output.find(marker);
+    return at == std::string::npos ? refused.output : refused.output.substr(at + marker.size(), 16);
+  };
+  const std::string plain = fingerprint("");
+  EXPECT_EQ(plain.size(), 16u) << plain;
+  EXPECT_EQ(fingerprint("--repetitions 2"), plain);
+  EXPECT_EQ(fingerprint("--set repetitions=5 --set compressors[1].repetitions=7"), plain);
+  EXPECT_NE(fingerprint("--set compressors[0].level=6"), plain);
 }
 
 TEST_F(CliTest, InContextWritesCurvesForEveryDatasetAndCompressor) {
@@ -227,6 +295,12 @@ TEST(Cli, ListAndVersion) {
     EXPECT_NE(result.output.find(std::string("  ") + name), std::string::npos) << name;
   }
   EXPECT_NE(result.output.find("\"num_chunks\": cap"), std::string::npos);
+  EXPECT_NE(result.output.find("  copy: no compression, the harness's throughput ceiling"),
+            std::string::npos)
+      << result.output;
+  EXPECT_NE(result.output.find("(the paper's gzip baseline) [3 repetitions by default]"),
+            std::string::npos);
+  EXPECT_NE(result.output.find("[1 repetition by default]"), std::string::npos);  // lm, flac
   result = run_bench("--version");
   EXPECT_EQ(result.exit_code, 0);
   EXPECT_NE(result.output.find("bench (lmc-bench) 0.1.0"), std::string::npos) << result.output;

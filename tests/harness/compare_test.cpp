@@ -38,9 +38,16 @@ nlohmann::json::json_pointer pointer(const std::string& dotted) {
   return nlohmann::json::json_pointer(path);
 }
 
+// Time, its spread and repetitions, and memory: they describe the machine and the run, not the
+// bytes.
 bool is_timing(const std::string& field) {
-  return field == "seconds" || field == "decompress_seconds" || field == "mb_per_s" ||
-         field == "counters.ideal_bits" || field == "counters.escape_bits";
+  for (const char* timing :
+       {"seconds", "seconds_min", "seconds_max", "decompress_seconds", "decompress_seconds_min",
+        "decompress_seconds_max", "mb_per_s", "repetitions", "peak_rss_bytes",
+        "peak_rss_growth_bytes", "counters.ideal_bits", "counters.escape_bits"}) {
+    if (field == timing) return true;
+  }
+  return false;
 }
 
 // Numbers that describe the machine, not the bytes: the lockstep width is measured where the run
@@ -137,7 +144,14 @@ TEST(CompareQuick, TimingsAndTheMachinePassButTimingsAreReported) {
   nlohmann::json mutated = quick_results();
   for (auto& row : mutated["rows"]) {
     row["seconds"] = row["seconds"].get<double>() * 3;
+    row["seconds_min"] = row["seconds_min"].get<double>() * 2;
+    row["seconds_max"] = row["seconds_max"].get<double>() * 4;
     row["decompress_seconds"] = row["decompress_seconds"].get<double>() * 2;
+    row["decompress_seconds_min"] = row["decompress_seconds_min"].get<double>() / 2;
+    row["decompress_seconds_max"] = row["decompress_seconds_max"].get<double>() * 5;
+    row["repetitions"] = row["repetitions"].get<unsigned>() + 4;
+    row["peak_rss_bytes"] = nullptr;  // a machine that cannot measure it
+    row["peak_rss_growth_bytes"] = 12345;
     row["mb_per_s"] = row["mb_per_s"].get<double>() / 3;
     if (row["settings"].contains("model")) row["settings"]["model"]["kernels"] = "scalar";
     if (row["settings"].contains("decode_width")) row["settings"]["decode_width"] = 1;
@@ -152,10 +166,52 @@ TEST(CompareQuick, TimingsAndTheMachinePassButTimingsAreReported) {
   EXPECT_NEAR(c.timing.current_seconds, 3 * c.timing.baseline_seconds,
               1e-9 * c.timing.baseline_seconds);
   const std::string text = describe(c);
-  EXPECT_NE(text.find("timing    (reported, not gated) compress seconds of 76 rows"),
+  EXPECT_NE(text.find("timing    (reported, not gated) compress seconds of 84 rows"),
             std::string::npos)
       << text;
   EXPECT_NE(text.find("(+200.0 %)"), std::string::npos) << text;
+}
+
+// A baseline written before the spread and the memory were recorded: the fields one side lacks
+// are not changes, and the rows are still compared exactly.
+TEST(CompareQuick, ABaselineWithoutSpreadOrMemoryStillComparesExactly) {
+  nlohmann::json old = quick_results();
+  for (auto& row : old["rows"]) {
+    for (const char* field :
+         {"seconds_min", "seconds_max", "decompress_seconds_min", "decompress_seconds_max",
+          "repetitions", "peak_rss_bytes", "peak_rss_growth_bytes"}) {
+      ASSERT_TRUE(row.contains(field)) << field;
+      row.erase(field);
+    }
+  }
+  Comparison c = compare_results(quick_results(), old);
+  EXPECT_FALSE(c.regressed()) << describe(c);
+  EXPECT_TRUE(c.changed.empty()) << describe(c);
+  c = compare_results(old, quick_results());
+  EXPECT_FALSE(c.regressed()) << describe(c);
+
+  nlohmann::json current = quick_results();
+  current["rows"][first_row_of_kind("copy")]["output_bytes"] = 1;
+  c = compare_results(current, old);
+  ASSERT_EQ(c.changed.size(), 1u) << describe(c);
+  EXPECT_EQ(c.changed[0].field, "output_bytes");
+}
+
+// The copy row is the harness's ceiling: output = input, rate 100 % exactly, on every dataset and
+// in both modes, verified.
+TEST(CompareQuick, TheCopyRowsCodeNothing) {
+  std::size_t copies = 0;
+  for (const auto& row : quick_results()["rows"]) {
+    if (row["compressor_kind"] != "copy") continue;
+    ++copies;
+    EXPECT_EQ(row["output_bytes"], row["raw_bytes"]) << row.dump();
+    EXPECT_EQ(row["raw_rate"].get<double>(), 100.0) << row.dump();
+    EXPECT_EQ(row["header_bytes"], 0) << row.dump();
+    EXPECT_EQ(row["verified_chunks"], row["chunks"]) << row.dump();
+    EXPECT_EQ(row["repetitions"], 3) << row.dump();
+    EXPECT_GT(row["mb_per_s"].get<double>(), 0) << row.dump();
+  }
+  EXPECT_EQ(copies, 8u);  // 4 datasets x 2 modes
 }
 
 // The command itself, as .ci/run calls it, on a mutated copy written to a folder.

@@ -20,9 +20,9 @@
 #include <sstream>
 #include <vector>
 
+#include "common/digest.h"
 #include "common/error.h"
 #include "harness/bench_cli.h"
-#include "common/digest.h"
 #include "test_support.h"
 
 namespace lmc {

@@ -56,6 +56,58 @@ TEST(Report, TablesShowThePaperAndTheDifference) {
   EXPECT_NE(table_latex(rows, true).find("Raw & Adj. & Paper & Diff."), std::string::npos);
 }
 
+// A row as a run with repetitions writes it: the median with min and max, and peak memory.
+nlohmann::json timed_row(const std::string& dataset, const std::string& compressor,
+                         const std::string& mode) {
+  nlohmann::json timed = row(dataset, compressor, mode, 50, 50);
+  timed.update({{"seconds", 0.112},
+                {"seconds_min", 0.0745},
+                {"seconds_max", 0.126},
+                {"decompress_seconds", 0.0000256},
+                {"decompress_seconds_min", 0.000025},
+                {"decompress_seconds_max", 0.0000301},
+                {"repetitions", 3},
+                {"mb_per_s", 182.857},
+                {"peak_rss_bytes", 213'800'000},
+                {"peak_rss_growth_bytes", 17'200'000}});
+  return timed;
+}
+
+TEST(Report, TimeAndMemoryTableShowsTheSpreadAndDashesWhatARowLacks) {
+  nlohmann::json old = row("b", "gzip", "chunked", 60, 60);  // written before repetitions
+  old["seconds"] = 2.5;
+  old["decompress_seconds"] = 0.5;
+  old["mb_per_s"] = 8.192;
+  nlohmann::json unmeasured = timed_row("a", "zstd", "unchunked");
+  unmeasured["peak_rss_bytes"] = nullptr;
+  unmeasured["peak_rss_growth_bytes"] = nullptr;
+  unmeasured["repetitions"] = 1;
+  const nlohmann::json rows = {timed_row("a", "gzip", "chunked"), unmeasured, old};
+  const std::string md = table_markdown(rows);
+  EXPECT_NE(md.find("| a | 2048 | gzip | 3 | 112 ms (74.5-126) | 25.6 us (25-30.1) | 183 | 213.8 "
+                    "MB (+17.2 MB) |"),
+            std::string::npos)
+      << md;
+  EXPECT_NE(md.find("| a | whole | zstd | 1 | 112 ms | 25.6 us | 183 | - |"), std::string::npos)
+      << md;
+  EXPECT_NE(md.find("| b | 2048 | gzip | - | 2.5 s | 500 ms | 8.19 | - |"), std::string::npos)
+      << md;
+  const std::string tex = table_latex(rows);
+  EXPECT_NE(tex.find("a & 2048 & gzip & 3 & 112 ms (74.5--126) & 25.6 us (25--30.1) & 183 & 213.8 "
+                     "MB (+17.2 MB) \\\\"),
+            std::string::npos)
+      << tex;
+  nlohmann::json full = timed_row("a", "gzip", "chunked");
+  full.update({{"compressed_bytes", 10240.0},
+               {"bits_per_byte", 4.0},
+               {"verified_chunks", 10},
+               {"output_bytes", 10430}});
+  const std::string csv = results_csv(nlohmann::json::array({full}));
+  EXPECT_NE(csv.find(",0.074500,0.126000,0.000025,0.000030,3,213800000,17200000\n"),
+            std::string::npos)
+      << csv;
+}
+
 TEST(ResultSets, LaterRunReplacesTheSameRow) {
   const nlohmann::json first = {
       {"rows", {row("a", "gzip", "chunked", 50, 50), row("a", "lzma2", "chunked", 51, 51)}}};
@@ -102,6 +154,39 @@ TEST(ResultSets, CompareIsExactByDefaultInBothDirections) {
   EXPECT_EQ(other.other_data.size(), 1u);
   EXPECT_TRUE(other.changed.empty());
   EXPECT_TRUE(other.regressed());
+}
+
+// Seconds, their spread, the repetitions and the peak memory describe the machine and the run:
+// reported, never gated, in both directions and whether one side lacks them or holds null.
+TEST(ResultSets, SpreadRepetitionsAndMemoryAreNeverGated) {
+  const nlohmann::json baseline = results_of({timed_row("a", "gzip", "chunked")});
+  nlohmann::json other = timed_row("a", "gzip", "chunked");
+  other.update({{"seconds", 0.5},
+                {"seconds_min", 0.01},
+                {"seconds_max", 9.0},
+                {"decompress_seconds_max", 1.0},
+                {"repetitions", 7},
+                {"mb_per_s", 1.0},
+                {"peak_rss_bytes", nullptr},
+                {"peak_rss_growth_bytes", 5}});
+  for (const auto& [current, before] :
+       {std::pair{results_of({other}), baseline}, std::pair{baseline, results_of({other})},
+        std::pair{baseline, results_of({row("a", "gzip", "chunked", 50, 50)})},
+        std::pair{results_of({row("a", "gzip", "chunked", 50, 50)}), baseline}}) {
+    const Comparison c = compare_results(current, before);
+    EXPECT_TRUE(c.changed.empty()) << describe(c);
+    EXPECT_FALSE(c.regressed()) << describe(c);
+  }
+  // A rate beside them still is.
+  other["raw_rate"] = 50.5;
+  const Comparison c = compare_results(results_of({other}), baseline);
+  ASSERT_EQ(c.changed.size(), 1u) << describe(c);
+  EXPECT_EQ(c.changed[0].field, "raw_rate");
+  // Merging an older run's row with a newer one keeps each as written.
+  const nlohmann::json merged =
+      merge_rows({results_of({row("a", "gzip", "chunked", 50, 50)}), baseline});
+  ASSERT_EQ(merged.size(), 1u);
+  EXPECT_EQ(merged[0]["repetitions"], 3);
 }
 
 TEST(ResultSets, ATolerancePassesSmallRateChangesEitherWayAndReportsThem) {

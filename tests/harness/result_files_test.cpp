@@ -60,6 +60,26 @@ TEST(ResultFiles, RowValuesOfTheWrongTypeAreInputErrors) {
   expect_input_error(R"({"schema": 1, "rows": []})", "not an lmc-bench result");
 }
 
+// The spread and the memory the tables read: numbers, a count, and null for a peak not measured.
+TEST(ResultFiles, TimingAndMemoryFieldsAreTypeChecked) {
+  const std::string timed = std::string(kGoodRow).substr(0, std::string(kGoodRow).size() - 1) +
+                            R"(, "seconds": 0.5, "seconds_min": 0.25, "seconds_max": 0.75,)"
+                            R"( "repetitions": 3, "peak_rss_bytes": null,)"
+                            R"( "peak_rss_growth_bytes": 4096})";
+  const auto results = parse_results(results_with_row(timed), "timed/results.json");
+  EXPECT_TRUE(results["rows"][0]["peak_rss_bytes"].is_null());
+  for (const auto& [field, bad] : std::vector<std::pair<std::string, std::string>>{
+           {"\"seconds_min\": 0.25", "\"seconds_min\": \"fast\""},
+           {"\"repetitions\": 3", "\"repetitions\": -3"},
+           {"\"repetitions\": 3", "\"repetitions\": 2.5"},
+           {"\"peak_rss_bytes\": null", "\"peak_rss_bytes\": -1"},
+           {"\"peak_rss_growth_bytes\": 4096", "\"peak_rss_growth_bytes\": \"4 kB\""}}) {
+    std::string row = timed;
+    row.replace(row.find(field), field.size(), bad);
+    expect_input_error(results_with_row(row), "has the wrong type");
+  }
+}
+
 // value("journal", "") threw a type error when the header held a number there.
 TEST(ResultFiles, JournalHeaderOfTheWrongTypesIsAnInputError) {
   for (const char* header :

@@ -7,6 +7,7 @@
 #include "common/error.h"
 #include "harness/experiments/in_context.h"
 #include "harness/run/journal.h"
+#include "harness/run/resident_memory.h"
 #include "test_support.h"
 
 namespace lmc {
@@ -87,7 +88,7 @@ TEST(Runner, SplitRangesMergeToTheSameTotals) {
   CountingDataset dataset(37, 64);
   RunLengthCodec codec;
   const Compressor* codecs[] = {&codec};
-  const EvaluationLabel label{"counting", {"rle"}, {}};
+  const EvaluationRows label{.dataset = "counting", .compressors = {"rle"}};
   const auto whole = evaluate_range(dataset, {0, 37}, codecs, label, true, nullptr, nullptr);
   PartialResult merged;
   for (const auto& range : split_into_ranges(37, 5)) {
@@ -106,8 +107,8 @@ TEST(Runner, ChunkedMismatchNamesCompressorDatasetAndChunk) {
   RunLengthCodec broken(/*corrupt_value=*/13);
   const Compressor* codecs[] = {&broken};
   try {
-    evaluate_range(dataset, {10, 10}, codecs, {"counting", {"broken-rle"}, {}}, true, nullptr,
-                   nullptr);
+    evaluate_range(dataset, {10, 10}, codecs,
+                   {.dataset = "counting", .compressors = {"broken-rle"}}, true, nullptr, nullptr);
     FAIL() << "expected a RoundTripError";
   } catch (const RoundTripError& e) {
     EXPECT_STREQ(e.what(),
@@ -115,26 +116,100 @@ TEST(Runner, ChunkedMismatchNamesCompressorDatasetAndChunk) {
                  "decoded bytes differ from the input (64 bytes decoded)");
   }
   // Without verification the same run completes.
-  EXPECT_NO_THROW(evaluate_range(dataset, {10, 10}, codecs, {"counting", {"broken-rle"}, {}}, false,
+  EXPECT_NO_THROW(evaluate_range(dataset, {10, 10}, codecs,
+                                 {.dataset = "counting", .compressors = {"broken-rle"}}, false,
                                  nullptr, nullptr));
 }
 
 TEST(Runner, UnchunkedStreamIsVerifiedAndMismatchNamesTheChunk) {
   CountingDataset dataset(20, 64);
   RunLengthCodec codec;
-  const PartialResult ok =
-      evaluate_unchunked(dataset, 20, codec, "counting", "rle", true, nullptr, nullptr);
+  const PartialResult ok = evaluate_unchunked(
+      dataset, 20, codec, {.dataset = "counting", .compressor = "rle"}, true, nullptr, nullptr);
   EXPECT_EQ(ok.chunks, 20u);
   EXPECT_EQ(ok.verified_chunks, 20u);
   EXPECT_EQ(ok.compressed_bytes, 2u + 20 * 2);
 
   RunLengthCodec broken(/*corrupt_value=*/0);  // the decoded stream starts with value 0
   try {
-    evaluate_unchunked(dataset, 20, broken, "counting", "rle", true, nullptr, nullptr);
+    evaluate_unchunked(dataset, 20, broken, {.dataset = "counting", .compressor = "rle"}, true,
+                       nullptr, nullptr);
     FAIL() << "expected a RoundTripError";
   } catch (const RoundTripError& e) {
     // The last byte of the whole stream is flipped: chunk 19.
     EXPECT_NE(std::string(e.what()).find("chunk 19 (unchunked stream, byte 1279)"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
+// The run-length codec, except that every second call to compress() appends a stray byte: a codec
+// whose output depends on more than its input.
+class AlternatingCodec : public RunLengthCodec {
+ public:
+  Bytes compress(ByteView data, Counters& counters) const override {
+    Bytes out = RunLengthCodec::compress(data, counters);
+    if (calls_++ % 2 == 1) out.push_back('!');
+    return out;
+  }
+
+ private:
+  mutable std::atomic<unsigned> calls_{0};
+};
+
+TEST(Runner, RepetitionsTimeEachPassAndCountEverythingOnce) {
+  CountingDataset dataset(37, 64);
+  RunLengthCodec codec;
+  const Compressor* codecs[] = {&codec};
+  const EvaluationRows three{.dataset = "counting", .compressors = {"rle"}, .repetitions = {3}};
+  const auto repeated = evaluate_range(dataset, {0, 37}, codecs, three, true, nullptr, nullptr);
+  const auto once =
+      evaluate_range(dataset, {0, 37}, codecs, {.dataset = "counting", .compressors = {"rle"}},
+                     true, nullptr, nullptr);
+  EXPECT_EQ(repeated[0].compress_seconds.repetitions(), 3u);
+  EXPECT_EQ(repeated[0].decompress_seconds.repetitions(), 3u);
+  EXPECT_EQ(once[0].compress_seconds.repetitions(), 1u);
+  for (double seconds : repeated[0].compress_seconds.passes) EXPECT_GT(seconds, 0);
+  for (double seconds : repeated[0].decompress_seconds.passes) EXPECT_GT(seconds, 0);
+  EXPECT_EQ(repeated[0].chunks, 37u);
+  EXPECT_EQ(repeated[0].compressed_bytes, once[0].compressed_bytes);
+  EXPECT_EQ(repeated[0].verified_chunks, 37u);
+  EXPECT_EQ(repeated[0].counters.at("calls"), 37);  // the first pass's
+
+  const PartialResult stream = evaluate_unchunked(
+      dataset, 37, codec, {.dataset = "counting", .compressor = "rle", .repetitions = 3}, true,
+      nullptr, nullptr);
+  EXPECT_EQ(stream.compress_seconds.repetitions(), 3u);
+  EXPECT_EQ(stream.decompress_seconds.repetitions(), 3u);
+  EXPECT_EQ(stream.chunks, 37u);
+  EXPECT_EQ(stream.verified_chunks, 37u);
+  EXPECT_EQ(stream.compressed_bytes, 2u + 37 * 2);
+}
+
+TEST(Runner, PassesThatGiveOtherBytesNameTheCompressorAndChunk) {
+  CountingDataset dataset(20, 64);
+  AlternatingCodec codec;
+  const Compressor* codecs[] = {&codec};
+  try {
+    evaluate_range(dataset, {5, 3}, codecs,
+                   {.dataset = "counting", .compressors = {"alternating"}, .repetitions = {3}},
+                   true, nullptr, nullptr);
+    FAIL() << "expected a RoundTripError";
+  } catch (const RoundTripError& e) {
+    EXPECT_STREQ(e.what(),
+                 "not deterministic: compressor 'alternating' on dataset 'counting', chunk 5: pass "
+                 "2 of 3 gave 5 bytes, pass 1 gave 4, first difference at byte 4");
+  }
+  AlternatingCodec streaming;  // the default stream encoder compresses everything at the end
+  try {
+    evaluate_unchunked(dataset, 20, streaming,
+                       {.dataset = "counting", .compressor = "alternating", .repetitions = 2},
+                       false, nullptr, nullptr);
+    FAIL() << "expected a RoundTripError";
+  } catch (const RoundTripError& e) {
+    EXPECT_NE(std::string(e.what()).find("not deterministic: compressor 'alternating' on dataset "
+                                         "'counting' (unchunked stream): pass 2 of 2 gave 43 "
+                                         "bytes"),
               std::string::npos)
         << e.what();
   }
@@ -187,6 +262,28 @@ TEST(Runner, ExecuteRunFillsEveryRowAndUsesThreads) {
   // 300 x 4 bytes, header counted once: 1200 - 299 x 4 = 4.
   EXPECT_DOUBLE_EQ(chunked.rates.compressed_bytes, 4);
   EXPECT_EQ(chunked.requested_chunks, 500u);
+}
+
+TEST(Runner, RowsRecordTheirRepetitionsAndPeakMemory) {
+  RunConfig config;
+  config.modes = {Mode::Unchunked, Mode::Chunked};
+  config.compressors = {compressor_entry("rle"), compressor_entry("rle-once")};
+  config.repetitions = 3;
+  config.compressors[1].repetitions = 1;
+  const auto rows = execute_counting_run(config);
+  ASSERT_EQ(rows.size(), 4u);
+  const bool measurable = MemoryWindows().available();
+  for (const RowResult& row : rows) {
+    const std::string what = row.compressor + " " + std::string(to_string(row.mode));
+    EXPECT_EQ(row.totals.compress_seconds.repetitions(), row.compressor == "rle" ? 3u : 1u) << what;
+    EXPECT_EQ(row.totals.verified_chunks, 300u) << what;
+    // Each row's first window ran alone and measured the whole process: well above a megabyte.
+    if (measurable) {
+      EXPECT_GT(row.totals.peak_rss_bytes, 1'000'000u) << what;
+    } else {
+      EXPECT_EQ(row.totals.peak_rss_bytes, 0u) << what;
+    }
+  }
 }
 
 // Both modes, a run-length codec on all 300 chunks and one capped at the first 40: 680 chunk
@@ -274,6 +371,7 @@ TEST(Runner, AnInterruptedRunResumesToTheSameTotals) {
 
 TEST(Runner, LongRangesAreJournaledInPiecesThatAddUp) {
   RunConfig config = two_codec_config();
+  config.repetitions = 2;
   const auto reference = execute_counting_run(config);
 
   test::TempDir dir;
@@ -304,9 +402,17 @@ TEST(Runner, LongRangesAreJournaledInPiecesThatAddUp) {
   options.progress = &progress;
   const auto resumed = execute_counting_run(config, options);
   EXPECT_EQ(progress.planned(), 0u);
+  const bool measurable = MemoryWindows().available();
   for (std::size_t i = 0; i < resumed.size(); ++i) {
     EXPECT_EQ(resumed[i].totals.chunks, reference[i].totals.chunks);
     EXPECT_EQ(resumed[i].totals.compressed_bytes, reference[i].totals.compressed_bytes);
+    // Every piece's two passes added up pass by pass, and the peak of the piece that measured it.
+    const RepeatedSeconds& seconds = resumed[i].totals.compress_seconds;
+    ASSERT_EQ(seconds.repetitions(), 2u) << i;
+    EXPECT_GT(seconds.min(), 0) << i;
+    EXPECT_LE(seconds.min(), seconds.median());
+    EXPECT_LE(seconds.median(), seconds.max());
+    EXPECT_EQ(resumed[i].totals.peak_rss_bytes > 0, measurable) << i;
   }
 }
 
