@@ -19,16 +19,36 @@ namespace {
 // then costs at most 16 bits plus its uniform code, and the top k lose at most 2^-16 of theirs.
 constexpr double kEscapeFloor = 0x1p-16;
 
-// Tokens that can occur in the tokenisation of a 7-bit string: some text, all of it ASCII.
-std::vector<int> seven_bit_candidates(const Tokenizer& tokenizer) {
+// Tokens that can occur in the tokenisation of a chunk's image: some text, all of it ASCII for
+// a 7-bit image; any text under the identity mapping (all 8 bits).
+std::vector<int> candidate_tokens(const Tokenizer& tokenizer, SevenBitMapping mapping) {
   std::vector<int> candidates;
   for (int id = 0; id < tokenizer.vocab_size(); ++id) {
     const std::string_view text = tokenizer.token_bytes(id);
     const bool ascii = std::all_of(text.begin(), text.end(),
                                    [](char c) { return static_cast<unsigned char>(c) < 0x80; });
-    if (!text.empty() && ascii) candidates.push_back(id);
+    if (!text.empty() && (ascii || mapping == SevenBitMapping::Identity)) {
+      candidates.push_back(id);
+    }
   }
   return candidates;
+}
+
+// Why `tokenizer` cannot code the images of `mapping` losslessly, in words; empty if it can.
+std::string lossless_coding_problem(const Tokenizer& tokenizer, SevenBitMapping mapping) {
+  if (mapping == SevenBitMapping::Identity) {
+    const std::string problem = tokenizer.any_bytes_problem();
+    return problem.empty()
+               ? problem
+               : "cannot code arbitrary bytes losslessly (the identity mapping codes "
+                 "all 8 bits): " +
+                     problem + " (no byte-fallback tokens, or a normalizer other than identity)";
+  }
+  const std::string problem = tokenizer.seven_bit_text_problem();
+  return problem.empty() ? problem
+                         : "cannot code 7-bit text losslessly: " + problem +
+                               " (a normalizer other than identity, folded whitespace, or no "
+                               "byte fallback)";
 }
 
 // The coded alphabet at one position: the k most probable candidates, then ESCAPE; and the
@@ -129,34 +149,33 @@ PretrainedCompressor::PretrainedCompressor(PretrainedModel model, int top_k,
       mapping_(mapping),
       estimate_(estimate),
       batched_(estimate && model_.window_logits && model_.tokenizer->bos()),
-      candidates_(seven_bit_candidates(*model_.tokenizer)) {
-  if (mapping_ == SevenBitMapping::Identity) {
-    throw InputError(
-        "pretrained: a tokenizer's model codes the 7-bit image of text; the identity mapping "
-        "(all 8 bits, bench compress) is for the byte Transformers and classical codecs");
-  }
+      candidates_(candidate_tokens(*model_.tokenizer, mapping)) {
   if (model_.predictor->vocab_size() != model_.tokenizer->vocab_size()) {
     throw InputError(
         "pretrained: the model predicts " + std::to_string(model_.predictor->vocab_size()) +
         " tokens, its tokenizer has " + std::to_string(model_.tokenizer->vocab_size()));
   }
-  if (const std::string problem = model_.tokenizer->seven_bit_text_problem(); !problem.empty()) {
-    throw InputError("pretrained: the tokenizer cannot code 7-bit text losslessly: " + problem +
-                     " (a normalizer other than identity, folded whitespace, or no byte "
-                     "fallback)");
+  if (const std::string problem = lossless_coding_problem(*model_.tokenizer, mapping_);
+      !problem.empty()) {
+    throw InputError("pretrained: the tokenizer " + problem);
   }
   if (top_k < 1 || top_k >= static_cast<int>(candidates_.size())) {
-    throw InputError("pretrained: top_k must be between 1 and " +
-                     std::to_string(candidates_.size() - 1) +
-                     " (the 7-bit tokens minus one), got " + std::to_string(top_k));
+    throw InputError(
+        "pretrained: top_k must be between 1 and " + std::to_string(candidates_.size() - 1) +
+        " (the " + (mapping_ == SevenBitMapping::Identity ? "tokens with bytes" : "7-bit tokens") +
+        " minus one), got " + std::to_string(top_k));
   }
 }
 
 Bytes PretrainedCompressor::compress(ByteView data, Counters& counters) const {
   const SevenBitImage image = map_to_seven_bits(data, mapping_);
   const std::string text = as_text(image.symbols);
-  const std::vector<int> tokens = model_.tokenizer->encode(text);
-  if (model_.tokenizer->decode(tokens) != text) {
+  const Tokenizer& tokenizer = *model_.tokenizer;
+  const std::vector<int> tokens = tokenizer.encode(text);
+  // The decoder stops at coded_length(): the tokens must spell the dummy prefix and the text.
+  std::size_t spelled = 0;
+  for (int token : tokens) spelled += tokenizer.token_bytes(token).size();
+  if (tokenizer.decode(tokens) != text || spelled != coded_length(text.size(), tokenizer)) {
     throw std::logic_error("pretrained: the tokenizer does not decode its tokens back to the text");
   }
 
@@ -257,7 +276,10 @@ nlohmann::json PretrainedCompressor::settings() const {
       {"top_k", top_k_},
       {"candidates",
        {{"count", candidates_.size()},
-        {"rule", "tokens with text, all bytes < 0x80 (those a 7-bit string can tokenise to)"}}},
+        {"rule", mapping_ == SevenBitMapping::Identity
+                     ? "tokens with text (all 8 bits coded: any of them can occur)"
+                     : "tokens with text, all bytes < 0x80 (those a 7-bit string can tokenise "
+                       "to)"}}},
       {"escape",
        {{"weight", "candidate mass outside the top k, floored at 2^-16 of the candidates' mass"},
         {"after_escape", "uniform over the candidates outside the top k, in id order"}}},
@@ -314,11 +336,10 @@ std::unique_ptr<Compressor> make_pretrained(const Options& options, const CodecC
   // Values beyond int are out of range anyway: saturate them so the constructor rejects them.
   const auto top_k = static_cast<int>(std::clamp<std::int64_t>(
       options.integer("top_k"), std::numeric_limits<int>::min(), std::numeric_limits<int>::max()));
-  if (const std::string problem = model.tokenizer->seven_bit_text_problem(); !problem.empty()) {
-    throw InputError(options.key_path("tokenizer") +
-                     ": cannot code 7-bit text losslessly: " + problem +
-                     " (a normalizer other than identity, folded whitespace, or no byte "
-                     "fallback)");
+  if (const std::string problem = lossless_coding_problem(*model.tokenizer, context.mapping);
+      !problem.empty()) {
+    throw InputError(options.key_path("tokenizer") + ": " + problem + "; model " +
+                     options.string("checkpoint"));
   }
   const std::string mode = options.string("mode");
   if (mode != "decode" && mode != "estimate") {
@@ -340,8 +361,8 @@ CompressorKind pretrained_kind() {
       "pretrained",
       "Pretrained LM (llama2.c, rwkv.cpp, TorchScript, GGUF through llama.cpp, or a tokenized "
       "Transformer of lmc_train) as a "
-      "compressor: the 7-bit chunk is tokenised and coded over the top-k next tokens plus an "
-      "escape (docs/PROTOCOL.md sections 4-5)",
+      "compressor: the chunk's 7-bit image (all 8 bits under bench compress) is tokenised and "
+      "coded over the top-k next tokens plus an escape (docs/PROTOCOL.md sections 4-5)",
       {
           {"format", OptionType::String, nullptr,
            std::string("\"llama2c\", \"rwkv\", \"torchscript\", \"lmct\" or \"gguf\" (") +

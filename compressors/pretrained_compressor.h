@@ -1,12 +1,16 @@
 // A pretrained language model as a compressor (docs/PROTOCOL.md sections 4-5: Chinchilla / Llama 2
 // rows): the 7-bit image of each chunk is an ASCII string, tokenised with the model's tokenizer,
-// and the arithmetic coder codes the tokens with the model's next-token predictions.
+// and the arithmetic coder codes the tokens with the model's next-token predictions. Under the
+// identity mapping (bench compress) the chunk's bytes themselves are tokenised, all 8 bits: any
+// bytes, for a tokenizer with a token for each byte value (byte fallback) whose tokens spell any
+// bytes exactly (Tokenizer::any_bytes_problem).
 //
 // Top-k coding with an escape. As in the paper, only the top-k next-token probabilities are
 // used, renormalised; unlike the paper (whose true token was always in the top 100), a token
 // outside the top k stays codable:
 //  - candidates are the tokens a 7-bit string can tokenise to: tokens with text, all of it
-//    below 0x80 (special tokens and non-ASCII tokens never occur);
+//    below 0x80 (special tokens and non-ASCII tokens never occur); under the identity mapping,
+//    every token with text;
 //  - the top k candidates by probability (ties: lower id first) plus one ESCAPE symbol form the
 //    coded alphabet; ESCAPE's weight is the candidates' mass outside the top k, floored at
 //    2^-16 of the total so it is never zero;
@@ -34,9 +38,10 @@ namespace lmc {
 
 class PretrainedCompressor final : public Compressor {
  public:
-  // InputError unless 1 <= top_k < number of candidate tokens. `estimate`: the streams are
-  // never decoded (verifiable() is false); a model with window_logits (gguf) then computes
-  // each window's probabilities in one batched pass instead of one token at a time.
+  // InputError unless 1 <= top_k < number of candidate tokens and the tokenizer codes the
+  // mapping's images losslessly (7-bit text, or any bytes for the identity). `estimate`: the
+  // streams are never decoded (verifiable() is false); a model with window_logits (gguf) then
+  // computes each window's probabilities in one batched pass instead of one token at a time.
   PretrainedCompressor(PretrainedModel model, int top_k, SevenBitMapping mapping,
                        bool estimate = false);
 

@@ -72,6 +72,36 @@ int byte_piece_value(std::string_view piece) {
   return value;
 }
 
+// The length of the character at the start of `text` if SentencePiece codes it as itself, else
+// 0: for a byte of no valid UTF-8 character (RFC 3629: no overlong form, no surrogate, nothing
+// past U+10FFFF), which SentencePiece replaces with U+FFFD, and for U+2581, which it cannot tell
+// from the space it stands for.
+std::size_t codable_character(std::string_view text) {
+  const auto byte = [&](std::size_t i) { return static_cast<unsigned char>(text[i]); };
+  const unsigned char lead = byte(0);
+  if (lead < 0x80) return 1;
+  std::size_t length = 0;
+  unsigned char low = 0x80, high = 0xBF;  // the range of the second byte
+  if (lead >= 0xC2 && lead <= 0xDF) {
+    length = 2;
+  } else if (lead >= 0xE0 && lead <= 0xEF) {
+    length = 3;
+    if (lead == 0xE0) low = 0xA0;
+    if (lead == 0xED) high = 0x9F;
+  } else if (lead >= 0xF0 && lead <= 0xF4) {
+    length = 4;
+    if (lead == 0xF0) low = 0x90;
+    if (lead == 0xF4) high = 0x8F;
+  } else {
+    return 0;
+  }
+  if (text.size() < length || byte(1) < low || byte(1) > high) return 0;
+  for (std::size_t i = 2; i < length; ++i) {
+    if ((byte(i) & 0xC0) != 0x80) return 0;
+  }
+  return text.substr(0, length) == kMetaSpace ? 0 : length;
+}
+
 }  // namespace
 
 // The shim, opened once per process and kept open until exit: models hold handles into it, and
@@ -182,6 +212,7 @@ std::shared_ptr<const SentencePieceTokenizer> SentencePieceTokenizer::load(
   const lmc_spm* handle = tokenizer->model_->handle;
 
   const int count = library->piece_count(handle);
+  tokenizer->byte_piece_ids_.fill(-1);
   for (int id = 0; id < count; ++id) {
     std::size_t size = 0;
     const char* data = library->piece(handle, id, &size);
@@ -197,6 +228,7 @@ std::shared_ptr<const SentencePieceTokenizer> SentencePieceTokenizer::load(
                            std::string(spelling) + "\", expected <0xNN>");
         }
         tokenizer->bytes_.emplace_back(1, static_cast<char>(value));
+        tokenizer->byte_piece_ids_[value] = id;
         ++tokenizer->byte_pieces_;
         break;
       }
@@ -219,6 +251,55 @@ std::shared_ptr<const SentencePieceTokenizer> SentencePieceTokenizer::load(
 }
 
 std::vector<int> SentencePieceTokenizer::encode(std::string_view text) const {
+  // Runs of characters SentencePiece codes as themselves go to it, each on its own; every other
+  // byte is its byte piece. SentencePiece puts its dummy prefix before every run, so a run that
+  // does not start the text has it taken off again, and a text that starts with a byte piece
+  // gets it as byte pieces. Text that is all one run (any 7-bit text) is SentencePiece's alone.
+  std::vector<int> ids;
+  for (std::size_t start = 0; start < text.size();) {
+    std::size_t end = start;
+    while (end < text.size()) {
+      const std::size_t length = codable_character(text.substr(end));
+      if (length == 0) break;
+      end += length;
+    }
+    if (end > start) {
+      std::vector<int> run = encode_codable(text.substr(start, end - start));
+      if (start > 0) remove_dummy_prefix(run);
+      ids.insert(ids.end(), run.begin(), run.end());
+      start = end;
+    } else {
+      if (start == 0) {
+        for (char c : dummy_prefix_) ids.push_back(byte_piece(c));
+      }
+      ids.push_back(byte_piece(text[start++]));
+    }
+  }
+  return ids;
+}
+
+int SentencePieceTokenizer::byte_piece(char byte) const {
+  const int id = byte_piece_ids_[static_cast<unsigned char>(byte)];
+  if (id < 0) {
+    throw InputError(path_.string() + ": no byte piece for byte " +
+                     std::to_string(static_cast<unsigned char>(byte)) +
+                     " (trained without byte fallback): cannot tokenize bytes that are not UTF-8 "
+                     "text");
+  }
+  return id;
+}
+
+void SentencePieceTokenizer::remove_dummy_prefix(std::vector<int>& run) const {
+  if (dummy_prefix_.empty() || run.empty()) return;
+  const std::string_view first = bytes_[run.front()];
+  if (!first.starts_with(dummy_prefix_)) return;  // not there: the round-trip checks say so
+  std::vector<int> rest;
+  for (char c : first.substr(dummy_prefix_.size())) rest.push_back(byte_piece(c));
+  run.erase(run.begin());
+  run.insert(run.begin(), rest.begin(), rest.end());
+}
+
+std::vector<int> SentencePieceTokenizer::encode_codable(std::string_view text) const {
   // Every piece holds at least one byte, plus one for the dummy prefix: text.size() + 1 ids at
   // most; the second call is only for a model that breaks that rule.
   std::vector<int> ids(text.size() + 2);
@@ -273,7 +354,7 @@ void train_sentencepiece(std::string_view text, const SentencePieceTraining& tra
       {"vocab_size", std::to_string(training.vocab_size)},
       {"byte_fallback", "true"},
       {"normalization_rule_name", "identity"},
-      {"add_dummy_prefix", "false"},
+      {"add_dummy_prefix", training.dummy_prefix ? "true" : "false"},
       {"remove_extra_whitespaces", "false"},
       {"split_digits", "false"},
       {"character_coverage", "1.0"},

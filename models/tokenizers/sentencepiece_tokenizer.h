@@ -8,8 +8,13 @@
 // Token bytes: a piece's spelling with U+2581 turned back into a space; byte-fallback pieces
 // <0xNN> are the byte 0xNN; unknown, control and unused pieces stand for no text. Whether the
 // model adds a dummy-prefix space is read from how it encodes "a".
+//
+// Any bytes: SentencePiece replaces bytes that are not UTF-8 with U+FFFD and spells U+2581 like
+// a space, so encode() gives those to it never: they become byte pieces, and the text between
+// them is SentencePiece's (the identity mapping of `bench compress` codes such bytes).
 #pragma once
 
+#include <array>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -43,6 +48,13 @@ class SentencePieceTokenizer final : public Tokenizer {
 
  private:
   SentencePieceTokenizer() = default;
+  // SentencePiece's own tokens for text it codes as itself (valid UTF-8 without U+2581).
+  std::vector<int> encode_codable(std::string_view text) const;
+  // The byte piece of `byte`; InputError when the model has none (no byte fallback).
+  int byte_piece(char byte) const;
+  // Takes the dummy prefix SentencePiece put before a run off the run's first token; what else
+  // that token held becomes byte pieces.
+  void remove_dummy_prefix(std::vector<int>& run) const;
 
   std::shared_ptr<const SentencePieceLibrary> library_;
   struct Model;  // the shim's handle
@@ -53,6 +65,7 @@ class SentencePieceTokenizer final : public Tokenizer {
   std::string dummy_prefix_;
   std::optional<int> bos_;
   int byte_pieces_ = 0;
+  std::array<int, 256> byte_piece_ids_;  // byte -> its byte piece's id, -1 if none
 };
 
 // A tokenizer the LM coders can use exactly (the paper's Table 2): SentencePiece with byte
@@ -63,6 +76,9 @@ struct SentencePieceTraining {
   std::string model_type = "bpe";  // or "unigram"
   int vocab_size = 1000;           // pieces, the 256 byte pieces and <unk> included
   int threads = 1;
+  // Llama 2's tokenizers put a dummy-prefix space before the text; lmc's do not (a test trains
+  // one that does, to cover that path of encode()).
+  bool dummy_prefix = false;
 };
 
 // Trains on `text`, cut into sentences after each newline (a sentence keeps its '\n', so pieces

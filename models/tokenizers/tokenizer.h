@@ -35,6 +35,13 @@ class Tokenizer {
   // words. A tokenizer that normalises text (NFKC, folded whitespace) or maps characters to an
   // unknown token fails: it cannot code text losslessly.
   std::string seven_bit_text_problem() const;
+
+  // The same for any bytes (the identity mapping codes all 8 bits): empty when every byte value
+  // has a token of its own and the tokens of every probe spell dummy_prefix() + probe exactly;
+  // the probes hold each byte value alone, between letters and in runs, invalid UTF-8 (stray
+  // continuation bytes, truncated and overlong sequences, surrogates), U+2581 (SentencePiece's
+  // space), U+FFFD and seeded noise. Otherwise the first failure, in words.
+  std::string any_bytes_problem() const;
 };
 
 // One token per byte value (rwkv.cpp's tiny models): ids 0..255 are the bytes themselves.

@@ -37,7 +37,8 @@ TEST(GoldenStreams, CoverEveryKindOfCompressor) {
   for (const char* name :
        {"protocol__transformer-200k", "protocol__transformer-200k-int8",
         "protocol__transformer-800k-int8", "protocol__transformer-3.2m", "protocol__stories260k",
-        "protocol__rwkv4-660k", "file__transformer-200k-identity", "file__gzip-identity"}) {
+        "protocol__rwkv4-660k", "file__transformer-200k-identity", "file__gzip-identity",
+        "file__stories260k-identity"}) {
     EXPECT_TRUE(names.count(name)) << name << ".lmcs missing: scripts/golden-streams.sh";
   }
 }

@@ -52,7 +52,8 @@ TEST(GoldenStreamsSecondBuild, DecodeBitForBit) {
     EXPECT_TRUE(decoded.count(name)) << name << " was not decoded";
   }
   EXPECT_EQ(not_in_this_build,
-            (std::set<std::string>{"protocol__rwkv4-660k", "protocol__stories260k"}));
+            (std::set<std::string>{"protocol__rwkv4-660k", "protocol__stories260k",
+                                   "file__stories260k-identity"}));
   std::printf("second build: %zu golden streams decoded bit for bit, %zu need libtorch\n",
               decoded.size(), not_in_this_build.size());
 }

@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
 #include <random>
 #include <string>
@@ -136,6 +137,27 @@ TEST(Llama2cTokenizer, RoundTripsSevenBitText) {
   EXPECT_EQ(tokenizer.decode(ids), lookalikes);
   for (int id : ids) EXPECT_FALSE(tokenizer.token_bytes(id).empty());
   EXPECT_TRUE(tokenizer.encode("").empty());
+}
+
+TEST(Llama2cTokenizer, SpellsAnyBytes) {
+  LMC_REQUIRE_SHARED_DATA(kModelDir);
+  const Tokenizer& tokenizer = *stories260k().tokenizer;
+  EXPECT_EQ(tokenizer.any_bytes_problem(), "");
+  std::mt19937_64 rng(8);
+  std::string noise(3000, '\0');
+  for (char& c : noise) c = static_cast<char>(rng());  // invalid UTF-8 and NULs included
+  const std::vector<int> ids = tokenizer.encode(noise);
+  std::string spelled;
+  for (int id : ids) spelled += tokenizer.token_bytes(id);
+  EXPECT_EQ(spelled, " " + noise);
+  // A byte of no character is its byte token; "Once" after it is merged as ever.
+  const std::vector<int> mixed = tokenizer.encode("\xffOnce");
+  const auto byte = std::find(mixed.begin(), mixed.end(), Llama2cTokenizer::kFirstByteToken + 0xff);
+  ASSERT_NE(byte, mixed.end());
+  std::string after;
+  for (auto it = byte + 1; it != mixed.end(); ++it) after += tokenizer.token_bytes(*it);
+  EXPECT_EQ(after, "Once");
+  EXPECT_LT(mixed.end() - byte - 1, 4) << "merged pieces, not letters";
 }
 
 TEST(Llama2c, TruncatedOrForeignFilesAreInputErrorsNamingTheFile) {

@@ -57,11 +57,13 @@ const TokenizedModel& model() {
   return trained;
 }
 
-std::unique_ptr<Compressor> make_compressor(const std::string& kind_name, nlohmann::json json) {
+std::unique_ptr<Compressor> make_compressor(
+    const std::string& kind_name, nlohmann::json json,
+    SevenBitMapping mapping = SevenBitMapping::ClearTopBit) {
   const CompressorKind* kind = find_compressor_kind(kind_name);
   EXPECT_NE(kind, nullptr);
   const Options options = Options::validate(json, kind->options, "compressors[0]", {"kind"});
-  return kind->make(options, CodecContext{2048, SevenBitMapping::ClearTopBit});
+  return kind->make(options, CodecContext{2048, mapping});
 }
 
 std::string error_of(auto&& body) {
@@ -121,6 +123,23 @@ TEST(TokenizedTransformer, PretrainedLmctRoundTripsChunksWithTheHeadersTokenizer
       << settings.dump(2);
   EXPECT_EQ(settings.at("model").at("context_limit").get<int>(), 63)
       << "the training window, less the start symbol's position";
+}
+
+// Under the identity mapping (bench compress) a SentencePiece model codes any bytes: those that
+// are no UTF-8 text through its byte pieces.
+TEST(TokenizedTransformer, PretrainedLmctCodesAnyBytesUnderTheIdentityMapping) {
+  LMC_REQUIRE_SHARED_DATA("text/enwik9-head-10000");
+  const auto compressor = make_compressor(
+      "pretrained", {{"format", "lmct"}, {"checkpoint", model().checkpoint.string()}},
+      SevenBitMapping::Identity);
+  Bytes noise(600);
+  std::uint32_t state = 1;
+  for (auto& b : noise) b = static_cast<std::uint8_t>((state = state * 747796405u + 1u) >> 24);
+  const Bytes text = test::read_bytes(test::enwik_head());
+  for (const ByteView data : {ByteView(noise), ByteView(text).subspan(4096, 600)}) {
+    const Bytes coded = compressor->compress(data);
+    EXPECT_EQ(compressor->decompress(coded, data.size()), Bytes(data.begin(), data.end()));
+  }
 }
 
 TEST(TokenizedTransformer, EachCompressorRefusesTheOtherKindWithAPointer) {

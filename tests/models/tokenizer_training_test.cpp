@@ -1,9 +1,11 @@
-// SentencePiece tokenizers trained by lmc (the paper's Table 2): exact on any 7-bit text, the
-// same file from the same text, and a config that names its mistakes.
+// SentencePiece tokenizers trained by lmc (the paper's Table 2): exact on any 7-bit text and,
+// through byte pieces, on any bytes; the same file from the same text, and a config that names
+// its mistakes.
 #include "models/tokenizers/tokenizer_training.h"
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <random>
@@ -74,6 +76,40 @@ TEST(TokenizerTraining, SpellsAnySevenBitTextAndLearnsLineEnds) {
     std::string text(1 + rng() % 300, '\0');
     for (char& c : text) c = static_cast<char>(rng() % 128);
     EXPECT_EQ(decode(*tokenizer, tokenizer->encode(text)), text) << "trial " << trial;
+  }
+}
+
+// The identity mapping of `bench compress` tokenises any bytes: those SentencePiece would turn
+// into U+FFFD (not UTF-8) or a space (U+2581) become byte pieces, the text between them stays
+// SentencePiece's; with and without the dummy prefix Llama 2's tokenizer adds.
+TEST(TokenizerTraining, SpellsAnyBytesWithBytePieces) {
+  test::TempDir dir;
+  for (const bool dummy_prefix : {false, true}) {
+    SCOPED_TRACE(dummy_prefix ? "dummy prefix" : "no dummy prefix");
+    const auto model = dir.path() / (dummy_prefix ? "prefix.model" : "plain.model");
+    train_sentencepiece(word_text(1), {.vocab_size = 400, .dummy_prefix = dummy_prefix}, model);
+    const auto tokenizer = SentencePieceTokenizer::load(model);
+    const std::string prefix = dummy_prefix ? " " : "";
+    EXPECT_EQ(tokenizer->dummy_prefix(), prefix);
+    EXPECT_EQ(tokenizer->any_bytes_problem(), "");
+
+    std::mt19937 rng(5);
+    for (int trial = 0; trial < 20; ++trial) {
+      std::string text(1 + rng() % 300, '\0');
+      for (char& c : text) c = static_cast<char>(rng());
+      EXPECT_EQ(decode(*tokenizer, tokenizer->encode(text)), prefix + text) << "trial " << trial;
+    }
+    // Text before a stray byte is SentencePiece's own tokens; after it, the same text is spelled
+    // without the dummy prefix SentencePiece put before it.
+    const std::string words = "the compression of text";
+    const std::vector<int> alone = tokenizer->encode(words);
+    const std::vector<int> ids = tokenizer->encode(words + "\xff" + words + "\xe2\x96\x81");
+    ASSERT_GT(ids.size(), alone.size());
+    EXPECT_TRUE(std::equal(alone.begin(), alone.end(), ids.begin()));
+    EXPECT_EQ(tokenizer->token_bytes(ids[alone.size()]), "\xff");
+    EXPECT_EQ(decode(*tokenizer, ids), prefix + words + "\xff" + words + "\xe2\x96\x81");
+    EXPECT_LT(ids.size(), 2 * alone.size() + 8) << "the second copy is pieces, not bytes";
+    EXPECT_EQ(decode(*tokenizer, tokenizer->encode("\x80")), prefix + "\x80");
   }
 }
 

@@ -113,9 +113,24 @@ TEST(SentencePiece, RoundTripsRandomSevenBitText) {
   }
 }
 
+// Llama 2's settings (byte fallback, dummy prefix): any bytes too, for the identity mapping of
+// bench compress; bytes that are not UTF-8 become byte pieces.
+TEST(SentencePiece, SpellsAnyBytesWithByteFallback) {
+  const Tokenizer& tokenizer = *model().tokenizer;
+  EXPECT_EQ(tokenizer.any_bytes_problem(), "");
+  std::mt19937_64 rng(6);
+  std::string noise(500, '\0');
+  for (char& c : noise) c = static_cast<char>(rng());
+  std::string spelled;
+  for (int id : tokenizer.encode(noise)) spelled += tokenizer.token_bytes(id);
+  EXPECT_EQ(spelled, " " + noise);
+}
+
 TEST(SentencePiece, ALossyTokenizerIsRefusedForCoding) {
   const auto lossy = SentencePieceTokenizer::load(kFixture / "spm_lossy.model");
   EXPECT_NE(lossy->seven_bit_text_problem(), "");  // NFKC, folded spaces, no byte fallback
+  EXPECT_NE(lossy->any_bytes_problem().find("no token stands for the byte(s) "), std::string::npos)
+      << lossy->any_bytes_problem();
   auto options = compressor_options(100);
   options["tokenizer"] = (kFixture / "spm_lossy.model").string();
   const std::string message = message_of([&] { make_compressor(options); });
