@@ -300,6 +300,7 @@ int run_command(const RunArgs& args, const std::vector<std::string>& command_lin
   }
   RunOptions options;
   options.verify = config.verify;
+  options.peak_memory = config.peak_memory;
   options.threads = config.threads;
   options.progress = progress.get();
   options.log = say;
@@ -372,7 +373,9 @@ int run_command(const RunArgs& args, const std::vector<std::string>& command_lin
   provenance["processes"] = cluster.size();
   if (cluster.distributed()) provenance["mpi"] = Cluster::library();
   provenance["verify"] = config.verify;
-  provenance["peak_rss"] = MemoryWindows().method();
+  provenance["peak_rss"] = config.peak_memory
+                               ? MemoryWindows().method()
+                               : std::string("not measured: \"peak_memory\": false in the config");
   provenance["base_rss_bytes"] = base_rss_bytes;
   provenance["libraries"] = library_versions();
   nlohmann::json results = {{"schema", "lmc-bench/results/1"},

@@ -210,6 +210,7 @@ nlohmann::json byte_deciding_config(const nlohmann::json& source) {
   nlohmann::json config = source;
   if (!config.is_object()) return config;
   config.erase("repetitions");
+  config.erase("peak_memory");
   if (config.contains("compressors") && config["compressors"].is_array()) {
     for (auto& entry : config["compressors"]) {
       if (entry.is_object()) entry.erase("repetitions");
@@ -236,7 +237,7 @@ RunConfig parse_run_config(const nlohmann::json& config) {
   if (!config.is_object()) throw InputError("config: expected a JSON object");
   check_known_keys(config,
                    {"name", "description", "chunk_size", "datasets", "compressors", "modes",
-                    "threads", "repetitions", "verify"},
+                    "threads", "repetitions", "peak_memory", "verify"},
                    "");
   RunConfig run;
   run.source = config;
@@ -288,6 +289,12 @@ RunConfig parse_run_config(const nlohmann::json& config) {
     run.threads = static_cast<unsigned>(positive_integer(config["threads"], "threads"));
   }
   if (config.contains("repetitions")) run.repetitions = repetitions_at(config, "");
+  if (config.contains("peak_memory")) {
+    if (!config["peak_memory"].is_boolean()) {
+      throw InputError("peak_memory: expected true or false");
+    }
+    run.peak_memory = config["peak_memory"].get<bool>();
+  }
   if (config.contains("verify")) {
     if (!config["verify"].is_boolean()) throw InputError("verify: expected true or false");
     run.verify = config["verify"].get<bool>();

@@ -48,6 +48,9 @@ struct RunConfig {
   std::vector<Mode> modes;
   unsigned threads = 1;
   std::optional<unsigned> repetitions;  // every compressor without its own
+  // Measure each row's peak memory: its first window of work runs alone (docs/PROTOCOL.md
+  // section 9), which costs parallelism while an unchunked stream's first pass runs.
+  bool peak_memory = true;
   bool verify = true;
   nlohmann::json source;  // the JSON after overrides, for provenance
 };
@@ -63,8 +66,8 @@ RunConfig parse_run_config(const nlohmann::json& config);
 // else its kind's default (1 for the slow kinds: language models, programs, libFLAC).
 unsigned repetitions_of(const RunConfig& config, const CompressorEntry& entry);
 
-// The config JSON less the keys that decide no byte and no count (`repetitions`): what a run
-// journal's fingerprint covers, so a run resumes with other repetitions.
+// The config JSON less the keys that decide no byte and no count (`repetitions`,
+// `peak_memory`): what a run journal's fingerprint covers, so a run resumes with other ones.
 nlohmann::json byte_deciding_config(const nlohmann::json& source);
 
 // The checks every config reader shares. `where` ("datasets[1].") prefixes the key in messages;

@@ -5,6 +5,7 @@
 #include <exception>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "common/error.h"
@@ -528,7 +529,9 @@ std::vector<RowResult> execute_run(const PreparedRun& run, const RunOptions& opt
   }
 
   TaskPool pool;
-  MemoryWindows memory;
+  std::optional<MemoryWindows> windows;
+  if (options.peak_memory) windows.emplace();
+  MemoryWindows* const memory = windows ? &*windows : nullptr;
   std::atomic<bool> local_stop{false};
   std::atomic<bool>& stop = options.interrupt != nullptr ? *options.interrupt : local_stop;
   std::mutex merge_mutex;
@@ -572,7 +575,7 @@ std::vector<RowResult> execute_run(const PreparedRun& run, const RunOptions& opt
     pool.add([&, r] {
       const PlannedRow& p = plan[r];
       const StreamRow stream{rows[r].dataset, rows[r].compressor, lane_of_row[r], p.repetitions,
-                             &memory};
+                             memory};
       PartialResult result = evaluate_unchunked(*run.datasets[p.dataset].dataset, p.chunks,
                                                 *run.datasets[p.dataset].compressors[p.compressor],
                                                 stream, options.verify, options.progress, &stop);
@@ -587,7 +590,7 @@ std::vector<RowResult> execute_run(const PreparedRun& run, const RunOptions& opt
   }
   for (const auto& [key, members] : chunked_groups) {
     const auto [d, chunks] = key;
-    EvaluationRows group_rows{.dataset = run.datasets[d].entry->name, .memory = &memory};
+    EvaluationRows group_rows{.dataset = run.datasets[d].entry->name, .memory = memory};
     std::vector<const Compressor*> compressors;
     for (std::size_t r : members) {
       group_rows.compressors.push_back(rows[r].compressor);

@@ -87,6 +87,8 @@ struct RowResult {
 
 struct RunOptions {
   bool verify = true;
+  // Measure each row's peak memory in its first window, run alone (harness/run/resident_memory.h).
+  bool peak_memory = true;
   unsigned threads = 1;
   ProgressSink* progress = nullptr;
   // Records each finished piece of work, and holds those of an earlier attempt (resume), which
@@ -147,7 +149,7 @@ struct EvaluationRows {
   std::vector<std::string> compressors{};
   std::vector<std::size_t> progress_lanes{};  // one per compressor; empty: all on lane 0
   std::vector<unsigned> repetitions{};        // one per compressor; empty: 1 each
-  // Measures the peak memory of each compressor's first group of chunks; nullptr: nothing is.
+  // Measures each row's first window (its first group of chunks); nullptr: nothing is measured.
   MemoryWindows* memory = nullptr;
 };
 
@@ -180,7 +182,7 @@ std::vector<PartialResult> evaluate_range(const Dataset& dataset, ChunkRange ran
 // Unchunked evaluation: chunks [0, chunks) as one stream, decoded alongside and compared, so
 // memory stays bounded for streaming codecs. With repetitions, the whole stream is coded again,
 // each pass timed on its own and its stream compared with the first's (length and FNV-1a 64);
-// the first pass's peak memory is measured in `memory` (when not nullptr).
+// the row's first window in `memory` (its first pass, when not nullptr) measures its peak memory.
 // Stopped before its last chunk, it returns what it read with the stream left unfinished
 // (result.chunks < chunks): no result to keep.
 struct StreamRow {

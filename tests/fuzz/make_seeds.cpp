@@ -216,8 +216,10 @@ void transformer_seeds(const fs::path& root) {
   }
 }
 
-// A results.json of two rows (chunked and unchunked) and a journal of two pieces, in the shapes
-// bench writes (the journal's fingerprint is the one journal_fuzzer.cpp resumes).
+// A results.json of two rows (chunked, with the spread of its seconds and its peak memory, and
+// unchunked, as written before they were recorded) and a journal of two pieces (one number of
+// seconds, as before repetitions; and one per pass with the peak memory), in the shapes bench
+// writes (the journal's fingerprint is the one journal_fuzzer.cpp resumes).
 void result_file_seeds(const fs::path& root) {
   write_seed(
       root / "results", "two-rows",
@@ -226,11 +228,20 @@ void result_file_seeds(const fs::path& root) {
           R"({"dataset": "enwik8", "compressor": "gzip", "mode": "chunked", "chunk_size": 2048,)"
           R"( "chunks": 8, "raw_bytes": 16384, "raw_rate": 38.2, "adjusted_rate": 38.2,)"
           R"( "verified": true, "note": "", "dataset_kind": "enwik", "compressor_kind": "gzip",)"
-          R"( "parameters": 0}, {"dataset": "enwik8", "compressor": "gzip", "mode": "unchunked",)"
+          R"( "parameters": 0, "seconds": 0.5, "seconds_min": 0.25, "seconds_max": 0.75,)"
+          R"( "decompress_seconds": 0.125, "decompress_seconds_min": 0.0625,)"
+          R"( "decompress_seconds_max": 0.25, "repetitions": 3, "mb_per_s": 32.768,)"
+          R"( "peak_rss_bytes": 213800960, "peak_rss_growth_bytes": null},)"
+          R"( {"dataset": "enwik8", "compressor": "gzip", "mode": "unchunked",)"
           R"( "chunks": 8, "raw_bytes": 16384, "raw_rate": 36.1, "adjusted_rate": 36.1}]})"));
   const std::string partial =
       R"({"chunks": 4, "raw_bytes": 8192, "compressed_bytes": 3000, "verified_chunks": 4,)"
       R"( "compress_seconds": 0.5, "decompress_seconds": 0.25, "counters": {"ideal_bits": 12.5}})";
+  const std::string repeated =
+      R"({"chunks": 4, "raw_bytes": 8192, "compressed_bytes": 3000, "verified_chunks": 4,)"
+      R"( "compress_seconds": [0.5, 0.25, 0.375], "decompress_seconds": [0.25, 0.125, 0.125],)"
+      R"( "peak_rss_bytes": 213800960, "peak_rss_growth_bytes": 65536,)"
+      R"( "counters": {"ideal_bits": 12.5}})";
   write_seed(
       root / "journal", "two-pieces",
       text_bytes(R"({"journal": "lmc-bench/journal/1", "run": "0123456789abcdef"})"
@@ -240,7 +251,7 @@ void result_file_seeds(const fs::path& root) {
                  partial + "]}\n" +
                  R"({"dataset": "enwik", "mode": "chunked", "compressors": ["gzip"], "first": 4,)"
                  R"( "count": 4, "partials": [)" +
-                 partial + "]}\n"));
+                 repeated + "]}\n"));
 }
 
 void json_seeds(const fs::path& root) {

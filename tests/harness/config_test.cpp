@@ -37,6 +37,44 @@ TEST(Config, DefaultsMatchThePaper) {
   EXPECT_EQ(config.datasets[0].num_chunks, 10u);
 }
 
+// An entry's own repetitions, else the config's, else its kind's: three passes for a classical
+// codec, one for the kinds that take seconds per chunk.
+TEST(Config, RepetitionsComeFromTheEntryTheConfigOrTheKind) {
+  nlohmann::json source = minimal_config();
+  source["compressors"] = nlohmann::json::parse(
+      R"([{"name": "gzip"}, {"name": "flac"}, {"name": "copy"}, {"name": "zstd", "repetitions": 5}])");
+  RunConfig config = parse_run_config(source);
+  EXPECT_EQ(repetitions_of(config, config.compressors[0]), 3u);
+  EXPECT_EQ(repetitions_of(config, config.compressors[1]), 1u);  // libFLAC: ~50 kB/s
+  EXPECT_EQ(repetitions_of(config, config.compressors[2]), 3u);
+  EXPECT_EQ(repetitions_of(config, config.compressors[3]), 5u);
+  EXPECT_TRUE(config.peak_memory);
+  source["repetitions"] = 2;
+  source["peak_memory"] = false;
+  config = parse_run_config(source);
+  EXPECT_EQ(repetitions_of(config, config.compressors[1]), 2u);
+  EXPECT_EQ(repetitions_of(config, config.compressors[3]), 5u);
+  EXPECT_FALSE(config.peak_memory);
+  // Neither decides a byte: the journal's fingerprint leaves them out.
+  const nlohmann::json decisive = byte_deciding_config(source);
+  EXPECT_FALSE(decisive.contains("repetitions"));
+  EXPECT_FALSE(decisive.contains("peak_memory"));
+  EXPECT_FALSE(decisive["compressors"][3].contains("repetitions"));
+  EXPECT_EQ(decisive["compressors"][3]["name"], "zstd");
+
+  source["repetitions"] = 0;
+  EXPECT_EQ(config_error(source), "repetitions: expected a positive integer, got 0");
+  source["repetitions"] = 101;
+  EXPECT_EQ(config_error(source), "repetitions: at most 100, got 101");
+  source["repetitions"] = 3;
+  source["compressors"][0]["repetitions"] = "3";
+  EXPECT_EQ(config_error(source),
+            "compressors[0].repetitions: expected a positive integer, got \"3\"");
+  source["compressors"][0]["repetitions"] = 3;
+  source["peak_memory"] = "yes";
+  EXPECT_EQ(config_error(source), "peak_memory: expected true or false");
+}
+
 TEST(Config, ErrorsNameTheKeyPath) {
   auto config = minimal_config();
   config["chunk_size"] = 0;
