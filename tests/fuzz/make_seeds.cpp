@@ -8,6 +8,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -24,6 +26,11 @@
 #include "compressors/lm_compressor.h"
 #include "compressors/random_checkpoint.h"
 #include "models/transformer/transformer_predictor.h"
+
+// After <cstdio>: jpeglib.h uses FILE and size_t without declaring them.
+// clang-format off
+#include <jpeglib.h>
+// clang-format on
 
 namespace {
 
@@ -272,6 +279,39 @@ void append_to_bytes(void* context, void* data, int size) {
   out->insert(out->end(), b, b + size);
 }
 
+// What stb_image_write cannot write, for the decoder paths Pillow's settings take besides baseline
+// YCbCr: a progressive JPEG (whole-image coefficient buffers), Adobe CMYK and YCCK (4 components).
+// libjpeg's default error handler exits, which is all a seed writer needs.
+Bytes libjpeg_seed(const Bytes& pixels, int width, int height, int channels, bool progressive,
+                   J_COLOR_SPACE stored_as) {
+  jpeg_compress_struct compress{};
+  jpeg_error_mgr errors{};
+  compress.err = jpeg_std_error(&errors);
+  jpeg_create_compress(&compress);
+  unsigned char* buffer = nullptr;
+  unsigned long size = 0;
+  jpeg_mem_dest(&compress, &buffer, &size);
+  compress.image_width = static_cast<JDIMENSION>(width);
+  compress.image_height = static_cast<JDIMENSION>(height);
+  compress.input_components = channels;
+  compress.in_color_space = channels == 4 ? JCS_CMYK : JCS_RGB;
+  jpeg_set_defaults(&compress);
+  jpeg_set_colorspace(&compress, stored_as);
+  jpeg_set_quality(&compress, 75, TRUE);
+  if (progressive) jpeg_simple_progression(&compress);
+  jpeg_start_compress(&compress, TRUE);
+  const auto stride = static_cast<std::size_t>(width) * channels;
+  while (compress.next_scanline < compress.image_height) {
+    JSAMPROW row = const_cast<std::uint8_t*>(pixels.data()) + compress.next_scanline * stride;
+    jpeg_write_scanlines(&compress, &row, 1);
+  }
+  jpeg_finish_compress(&compress);
+  jpeg_destroy_compress(&compress);
+  Bytes bytes(buffer, buffer + size);
+  std::free(buffer);
+  return bytes;
+}
+
 void image_seeds(const fs::path& root) {
   // 128 x 24 pixels: six 8 x 64 tiles. A smooth gradient with a bright stripe, as photos are.
   const int width = 128, height = 24;
@@ -292,6 +332,16 @@ void image_seeds(const fs::path& root) {
     if (channels != 4) {  // JPEG has no alpha
       stbi_write_jpg_to_func(append_to_bytes, &jpeg, width, height, channels, pixels.data(), 75);
       write_seed(root / "image", "seed-jpeg-" + std::to_string(channels), jpeg);
+    }
+    if (channels == 3) {
+      write_seed(root / "image", "seed-jpeg-progressive",
+                 libjpeg_seed(pixels, width, height, 3, true, JCS_YCbCr));
+    }
+    if (channels == 4) {  // the same bytes as C, M, Y, K
+      write_seed(root / "image", "seed-jpeg-cmyk",
+                 libjpeg_seed(pixels, width, height, 4, false, JCS_CMYK));
+      write_seed(root / "image", "seed-jpeg-ycck",
+                 libjpeg_seed(pixels, width, height, 4, false, JCS_YCCK));
     }
   }
 }
