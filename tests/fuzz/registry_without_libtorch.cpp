@@ -1,8 +1,8 @@
 // The compressor registry of the torch-free builds of this folder (fuzzing, sanitized tests), in
-// place of compressors/registry.cpp: every classical codec and the byte Transformer's `lm` kind,
-// whose forward pass is hand-written and needs no libtorch. The `pretrained` kind is left out (its
-// TorchScript loader links libtorch), and so is `command` (it runs programs); a stream of theirs is
-// "not in this build" here.
+// place of compressors/registry.cpp: every classical codec, `copy`, and the byte Transformer's `lm`
+// kind, whose forward pass is hand-written and needs no libtorch. The `pretrained` kind is left out
+// (its TorchScript loader links libtorch), and so is `command` (it runs programs); a stream of
+// theirs is "not in this build" here.
 #include "compressors/classical_kinds.h"
 #include "compressors/compressor.h"
 #include "compressors/lm_compressor.h"
@@ -12,6 +12,7 @@ namespace lmc {
 const std::vector<CompressorKind>& compressor_kinds() {
   static const std::vector<CompressorKind> kinds = [] {
     std::vector<CompressorKind> all = classical_compressor_kinds();
+    all.push_back(copy_kind());
     all.push_back(lm_kind());
     return all;
   }();

@@ -54,7 +54,10 @@ void check_against_reference(const nlohmann::json& dataset, const References& re
   nlohmann::json config = {{"name", "golden"},
                            {"datasets", {dataset}},
                            {"compressors", nlohmann::json::array()},
-                           {"modes", {"chunked", "unchunked"}}};
+                           {"modes", {"chunked", "unchunked"}},
+                           // Sizes are what is checked: one timed pass, no memory windows.
+                           {"repetitions", 1},
+                           {"peak_memory", false}};
   for (const auto& [name, reference] : references)
     config["compressors"].push_back({{"name", name}});
   const RunConfig run_config = parse_run_config(config);
@@ -118,7 +121,9 @@ TEST(Table1Golden, RandomBytes) {
       {"name", "golden-random"},
       {"datasets", {{{"name", "random"}, {"kind", "random"}, {"num_chunks", 2000}, {"seed", 0}}}},
       {"compressors", {{{"name", "gzip"}}, {{"name", "lzma2"}}, {{"name", "png"}}}},
-      {"modes", {"chunked"}}};
+      {"modes", {"chunked"}},
+      {"repetitions", 1},
+      {"peak_memory", false}};
   const RunConfig run_config = parse_run_config(config);
   RunOptions options;
   options.threads = 2;
