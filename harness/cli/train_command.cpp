@@ -4,7 +4,7 @@
 #include <string>
 
 #include "harness/cli/command.h"
-#include "models/transformer/training.h"
+#include "models/torch_module.h"
 
 namespace lmc {
 namespace {
@@ -24,7 +24,7 @@ Command add_train_command(CLI::App& app) {
   train->add_flag("--resume", args->resume, "Continue from the last checkpoint");
 
   return {train, [args](const Invocation&) {
-            run_training(args->config, args->resume, std::cout);
+            torch_entry_points().run_training(args->config, args->resume, std::cout);
             return kExitOk;
           }};
 }

@@ -7,9 +7,9 @@
 #include "models/kernels/pretrained_kernels.h"
 #include "models/pretrained/llama2c.h"
 #include "models/pretrained/rwkv.h"
-#include "models/pretrained/torchscript_predictor.h"
 #include "models/tokenizers/llama2c_tokenizer.h"
 #include "models/tokenizers/sentencepiece_tokenizer.h"
+#include "models/torch_module.h"
 #include "models/transformer/checkpoint.h"
 #include "models/transformer/transformer_predictor.h"
 #ifdef LMC_WITH_LLAMA_CPP
@@ -191,7 +191,8 @@ PretrainedModel load_pretrained_model(std::string_view format,
                        "4096 for Llama 2); a traced module does not record it");
     }
     model.tokenizer = SentencePieceTokenizer::load(tokenizer);
-    model.predictor = TorchScriptPredictor::load(checkpoint, model.tokenizer->vocab_size());
+    model.predictor =
+        torch_entry_points().load_torchscript(checkpoint, model.tokenizer->vocab_size());
     model.context_limit = choose_context(checkpoint, 0, context);
   } else if (format == "gguf") {
     load_gguf(model, checkpoint, tokenizer, context, options);

@@ -7,9 +7,11 @@
 #include <mutex>
 #include <stdexcept>
 #include <system_error>
+#include <type_traits>
 #include <utility>
 
 #include "common/error.h"
+#include "common/runtime_module.h"
 #include "models/tokenizers/sentencepiece_shim.h"
 #include "models/transformer/checkpoint.h"
 
@@ -17,32 +19,7 @@ namespace lmc {
 
 namespace {
 
-constexpr const char* kLibraryName = "liblmc_sentencepiece.so";
 constexpr std::string_view kMetaSpace = "\xE2\x96\x81";  // U+2581, SentencePiece's space
-
-std::vector<std::filesystem::path> library_candidates() {
-  std::vector<std::filesystem::path> candidates;
-  if (const char* configured = std::getenv("LMC_SENTENCEPIECE_LIBRARY")) {
-    candidates.emplace_back(configured);
-    return candidates;  // an explicit choice is not second-guessed
-  }
-  std::error_code error;
-  const auto executable = std::filesystem::read_symlink("/proc/self/exe", error);
-  if (!error) candidates.push_back(executable.parent_path() / kLibraryName);
-#ifdef LMC_SENTENCEPIECE_BUILD_LIBRARY
-  candidates.emplace_back(LMC_SENTENCEPIECE_BUILD_LIBRARY);
-#endif
-  return candidates;
-}
-
-template <typename Function>
-Function* resolve(void* handle, const char* name, const std::filesystem::path& path) {
-  void* symbol = dlsym(handle, name);
-  if (symbol == nullptr) {
-    throw InputError(path.string() + ": not lmc's SentencePiece library (no " + name + ")");
-  }
-  return reinterpret_cast<Function*>(symbol);
-}
 
 std::string piece_to_bytes(std::string_view piece) {
   std::string bytes;
@@ -128,53 +105,45 @@ class SentencePieceLibrary {
 
  private:
   static std::shared_ptr<const SentencePieceLibrary> open() {
-    std::string tried;
-    for (const auto& candidate : library_candidates()) {
-      if (!std::filesystem::exists(candidate)) {
-        tried += "\n  " + candidate.string() + ": not found";
-        continue;
-      }
-      try {
-        return open(candidate);
-      } catch (const InputError& e) {
-        tried += std::string("\n  ") + e.what();
-      }
-    }
-    throw InputError(std::string("SentencePiece tokenizers need ") + kLibraryName +
-                     " (built with lmc when libsentencepiece-dev is installed); tried:" + tried +
-                     "\nset LMC_SENTENCEPIECE_LIBRARY to its path");
+    auto library = std::make_shared<SentencePieceLibrary>();
+    const RuntimeModuleSpec spec{
+        .file_name = "liblmc_sentencepiece.so",
+        .environment_variable = "LMC_SENTENCEPIECE_LIBRARY",
+#ifdef LMC_SENTENCEPIECE_BUILD_LIBRARY
+        .build_path = LMC_SENTENCEPIECE_BUILD_LIBRARY,
+#endif
+        .needed_by =
+            "SentencePiece tokenizers (built with lmc when libsentencepiece-dev is "
+            "installed)",
+        // DEEPBIND: its protobuf symbols must never meet libtorch's (sentencepiece_shim.h).
+        .dlopen_flags = RTLD_NOW | RTLD_LOCAL | RTLD_DEEPBIND,
+    };
+    library->path =
+        open_runtime_module(spec, [&](void* h, const std::filesystem::path& path) {
+          const int version = runtime_module_function<int()>(h, "lmc_spm_abi_version", path)();
+          if (version != LMC_SPM_ABI_VERSION) {
+            throw InputError(path.string() + ": SentencePiece library of interface version " +
+                             std::to_string(version) + ", this build needs " +
+                             std::to_string(LMC_SPM_ABI_VERSION) + "; rebuild lmc");
+          }
+          library->bind(h, path);
+        }).path;
+    return library;
   }
 
-  static std::shared_ptr<const SentencePieceLibrary> open(const std::filesystem::path& path) {
-    // Closed again unless every check passes.
-    std::unique_ptr<void, int (*)(void*)> handle(
-        dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL | RTLD_DEEPBIND), dlclose);
-    if (!handle) {
-      throw InputError(path.string() + ": cannot load the SentencePiece library: " + dlerror());
-    }
-    void* h = handle.get();
-    const int version = resolve<int()>(h, "lmc_spm_abi_version", path)();
-    if (version != LMC_SPM_ABI_VERSION) {
-      throw InputError(path.string() + ": SentencePiece library of interface version " +
-                       std::to_string(version) + ", this build needs " +
-                       std::to_string(LMC_SPM_ABI_VERSION) + "; rebuild lmc");
-    }
-    auto library = std::make_shared<SentencePieceLibrary>();
-    library->path = path;
-    library->load = resolve<lmc_spm*(const char*, char*, size_t)>(h, "lmc_spm_load", path);
-    library->free = resolve<void(lmc_spm*)>(h, "lmc_spm_free", path);
-    library->piece_count = resolve<int(const lmc_spm*)>(h, "lmc_spm_piece_count", path);
-    library->piece = resolve<const char*(const lmc_spm*, int, size_t*)>(h, "lmc_spm_piece", path);
-    library->piece_kind = resolve<int(const lmc_spm*, int)>(h, "lmc_spm_piece_kind", path);
-    library->bos_id = resolve<int(const lmc_spm*)>(h, "lmc_spm_bos_id", path);
-    library->encode =
-        resolve<long(const lmc_spm*, const char*, size_t, int*, size_t, char*, size_t)>(
-            h, "lmc_spm_encode", path);
-    library->train = resolve<int(const char* const*, const size_t*, size_t, const char* const*,
-                                 const char* const*, size_t, const char*, char*, size_t)>(
-        h, "lmc_spm_train", path);
-    handle.release();  // kept open for the process's life (see above)
-    return library;
+  void bind(void* h, const std::filesystem::path& path) {
+    const auto symbol = [&](auto*& function, const char* name) {
+      using Function = std::remove_reference_t<decltype(*function)>;
+      function = runtime_module_function<Function>(h, name, path);
+    };
+    symbol(load, "lmc_spm_load");
+    symbol(free, "lmc_spm_free");
+    symbol(piece_count, "lmc_spm_piece_count");
+    symbol(piece, "lmc_spm_piece");
+    symbol(piece_kind, "lmc_spm_piece_kind");
+    symbol(bos_id, "lmc_spm_bos_id");
+    symbol(encode, "lmc_spm_encode");
+    symbol(train, "lmc_spm_train");
   }
 };
 

@@ -29,6 +29,7 @@
 
 #include "common/error.h"
 #include "models/batch_predictor.h"
+#include "models/kernels/cache_aligned.h"
 #include "models/kernels/half.h"
 #include "models/kernels/step_kernels.h"
 #include "models/transformer/checkpoint.h"
@@ -51,12 +52,12 @@ std::vector<float> transposed(const NamedTensor& t) {
 
 // Matrices are (in, out), packed in panels for Kernels::matmul (step_kernels::pack_panels).
 struct LayerWeights {
-  std::vector<float> qkv;     // (d, 3d): query, key and value projections side by side
-  std::vector<float> output;  // (d, d)
-  std::vector<float> attention_norm_scale, attention_norm_bias;
-  std::vector<float> hidden, hidden_bias;          // (d, 4d), 4d
-  std::vector<float> ffn_output, ffn_output_bias;  // (4d, d), d
-  std::vector<float> ffn_norm_scale, ffn_norm_bias;
+  CacheAlignedVector<float> qkv;     // (d, 3d): query, key and value projections side by side
+  CacheAlignedVector<float> output;  // (d, d)
+  CacheAlignedVector<float> attention_norm_scale, attention_norm_bias;
+  CacheAlignedVector<float> hidden, hidden_bias;          // (d, 4d), 4d
+  CacheAlignedVector<float> ffn_output, ffn_output_bias;  // (4d, d), d
+  CacheAlignedVector<float> ffn_norm_scale, ffn_norm_bias;
 };
 
 // Positions below this use precomputed encodings; later ones are computed on the fly.
@@ -64,11 +65,11 @@ constexpr int kTabledPositions = 2048;
 
 struct Weights {
   TransformerShape shape;
-  std::vector<float> embedding;  // (vocab, d), rows are tokens
+  CacheAlignedVector<float> embedding;  // (vocab, d), rows are tokens
   std::vector<LayerWeights> layers;
-  std::vector<float> logits, logits_bias;     // (d, vocab), vocab
-  std::vector<float> sinusoids;               // (kTabledPositions, d)
-  std::vector<float> rotary_cos, rotary_sin;  // (kTabledPositions, head_dim / 2)
+  CacheAlignedVector<float> logits, logits_bias;     // (d, vocab), vocab
+  CacheAlignedVector<float> sinusoids;               // (kTabledPositions, d)
+  CacheAlignedVector<float> rotary_cos, rotary_sin;  // (kTabledPositions, head_dim / 2)
 };
 
 Weights load_weights(const Checkpoint& checkpoint, const std::filesystem::path& source) {
@@ -80,34 +81,37 @@ Weights load_weights(const Checkpoint& checkpoint, const std::filesystem::path& 
   auto get = [&](const std::string& name, std::vector<std::int64_t> shape) -> const NamedTensor& {
     return checkpoint.tensor(name, shape, source);
   };
-  w.embedding = get("token_embedding", {v, d}).values;
+  w.embedding = cache_aligned(get("token_embedding", {v, d}).values);
   for (int layer = 0; layer < s.layers; ++layer) {
     const std::string p = "layers." + std::to_string(layer) + ".";
     LayerWeights l;
     const auto q = transposed(get(p + "attention.query", {d, d}));
     const auto k = transposed(get(p + "attention.key", {d, d}));
     const auto val = transposed(get(p + "attention.value", {d, d}));
-    l.qkv.resize(static_cast<std::size_t>(d * 3 * d));
+    std::vector<float> qkv(static_cast<std::size_t>(d * 3 * d));
     for (std::int64_t i = 0; i < d; ++i) {
-      std::copy_n(&q[i * d], d, &l.qkv[i * 3 * d]);
-      std::copy_n(&k[i * d], d, &l.qkv[i * 3 * d + d]);
-      std::copy_n(&val[i * d], d, &l.qkv[i * 3 * d + 2 * d]);
+      std::copy_n(&q[i * d], d, &qkv[i * 3 * d]);
+      std::copy_n(&k[i * d], d, &qkv[i * 3 * d + d]);
+      std::copy_n(&val[i * d], d, &qkv[i * 3 * d + 2 * d]);
     }
-    l.qkv = step_kernels::pack_panels(l.qkv, d, 3 * d);
-    l.output = step_kernels::pack_panels(transposed(get(p + "attention.output", {d, d})), d, d);
-    l.attention_norm_scale = get(p + "attention_norm.scale", {d}).values;
-    l.attention_norm_bias = get(p + "attention_norm.bias", {d}).values;
-    l.hidden = step_kernels::pack_panels(transposed(get(p + "ffn.hidden.weight", {f, d})), d, f);
-    l.hidden_bias = get(p + "ffn.hidden.bias", {f}).values;
-    l.ffn_output =
-        step_kernels::pack_panels(transposed(get(p + "ffn.output.weight", {d, f})), f, d);
-    l.ffn_output_bias = get(p + "ffn.output.bias", {d}).values;
-    l.ffn_norm_scale = get(p + "ffn_norm.scale", {d}).values;
-    l.ffn_norm_bias = get(p + "ffn_norm.bias", {d}).values;
+    l.qkv = cache_aligned(step_kernels::pack_panels(qkv, d, 3 * d));
+    l.output = cache_aligned(
+        step_kernels::pack_panels(transposed(get(p + "attention.output", {d, d})), d, d));
+    l.attention_norm_scale = cache_aligned(get(p + "attention_norm.scale", {d}).values);
+    l.attention_norm_bias = cache_aligned(get(p + "attention_norm.bias", {d}).values);
+    l.hidden = cache_aligned(
+        step_kernels::pack_panels(transposed(get(p + "ffn.hidden.weight", {f, d})), d, f));
+    l.hidden_bias = cache_aligned(get(p + "ffn.hidden.bias", {f}).values);
+    l.ffn_output = cache_aligned(
+        step_kernels::pack_panels(transposed(get(p + "ffn.output.weight", {d, f})), f, d));
+    l.ffn_output_bias = cache_aligned(get(p + "ffn.output.bias", {d}).values);
+    l.ffn_norm_scale = cache_aligned(get(p + "ffn_norm.scale", {d}).values);
+    l.ffn_norm_bias = cache_aligned(get(p + "ffn_norm.bias", {d}).values);
     w.layers.push_back(std::move(l));
   }
-  w.logits = step_kernels::pack_panels(transposed(get("logits.weight", {v, d})), d, v);
-  w.logits_bias = get("logits.bias", {v}).values;
+  w.logits =
+      cache_aligned(step_kernels::pack_panels(transposed(get("logits.weight", {v, d})), d, v));
+  w.logits_bias = cache_aligned(get("logits.bias", {v}).values);
 
   const int half = s.head_dim() / 2;
   w.sinusoids.resize(static_cast<std::size_t>(kTabledPositions) * d);
@@ -131,10 +135,10 @@ Weights load_weights(const Checkpoint& checkpoint, const std::filesystem::path& 
 
 // Copies the first `length` elements of each of `rows` rows from a (rows, stride) matrix to a
 // (rows, new_stride) one.
-template <class T>
-std::vector<T> restrided(const std::vector<T>& old, std::size_t rows, std::size_t stride,
-                         std::size_t new_stride, int length) {
-  std::vector<T> grown(rows * new_stride);
+template <class Vector>
+Vector restrided(const Vector& old, std::size_t rows, std::size_t stride, std::size_t new_stride,
+                 int length) {
+  Vector grown(rows * new_stride);
   for (std::size_t r = 0; r < rows && length > 0; ++r) {
     std::copy_n(&old[r * stride], length, &grown[r * new_stride]);
   }
@@ -150,10 +154,10 @@ struct KvCache {
   KvCachePrecision precision = KvCachePrecision::Half;
   int capacity = 0;
   std::size_t stride = 0;
-  int length = 0;                                                // positions written
-  std::vector<std::vector<std::uint16_t>> keys, values;          // binary16 bits (Half)
-  std::vector<std::vector<std::int8_t>> key_codes, value_codes;  // (Int8)
-  std::vector<std::vector<float>> key_scales, value_scales;      // (Int8)
+  int length = 0;                                                       // positions written
+  std::vector<CacheAlignedVector<std::uint16_t>> keys, values;          // binary16 bits (Half)
+  std::vector<CacheAlignedVector<std::int8_t>> key_codes, value_codes;  // (Int8)
+  std::vector<CacheAlignedVector<float>> key_scales, value_scales;      // (Int8)
 
   explicit KvCache(KvCachePrecision p) : precision(p) {}
 
@@ -401,7 +405,8 @@ class Forward {
   const Weights& w_;
   const TransformerShape& s_;
   const step_kernels::Kernels& k_;
-  std::vector<float> x_, qkv_, mixed_, projected_, hidden_, scores_, rotary_cos_, rotary_sin_;
+  CacheAlignedVector<float> x_, qkv_, mixed_, projected_, hidden_, scores_, rotary_cos_,
+      rotary_sin_;
 };
 
 // ---- Sessions -------------------------------------------------------------------------------

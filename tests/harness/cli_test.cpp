@@ -342,5 +342,57 @@ TEST(Cli, GenerateContinuesAPromptGreedily) {
       2);
 }
 
+// libtorch is not linked into bench (models/torch_module.h): `bench train` reaches it through
+// liblmc_torch.so, and without the module says what it needs.
+TEST_F(CliTest, TrainRunsThroughTheTorchModuleThatBenchDoesNotLink) {
+  FILE* pipe = popen(("ldd " + std::string(LMC_BENCH_BINARY) + " 2>&1").c_str(), "r");
+  ASSERT_NE(pipe, nullptr);
+  std::string libraries;
+  std::array<char, 4096> buffer;
+  for (std::size_t n; (n = fread(buffer.data(), 1, buffer.size(), pipe)) > 0;) {
+    libraries.append(buffer.data(), n);
+  }
+  ASSERT_EQ(pclose(pipe), 0) << libraries;
+  EXPECT_NE(libraries.find("libc.so"), std::string::npos) << libraries;
+  EXPECT_EQ(libraries.find("libtorch"), std::string::npos) << libraries;
+
+  const auto checkpoint = dir_.path() / "tiny.lmct";
+  const nlohmann::json training = {
+      {"architecture", {{"embedding_dim", 16}, {"layers", 1}, {"heads", 2}}},
+      {"data", (dir_.path() / "text.txt").string()},
+      {"train_fraction", 0.8},
+      {"batch_size", 2},
+      {"sequence_length", 64},
+      {"steps", 4},
+      {"threads", 1},
+      {"log_every", 2},
+      {"eval_every", 4},
+      {"eval_sequences", 1},
+      {"eval_sequence_length", 64},
+      {"checkpoint", checkpoint.string()}};
+  const auto config = write_config(training);
+  auto result = run_bench("train " + config);
+  ASSERT_EQ(result.exit_code, 0) << result.output;
+  EXPECT_TRUE(std::filesystem::is_regular_file(checkpoint)) << result.output;
+  // The trained model codes text with the LM compressor in the same process as always.
+  result = run_bench("compress " + (dir_.path() / "text.txt").string() +
+                     " --quiet --chunk-size 2048 --with '{\"kind\": \"lm\", \"checkpoint\": \"" +
+                     checkpoint.string() + "\"}' -o " + (dir_.path() / "text.lmcs").string());
+  EXPECT_EQ(result.exit_code, 0) << result.output;
+
+  // A config error thrown inside the module is an input error of bench's.
+  result = run_bench("train " + write_config({{"data", "x"}}));
+  EXPECT_EQ(result.exit_code, 2) << result.output;
+  EXPECT_NE(result.output.find("architecture: required key is missing"), std::string::npos)
+      << result.output;
+
+  result = run_bench("train " + config, "LMC_TORCH_MODULE=" + (dir_.path() / "none.so").string());
+  EXPECT_EQ(result.exit_code, 2) << result.output;
+  EXPECT_NE(result.output.find("need liblmc_torch.so; tried:\n  " +
+                               (dir_.path() / "none.so").string() + ": not found"),
+            std::string::npos)
+      << result.output;
+}
+
 }  // namespace
 }  // namespace lmc
