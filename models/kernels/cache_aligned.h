@@ -24,8 +24,9 @@ struct CacheLineAllocator {
   T* allocate(std::size_t n) {
     return static_cast<T*>(::operator new (n * sizeof(T), std::align_val_t{kCacheLine}));
   }
-  void deallocate(T* p, std::size_t n) noexcept {
-    ::operator delete (p, n * sizeof(T), std::align_val_t{kCacheLine});
+  // Unsized: clang before 19 declares the sized aligned form only with -fsized-deallocation.
+  void deallocate(T* p, std::size_t) noexcept {
+    ::operator delete (p, std::align_val_t{kCacheLine});
   }
 
   friend bool operator==(const CacheLineAllocator&, const CacheLineAllocator&) { return true; }
