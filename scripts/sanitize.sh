@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# The test programs that need no libtorch (JSON, codecs, datasets, arithmetic coder, model-file
-# limits, result files and journal, and the golden streams decoded by this second build) built
-# under ASan + UBSan by clang, and run; any sanitizer report fails its test. They share
-# build-fuzz/ with scripts/fuzz.sh: the same sanitized libraries, compiled once (their libFuzzer
-# coverage hooks cost the tests little). The rest of the suite links libtorch and is not part of
-# this build (tests/fuzz/CMakeLists.txt, LMC_SANITIZED_TESTS).
+# Part of the test suite (JSON, codecs, datasets, arithmetic coder, model-file limits, result
+# files and journal, and every golden stream decoded by this second build) built under ASan +
+# UBSan by clang, and run; any sanitizer report fails its test. They share build-fuzz/ with
+# scripts/fuzz.sh: the same sanitized libraries, compiled once (their libFuzzer coverage hooks
+# cost the tests little). The rest of the suite (the harness, training, TorchScript) is not part
+# of this build (tests/fuzz/CMakeLists.txt, LMC_SANITIZED_TESTS).
 #   scripts/sanitize.sh          LMC_SANITIZE_JOBS: build parallelism (default: all cores)
 set -euo pipefail
 cd "$(dirname "$0")/.."
