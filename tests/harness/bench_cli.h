@@ -16,12 +16,11 @@ struct CommandResult {
   std::string output;  // stdout and stderr
 };
 
-// `environment` is put before the command ("VAR=value"), for tests that set variables.
-inline CommandResult run_bench(const std::string& arguments, const std::string& environment = "") {
-  const std::string command =
-      environment + " " + std::string(LMC_BENCH_BINARY) + " " + arguments + " 2>&1";
+// Runs `command` through the shell: its exit code and its output (what it writes to stdout; add
+// 2>&1 for stderr too).
+inline CommandResult run_command(const std::string& command) {
   FILE* pipe = popen(command.c_str(), "r");
-  if (pipe == nullptr) throw std::runtime_error("popen failed");
+  if (pipe == nullptr) throw std::runtime_error("popen failed: " + command);
   std::string output;
   std::array<char, 4096> buffer;
   for (std::size_t n; (n = fread(buffer.data(), 1, buffer.size(), pipe)) > 0;) {
@@ -29,6 +28,11 @@ inline CommandResult run_bench(const std::string& arguments, const std::string& 
   }
   const int status = pclose(pipe);
   return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
+}
+
+// `environment` is put before the command ("VAR=value"), for tests that set variables.
+inline CommandResult run_bench(const std::string& arguments, const std::string& environment = "") {
+  return run_command(environment + " " + std::string(LMC_BENCH_BINARY) + " " + arguments + " 2>&1");
 }
 
 }  // namespace lmc::test

@@ -1,9 +1,6 @@
 // End-to-end tests of the `bench` program: exit codes, output files, error messages.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 
-#include <array>
-#include <cstdio>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -345,16 +342,10 @@ TEST(Cli, GenerateContinuesAPromptGreedily) {
 // libtorch is not linked into bench (models/torch_module.h): `bench train` reaches it through
 // liblmc_torch.so, and without the module says what it needs.
 TEST_F(CliTest, TrainRunsThroughTheTorchModuleThatBenchDoesNotLink) {
-  FILE* pipe = popen(("ldd " + std::string(LMC_BENCH_BINARY) + " 2>&1").c_str(), "r");
-  ASSERT_NE(pipe, nullptr);
-  std::string libraries;
-  std::array<char, 4096> buffer;
-  for (std::size_t n; (n = fread(buffer.data(), 1, buffer.size(), pipe)) > 0;) {
-    libraries.append(buffer.data(), n);
-  }
-  ASSERT_EQ(pclose(pipe), 0) << libraries;
-  EXPECT_NE(libraries.find("libc.so"), std::string::npos) << libraries;
-  EXPECT_EQ(libraries.find("libtorch"), std::string::npos) << libraries;
+  const auto ldd = test::run_command("ldd " + std::string(LMC_BENCH_BINARY) + " 2>&1");
+  ASSERT_EQ(ldd.exit_code, 0) << ldd.output;
+  EXPECT_NE(ldd.output.find("libc.so"), std::string::npos) << ldd.output;
+  EXPECT_EQ(ldd.output.find("libtorch"), std::string::npos) << ldd.output;
 
   const auto checkpoint = dir_.path() / "tiny.lmct";
   const nlohmann::json training = {
@@ -380,17 +371,18 @@ TEST_F(CliTest, TrainRunsThroughTheTorchModuleThatBenchDoesNotLink) {
                      checkpoint.string() + "\"}' -o " + (dir_.path() / "text.lmcs").string());
   EXPECT_EQ(result.exit_code, 0) << result.output;
 
-  // A config error thrown inside the module is an input error of bench's.
-  result = run_bench("train " + write_config({{"data", "x"}}));
-  EXPECT_EQ(result.exit_code, 2) << result.output;
-  EXPECT_NE(result.output.find("architecture: required key is missing"), std::string::npos)
-      << result.output;
-
+  // Without the module, bench says what it tried.
   result = run_bench("train " + config, "LMC_TORCH_MODULE=" + (dir_.path() / "none.so").string());
   EXPECT_EQ(result.exit_code, 2) << result.output;
   EXPECT_NE(result.output.find("need liblmc_torch.so; tried:\n  " +
                                (dir_.path() / "none.so").string() + ": not found"),
             std::string::npos)
+      << result.output;
+
+  // A config error thrown inside the module is an input error of bench's.
+  result = run_bench("train " + write_config({{"data", "x"}}));
+  EXPECT_EQ(result.exit_code, 2) << result.output;
+  EXPECT_NE(result.output.find("architecture: required key is missing"), std::string::npos)
       << result.output;
 }
 

@@ -10,7 +10,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <array>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -116,14 +115,8 @@ class TestServer {
 
   // The requests so far: (path, Range header or "").
   std::vector<std::pair<std::string, std::string>> requests() const {
-    const std::string command = "curl -s " + base_ + "/_log";  // no libcurl here on purpose
-    FILE* pipe = popen(command.c_str(), "r");
-    std::string text;
-    std::array<char, 4096> buffer;
-    for (std::size_t n; (n = fread(buffer.data(), 1, buffer.size(), pipe)) > 0;) {
-      text.append(buffer.data(), n);
-    }
-    pclose(pipe);
+    // No libcurl here on purpose.
+    const std::string text = test::run_command("curl -s " + base_ + "/_log").output;
     std::vector<std::pair<std::string, std::string>> list;
     for (const auto& r : nlohmann::json::parse(text)) {
       list.emplace_back(r[0].get<std::string>(), r[1].is_null() ? "" : r[1].get<std::string>());
