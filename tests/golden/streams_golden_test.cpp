@@ -5,53 +5,28 @@
 // (stories260K, the tiny RWKV) are read from ../shared/data.
 #include <gtest/gtest.h>
 
-#include <filesystem>
 #include <set>
+#include <string>
 
-#include "compressors/classical_kinds.h"
+#include "golden/golden_streams.h"
 #include "harness/bench_cli.h"
 #include "test_support.h"
 
 namespace lmc {
 namespace {
 
-std::set<std::filesystem::path> golden_streams() {
-  std::set<std::filesystem::path> files;
-  for (const auto& item :
-       std::filesystem::directory_iterator(test::source_dir() / "tests/golden/streams")) {
-    if (item.path().extension() == ".lmcs") files.insert(item.path());
-  }
-  return files;
-}
-
 TEST(GoldenStreams, CoverEveryKindOfCompressor) {
-  const auto files = golden_streams();
   std::set<std::string> names;
-  for (const auto& file : files) names.insert(file.stem().string());
-  // Every classical codec of the registry: a new codec needs its golden stream
-  // (scripts/golden-streams.sh --add writes it and touches no other).
-  for (const CompressorKind& kind : classical_compressor_kinds()) {
-    EXPECT_TRUE(names.count("protocol__" + kind.name))
-        << "protocol__" << kind.name << ".lmcs missing: scripts/golden-streams.sh --add";
-  }
-  for (const char* name :
-       {"protocol__transformer-200k", "protocol__transformer-200k-int8",
-        "protocol__transformer-800k-int8", "protocol__transformer-3.2m", "protocol__stories260k",
-        "protocol__rwkv4-660k", "file__transformer-200k-identity", "file__gzip-identity",
-        "file__stories260k-identity"}) {
-    EXPECT_TRUE(names.count(name)) << name << ".lmcs missing: scripts/golden-streams.sh";
+  for (const auto& file : test::golden_stream_files()) names.insert(file.stem().string());
+  for (const std::string& name : test::expected_golden_streams()) {
+    EXPECT_TRUE(names.count(name)) << name << ".lmcs missing: scripts/golden-streams.sh --add";
   }
 }
 
 TEST(GoldenStreams, DecodeBitForBitHere) {
-  for (const auto& file : golden_streams()) {
+  for (const auto& file : test::golden_stream_files()) {
     const std::string name = file.stem().string();
-    const bool shared =
-        name.find("stories") != std::string::npos || name.find("rwkv") != std::string::npos;
-    if (shared && !std::filesystem::exists(test::shared_data() / "models")) {
-      if (test::running_under_ci()) ADD_FAILURE() << name << ": ../shared/data/models missing";
-      continue;
-    }
+    if (!test::golden_stream_decodable_here(name)) continue;
     // From the repository root, where the recorded model paths are relative to.
     const auto result = test::run_bench("decode " + file.string() + " --quiet",
                                         "cd " + test::source_dir().string() + " &&");

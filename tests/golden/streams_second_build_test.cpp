@@ -8,11 +8,11 @@
 // vectorises for SSE2 and clang here for AVX2.
 #include <gtest/gtest.h>
 
-#include <filesystem>
+#include <cstdio>
 #include <set>
 #include <string>
 
-#include "compressors/classical_kinds.h"
+#include "golden/golden_streams.h"
 #include "harness/run/saved_streams.h"
 #include "test_support.h"
 
@@ -22,19 +22,11 @@ namespace {
 TEST(GoldenStreamsSecondBuild, DecodeBitForBit) {
   // Recorded model paths are relative to the repository root.
   std::filesystem::current_path(test::source_dir());
-  const auto folder = test::source_dir() / "tests/golden/streams";
   std::set<std::string> decoded;
-  for (const auto& item : std::filesystem::directory_iterator(folder)) {
-    if (item.path().extension() != ".lmcs") continue;
-    const std::string name = item.path().stem().string();
-    // The pretrained models are read from ../shared/data (not in a user's clone).
-    const bool shared =
-        name.find("stories") != std::string::npos || name.find("rwkv") != std::string::npos;
-    if (shared && !std::filesystem::exists(test::shared_data() / "models")) {
-      if (test::running_under_ci()) ADD_FAILURE() << name << ": ../shared/data/models missing";
-      continue;
-    }
-    const auto container = StreamContainerReader::open_file(item.path());
+  for (const auto& file : test::golden_stream_files()) {
+    const std::string name = file.stem().string();
+    if (!test::golden_stream_decodable_here(name)) continue;
+    const auto container = StreamContainerReader::open_file(file);
     SCOPED_TRACE(name);
     const RebuiltCompressor rebuilt = rebuild_compressor(container, {});
     std::size_t chunks = 0;
@@ -45,17 +37,8 @@ TEST(GoldenStreamsSecondBuild, DecodeBitForBit) {
     decoded.insert(name);
   }
   // Every classical codec, every byte Transformer and every pretrained model's stream.
-  for (const CompressorKind& kind : classical_compressor_kinds()) {
-    EXPECT_TRUE(decoded.count("protocol__" + kind.name)) << kind.name << " was not decoded";
-  }
-  for (const char* name : {"protocol__transformer-200k", "protocol__transformer-200k-int8",
-                           "protocol__transformer-800k-int8", "protocol__transformer-3.2m",
-                           "file__transformer-200k-identity", "file__gzip-identity"}) {
-    EXPECT_TRUE(decoded.count(name)) << name << " was not decoded";
-  }
-  if (std::filesystem::exists(test::shared_data() / "models")) {
-    for (const char* name :
-         {"protocol__rwkv4-660k", "protocol__stories260k", "file__stories260k-identity"}) {
+  for (const std::string& name : test::expected_golden_streams()) {
+    if (!test::golden_stream_needs_shared_models(name) || test::shared_models_at_hand()) {
       EXPECT_TRUE(decoded.count(name)) << name << " was not decoded";
     }
   }
