@@ -9,8 +9,8 @@
 
 namespace lmc::step_kernels {
 
-std::vector<float> pack_panels(const std::vector<float>& w, int in, int out) {
-  std::vector<float> packed(w.size());
+CacheAlignedVector<float> pack_panels(const std::vector<float>& w, int in, int out) {
+  CacheAlignedVector<float> packed(w.size());
   float* target = packed.data();
   for (int first = 0; first < out; first += kMatmulPanel) {
     const int width = std::min(kMatmulPanel, out - first);

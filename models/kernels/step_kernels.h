@@ -27,6 +27,8 @@
 #include <string_view>
 #include <vector>
 
+#include "models/kernels/cache_aligned.h"
+
 #if defined(__x86_64__) || defined(__i386__)
 #include <xmmintrin.h>
 #endif
@@ -69,8 +71,8 @@ enum class KernelPath { Scalar, Avx2, Avx512 };
 // hardware prefetchers do not follow across pages). See pack_panels().
 inline constexpr int kMatmulPanel = 64;
 
-// `w` (in, out) row-major, packed into panels for Kernels::matmul.
-std::vector<float> pack_panels(const std::vector<float>& w, int in, int out);
+// `w` (in, out) row-major, packed into panels for Kernels::matmul, starting on a cache line.
+CacheAlignedVector<float> pack_panels(const std::vector<float>& w, int in, int out);
 
 // The kernels of one path. All pointers may alias nothing; n, rows, in, out >= 0. A row of
 // halves (keys or values) must hold at least n + 1 of them: the AVX2 path loads a group's last

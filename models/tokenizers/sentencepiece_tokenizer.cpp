@@ -3,10 +3,8 @@
 #include <dlfcn.h>
 
 #include <algorithm>
-#include <cstdlib>
 #include <mutex>
 #include <stdexcept>
-#include <system_error>
 #include <type_traits>
 #include <utility>
 

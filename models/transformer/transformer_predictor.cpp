@@ -94,23 +94,20 @@ Weights load_weights(const Checkpoint& checkpoint, const std::filesystem::path& 
       std::copy_n(&k[i * d], d, &qkv[i * 3 * d + d]);
       std::copy_n(&val[i * d], d, &qkv[i * 3 * d + 2 * d]);
     }
-    l.qkv = cache_aligned(step_kernels::pack_panels(qkv, d, 3 * d));
-    l.output = cache_aligned(
-        step_kernels::pack_panels(transposed(get(p + "attention.output", {d, d})), d, d));
+    l.qkv = step_kernels::pack_panels(qkv, d, 3 * d);
+    l.output = step_kernels::pack_panels(transposed(get(p + "attention.output", {d, d})), d, d);
     l.attention_norm_scale = cache_aligned(get(p + "attention_norm.scale", {d}).values);
     l.attention_norm_bias = cache_aligned(get(p + "attention_norm.bias", {d}).values);
-    l.hidden = cache_aligned(
-        step_kernels::pack_panels(transposed(get(p + "ffn.hidden.weight", {f, d})), d, f));
+    l.hidden = step_kernels::pack_panels(transposed(get(p + "ffn.hidden.weight", {f, d})), d, f);
     l.hidden_bias = cache_aligned(get(p + "ffn.hidden.bias", {f}).values);
-    l.ffn_output = cache_aligned(
-        step_kernels::pack_panels(transposed(get(p + "ffn.output.weight", {d, f})), f, d));
+    l.ffn_output =
+        step_kernels::pack_panels(transposed(get(p + "ffn.output.weight", {d, f})), f, d);
     l.ffn_output_bias = cache_aligned(get(p + "ffn.output.bias", {d}).values);
     l.ffn_norm_scale = cache_aligned(get(p + "ffn_norm.scale", {d}).values);
     l.ffn_norm_bias = cache_aligned(get(p + "ffn_norm.bias", {d}).values);
     w.layers.push_back(std::move(l));
   }
-  w.logits =
-      cache_aligned(step_kernels::pack_panels(transposed(get("logits.weight", {v, d})), d, v));
+  w.logits = step_kernels::pack_panels(transposed(get("logits.weight", {v, d})), d, v);
   w.logits_bias = cache_aligned(get("logits.bias", {v}).values);
 
   const int half = s.head_dim() / 2;
