@@ -116,7 +116,15 @@ struct CompressorKind {
   unsigned default_repetitions = 3;
 };
 
+// Every kind this build knows: compressors/registry.cpp, or a test build's own registry.
 const std::vector<CompressorKind>& compressor_kinds();
-const CompressorKind* find_compressor_kind(std::string_view name);
+
+// The kind of compressor_kinds() called `name`; nullptr when there is none.
+inline const CompressorKind* find_compressor_kind(std::string_view name) {
+  for (const CompressorKind& kind : compressor_kinds()) {
+    if (kind.name == name) return &kind;
+  }
+  return nullptr;
+}
 
 }  // namespace lmc

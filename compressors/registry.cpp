@@ -1,8 +1,6 @@
 // Every codec the harness knows. A new classical codec is one file defining
 // `CompressorKind xxx_kind()` plus one line in each list of classical_kinds.h; the language-model
 // kinds are declared by their own headers.
-#include <algorithm>
-
 #include "compressors/classical_kinds.h"
 #include "compressors/compressor.h"
 #include "compressors/lm_compressor.h"
@@ -20,12 +18,6 @@ const std::vector<CompressorKind>& compressor_kinds() {
     return all;
   }();
   return kinds;
-}
-
-const CompressorKind* find_compressor_kind(std::string_view name) {
-  const auto& kinds = compressor_kinds();
-  auto it = std::find_if(kinds.begin(), kinds.end(), [&](const auto& k) { return k.name == name; });
-  return it == kinds.end() ? nullptr : &*it;
 }
 
 }  // namespace lmc

@@ -21,11 +21,4 @@ const std::vector<CompressorKind>& compressor_kinds() {
   return kinds;
 }
 
-const CompressorKind* find_compressor_kind(std::string_view name) {
-  for (const CompressorKind& kind : compressor_kinds()) {
-    if (kind.name == name) return &kind;
-  }
-  return nullptr;
-}
-
 }  // namespace lmc
